@@ -1,0 +1,3 @@
+import SwiftDSM
+jia_init()
+jia_exit()

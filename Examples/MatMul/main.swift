@@ -1,0 +1,4 @@
+import SwiftDSM
+jia_init()
+print("rank \(jiapid) of \(jiahosts)")
+jia_exit()

@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftDSM",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "SwiftDSM", targets: ["SwiftDSM"]),
+        .library(name: "Collectives", targets: ["Collectives"]),
+        .executable(name: "dsm-bench", targets: ["DSMBench"]),
+        .executable(name: "dsm-check", targets: ["DSMCheck"]),
+        .executable(name: "example-pi", targets: ["ExamplePi"]),
+        .executable(name: "example-matmul", targets: ["ExampleMatMul"]),
+        .executable(name: "example-sor", targets: ["ExampleSOR"]),
+        .executable(name: "npb", targets: ["NPB"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C edges: MPI handles Swift cannot import, and the SIGSEGV context / memfd.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("mpi")]),
+        .target(name: "CPlatform"),
+
+        .target(
+            name: "SwiftDSM",
+            dependencies: ["CMPI", "CPlatform", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
+
+        // Programs.
+        .executableTarget(
+            name: "DSMBench",
+            dependencies: ["SwiftDSM", "Collectives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/DSMBench"
+        ),
+        .executableTarget(
+            name: "DSMCheck",
+            dependencies: ["SwiftDSM", "Collectives"],
+            path: "Tests/Programs/DSMCheck"
+        ),
+        .executableTarget(
+            name: "NPB",
+            dependencies: ["SwiftDSM", "Collectives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/NPB",
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(name: "ExamplePi", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/Pi"),
+        .executableTarget(name: "ExampleMatMul", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/MatMul"),
+        .executableTarget(name: "ExampleSOR", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/SOR"),
+
+        // Tests: pure parts without MPI, and multi-rank runs under mpirun.
+        .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM"], path: "Tests/SwiftDSMTests"),
+        .testTarget(name: "MultiRankTests", path: "Tests/MultiRankTests"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,45 @@
+// CPlatform: the few operating-system facilities Swift cannot express directly:
+// decoding the faulting address and access kind from a SIGSEGV context, and memfd.
+#ifndef CPLATFORM_H
+#define CPLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Called for a fault inside the registered range. Returns 1 when the fault was
+/// resolved (the instruction is retried), 0 to treat it as a real segmentation fault.
+typedef int (*cplatform_fault_callback)(void *address, int is_write);
+
+/// Installs the SIGSEGV handler for [base, base+length). Faults outside the range,
+/// and faults the callback declines, go to the handler that was installed before
+/// (or the default action), after a message naming the address.
+/// Returns 0 on success, or errno.
+int cplatform_install_fault_handler(void *base, size_t length, cplatform_fault_callback callback);
+
+/// Restores the handler that was installed before.
+void cplatform_remove_fault_handler(void);
+
+/// memfd_create(name, MFD_CLOEXEC). Returns the descriptor or -1 with errno set.
+int cplatform_memfd(const char *name);
+
+/// errno of the calling thread.
+int cplatform_errno(void);
+
+/// mmap with MAP_FIXED_NOREPLACE semantics for a PROT_NONE reservation at `hint`.
+/// Returns the mapped address, or NULL when the range is taken (errno set).
+void *cplatform_reserve_at(void *hint, size_t length);
+
+/// Replaces [address, address+length) with a fresh PROT_NONE reservation.
+int cplatform_unmap_to_reserved(void *address, size_t length);
+
+/// Maps `length` bytes of `fd` at `offset` over [address, address+length) (MAP_SHARED|MAP_FIXED).
+/// prot: 0 none, 1 read, 3 read+write.
+int cplatform_map_shared_fixed(void *address, size_t length, int prot, int fd, int64_t offset, int populate);
+
+/// Maps `length` bytes of `fd` at `offset` anywhere, read+write. NULL on failure.
+void *cplatform_map_shared(size_t length, int fd, int64_t offset);
+
+/// mprotect with prot: 0 none, 1 read, 3 read+write.
+int cplatform_protect(void *address, size_t length, int prot);
+
+#endif

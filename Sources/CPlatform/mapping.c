@@ -1,0 +1,54 @@
+// memfd and the mmap variants the shared address space needs.
+#define _GNU_SOURCE
+#include "cplatform.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+static int prot_flags(int prot) {
+    switch (prot) {
+    case 1: return PROT_READ;
+    case 3: return PROT_READ | PROT_WRITE;
+    default: return PROT_NONE;
+    }
+}
+
+int cplatform_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+void *cplatform_reserve_at(void *hint, size_t length) {
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (hint != NULL) flags |= MAP_FIXED_NOREPLACE;
+    void *address = mmap(hint, length, PROT_NONE, flags, -1, 0);
+    if (address == MAP_FAILED) return NULL;
+    if (hint != NULL && address != hint) {  // kernels before 4.17 treat the flag as a hint
+        munmap(address, length);
+        errno = EEXIST;
+        return NULL;
+    }
+    return address;
+}
+
+int cplatform_unmap_to_reserved(void *address, size_t length) {
+    void *result = mmap(address, length, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    return result == MAP_FAILED ? errno : 0;
+}
+
+int cplatform_map_shared_fixed(void *address, size_t length, int prot, int fd, int64_t offset, int populate) {
+    int flags = MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0);
+    void *result = mmap(address, length, prot_flags(prot), flags, fd, (off_t)offset);
+    return result == MAP_FAILED ? errno : 0;
+}
+
+void *cplatform_map_shared(size_t length, int fd, int64_t offset) {
+    void *result = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, (off_t)offset);
+    return result == MAP_FAILED ? NULL : result;
+}
+
+int cplatform_protect(void *address, size_t length, int prot) {
+    return mprotect(address, length, prot_flags(prot)) == 0 ? 0 : errno;
+}

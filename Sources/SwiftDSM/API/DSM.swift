@@ -1,0 +1,123 @@
+/// The Swift face of SwiftDSM: typed shared arrays, locks as values with a closure form,
+/// and barriers, over the same runtime as the jia_* functions.
+///
+///     let dsm = DSM.start()
+///     let counts = dsm.allocate(Int.self, count: 1024, homes: .blocked)
+///     dsm.lock(0).withLock { counts[0] += 1 }
+///     dsm.barrier()
+///     dsm.finish()
+public struct DSM: Sendable {
+    public let runtime: DSMRuntime
+
+    /// Starts the DSM on every rank (collective); see `jia_init`.
+    public static func start(arguments: [String] = CommandLine.arguments) -> DSM {
+        jia_init(arguments: arguments)
+        return DSM(runtime: DSMRuntime.current!)
+    }
+
+    /// The running DSM, if `start` or `jia_init` was called.
+    public static var current: DSM? { DSMRuntime.current.map(DSM.init) }
+
+    public var rank: Int { runtime.cluster.rank }
+    public var rankCount: Int { runtime.cluster.size }
+    public var pageSize: Int { runtime.pageSize }
+
+    /// Where the pages of an allocation live.
+    public enum Homes: Sendable, Equatable {
+        /// One contiguous, page-aligned block per rank, in rank order.
+        case blocked
+        /// Blocks of `bytes` (page-rounded) dealt cyclically from `startRank`.
+        case blockCyclic(bytes: Int, startRank: Int = 0)
+        /// Everything on one rank.
+        case onRank(Int)
+    }
+
+    /// Allocates a shared array of `count` elements (collective), zero-filled.
+    public func allocate<Element: BitwiseCopyable>(_ type: Element.Type, count: Int,
+                                                   homes: Homes = .blocked) -> SharedArray<Element> {
+        let bytes = max(count, 1) * MemoryLayout<Element>.stride
+        let raw: UnsafeMutableRawPointer
+        switch homes {
+        case .blocked:
+            let pages = (bytes + pageSize - 1) / pageSize
+            let blockPages = (pages + rankCount - 1) / rankCount
+            raw = runtime.allocate(size: bytes, block: max(blockPages, 1) * pageSize, startRank: 0)
+        case .blockCyclic(let blockBytes, let startRank):
+            raw = runtime.allocate(size: bytes, block: blockBytes, startRank: startRank)
+        case .onRank(let home):
+            raw = runtime.allocate(size: bytes, block: bytes, startRank: home)
+        }
+        return SharedArray(base: raw.bindMemory(to: Element.self, capacity: count), count: count)
+    }
+
+    public func lock(_ id: Int) -> SharedLock { SharedLock(id: id) }
+    public func condition(_ id: Int) -> SharedCondition { SharedCondition(id: id) }
+
+    /// Global barrier with coherence.
+    public func barrier() { runtime.sync.barrier() }
+    /// Rendezvous without coherence.
+    public func rendezvous() { runtime.sync.wait() }
+
+    /// The contiguous share of `0..<count` that `rank` works on: an even split, the
+    /// remainder spread over the first ranks.
+    public func share(of count: Int, for rank: Int? = nil) -> Range<Int> {
+        let rank = rank ?? self.rank
+        let base = count / rankCount
+        let extra = count % rankCount
+        let start = rank * base + min(rank, extra)
+        return start..<(start + base + (rank < extra ? 1 : 0))
+    }
+
+    /// Ends the DSM (collective); see `jia_exit`.
+    public func finish() { runtime.shutdown() }
+}
+
+/// A lock of the DSM. Writes made while holding it become visible to the next holder.
+public struct SharedLock: Sendable {
+    public let id: Int
+
+    public func lock() { jia_lock(id) }
+    public func unlock() { jia_unlock(id) }
+
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        jia_lock(id)
+        defer { jia_unlock(id) }
+        return try body()
+    }
+}
+
+/// A condition variable of the DSM (level-triggered, no coherence; see `jia_setcv`).
+public struct SharedCondition: Sendable {
+    public let id: Int
+    public func set() { jia_setcv(id) }
+    public func reset() { jia_resetcv(id) }
+    public func wait() { jia_waitcv(id) }
+}
+
+/// A typed view of shared memory. Copies share the same memory; indexing is unchecked
+/// beyond a debug assertion, as with an `UnsafeMutableBufferPointer`.
+public struct SharedArray<Element: BitwiseCopyable>: RandomAccessCollection, MutableCollection, @unchecked Sendable {
+    public let base: UnsafeMutablePointer<Element>
+    public let count: Int
+
+    public init(base: UnsafeMutablePointer<Element>, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    @inlinable public subscript(index: Int) -> Element {
+        get {
+            assert(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
+            return base[index]
+        }
+        nonmutating set {
+            assert(index >= 0 && index < count, "SharedArray index \(index) out of range 0..<\(count)")
+            base[index] = newValue
+        }
+    }
+
+    public var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: base, count: count) }
+}

@@ -1,0 +1,208 @@
+import CMPI
+import Foundation
+
+/// One rank's DSM: builds the layers bottom-up at `jia_init` and takes them down at
+/// `jia_exit`. The JIAJIA functions and the Swift API both call into the current runtime.
+public final class DSMRuntime: @unchecked Sendable {
+    nonisolated(unsafe) static var current: DSMRuntime?
+
+    public let settings: Settings
+    public let cluster: Cluster
+    let space: AddressSpace
+    let arena: HomeArena
+    let cache: PageCache
+    let service: ServiceThread
+    let transport: PageTransport
+    let engine: CoherenceEngine
+    let sync: Synchronizer
+    private let errorReports: ErrorReports
+    let startNanoseconds = monotonicNanoseconds()
+
+    /// Starts the DSM on this rank (collective). Returns the arguments left once the
+    /// `--jia-` flags are taken out.
+    static func start(arguments: [String]) -> (DSMRuntime, [String]) {
+        if let current { return (current, arguments) }
+        let cluster = Cluster()
+        Fatal.rank = cluster.rank
+        var settings = Settings()
+        var remaining = arguments
+        do {
+            remaining = try settings.merge(environment: ProcessInfo.processInfo.environment, arguments: arguments)
+        } catch {
+            Fatal.everyRank("\(error)", comm: cluster.syncComm)
+        }
+        let runtime = DSMRuntime(cluster: cluster, settings: settings)
+        current = runtime
+        return (runtime, remaining)
+    }
+
+    private init(cluster: Cluster, settings: Settings) {
+        self.cluster = cluster
+        self.settings = settings
+        DSMLog.configure(rank: cluster.rank, level: settings.logLevel)
+        let capacity = (settings.capacity + settings.pageSize - 1) / settings.pageSize * settings.pageSize
+        space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
+        arena = HomeArena(length: capacity)
+        cache = PageCache(slotCount: settings.cachePages, pageSize: settings.pageSize)
+        service = ServiceThread(cluster: cluster)
+        service.register(PageServer(cluster: cluster, arena: arena.alias, arenaLength: capacity),
+                         for: [.fetchPages, .diff])
+        service.register(SyncService(cluster: cluster), for: SyncService.kinds)
+        errorReports = ErrorReports(cluster: cluster)
+        service.register(errorReports, for: [.reportError])
+
+        transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, arena: arena,
+                                               service: service)
+        engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, arena: arena,
+                                 cache: cache, transport: transport, prefetchPages: settings.prefetchPages)
+        sync = Synchronizer(cluster: cluster, engine: engine, service: service, maxLocks: settings.maxLocks,
+                            maxConditions: settings.maxConditionVariables)
+        service.start()
+        let reports = errorReports
+        Fatal.notifyOthers = { message in reports.notifyOthers(message) }
+        let engine = self.engine
+        FaultTrampoline.install(range: space.base, length: capacity) { address, isWrite in
+            engine.handleFault(at: address, isWrite: isWrite)
+        }
+        cluster.quietBarrier()
+        DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
+    }
+
+    private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, arena: HomeArena,
+                                        service: ServiceThread) -> PageTransport {
+        switch choice {
+        case .message:
+            return MessageTransport(cluster: cluster, service: service)
+        case .rma:
+            guard let rma = RMATransport.create(cluster: cluster, arena: arena.alias, length: arena.length) else {
+                Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
+                    + "(Open MPI over TCP has no one-sided support); use transport message or auto "
+                    + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
+            }
+            return rma
+        case .auto:
+            return RMATransport.create(cluster: cluster, arena: arena.alias, length: arena.length)
+                ?? MessageTransport(cluster: cluster, service: service)
+        }
+    }
+
+    public var transportName: String { transport.name }
+
+    /// Statistics of this rank: the application thread's and the service thread's.
+    public var statistics: Statistics {
+        var total = engine.statistics
+        total.requestsServed = service.statistics.requestsServed
+        return total
+    }
+
+    public func resetStatistics() { engine.statistics = Statistics() }
+
+    // MARK: allocation
+
+    private(set) var allocationCount = 0
+
+    /// Collective: `size` bytes, homed in blocks of `block` bytes cyclically from `startRank`.
+    func allocate(size: Int, block: Int, startRank: Int) -> UnsafeMutableRawPointer {
+        sync.collectiveCall(.allocate(size: size, block: block, startRank: startRank))
+        let call = "jia_alloc3(size: \(size), block: \(block), starthost: \(startRank))"
+        guard size > 0 else {
+            Fatal.everyRank("\(call): the size must be positive", comm: cluster.syncComm)
+        }
+        guard block > 0 else {
+            Fatal.everyRank("\(call): the block size must be positive", comm: cluster.syncComm)
+        }
+        guard startRank >= 0 && startRank < cluster.size else {
+            Fatal.everyRank("\(call): starthost must be a rank from 0 to \(cluster.size - 1)", comm: cluster.syncComm)
+        }
+        let pageSize = space.pageSize
+        let pages = (size + pageSize - 1) / pageSize
+        let blockPages = (block + pageSize - 1) / pageSize
+        let first = engine.table.allocatedPages
+        guard pages <= space.pageCount - first else {
+            Fatal.everyRank("\(call): the shared space is full: \(first * pageSize) of \(space.capacity) bytes "
+                + "are allocated and \(pages * pageSize) more were asked for; raise the capacity setting "
+                + "(JIA_CAPACITY or --jia-capacity=, now \(space.capacity))", comm: cluster.syncComm)
+        }
+        allocationCount += 1
+        engine.addRegion(firstPage: first, pages: pages, blockPages: blockPages, startRank: startRank)
+        return space.address(ofPage: first)
+    }
+
+    /// The shared range and how much of it is allocated.
+    public var sharedBase: UnsafeMutableRawPointer { space.base }
+    public var sharedCapacity: Int { space.capacity }
+    public var allocatedBytes: Int { engine.table.allocatedPages * space.pageSize }
+    public var pageSize: Int { space.pageSize }
+
+    /// The home rank of the page holding `address`, or nil outside the allocated memory.
+    public func home(of address: UnsafeRawPointer) -> Int? {
+        guard space.contains(address) else { return nil }
+        let page = space.page(of: address)
+        return page < engine.table.allocatedPages ? Int(engine.table.home[page]) : nil
+    }
+
+    /// Makes shared memory safe to hand to MPI: valid copies, and writable ones (twinned,
+    /// so what MPI writes becomes a diff) when MPI will write it.
+    public func prepareForMPI(_ address: UnsafeRawPointer, length: Int, writing: Bool) {
+        engine.makeAccessible(address, length: length, forWriting: writing)
+    }
+
+    // MARK: exit
+
+    func shutdown() {
+        if !sync.heldLocks.isEmpty {
+            DSMLog.logger.warning("jia_exit while holding locks \(sync.heldLocks); releasing nothing")
+        }
+        sync.collectiveCall(.exit)
+        if settings.statistics { StatisticsReport.print(statistics, cluster: cluster, transport: transport.name) }
+        FaultTrampoline.remove()
+        Fatal.notifyOthers = nil
+        service.stop()
+        transport.close()
+        cluster.quietBarrier()
+        cache.release()
+        arena.release()
+        space.release()
+        engine.table.release()
+        DSMRuntime.current = nil
+        cluster.finish()
+    }
+}
+
+/// Reports an error seen on one rank to every other rank, each of which prints it.
+final class ErrorReports: RequestHandler {
+    private let cluster: Cluster
+
+    init(cluster: Cluster) { self.cluster = cluster }
+
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) {
+        let message = body.string()
+        Fatal.printLine(Fatal.prefix(cluster.rank) + "stopping because rank \(source) reported: \(message)")
+        ServiceThread.send([1], to: source, tag: Tag.errorAcknowledgement, comm: cluster.replyComm)
+    }
+
+    /// Sends the message to every other rank and waits (at most two seconds) until each has printed it.
+    func notifyOthers(_ message: String) {
+        guard cluster.size > 1 else { return }
+        for rank in 0..<cluster.size where rank != cluster.rank {
+            var writer = MessageWriter(kind: .reportError)
+            writer.append(message)
+            ServiceThread.send(writer.bytes, to: rank, tag: Tag.request, comm: cluster.requestComm)
+        }
+        let deadline = monotonicNanoseconds() + 2_000_000_000
+        var acknowledged = 0
+        var byte: UInt8 = 0
+        while acknowledged < cluster.size - 1 && monotonicNanoseconds() < deadline {
+            var found: Int32 = 0
+            var status = MPI_Status()
+            MPI_Iprobe(cmpi_any_source(), Tag.errorAcknowledgement, cluster.replyComm, &found, &status)
+            if found != 0 {
+                MPI_Recv(&byte, 1, cmpi_byte(), status.MPI_SOURCE, Tag.errorAcknowledgement, cluster.replyComm,
+                         cmpi_status_ignore())
+                acknowledged += 1
+            } else {
+                usleep(1000)
+            }
+        }
+    }
+}

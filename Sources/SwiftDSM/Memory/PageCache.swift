@@ -1,0 +1,66 @@
+import CPlatform
+import Glibc
+
+/// Which cache slots a new run of pages takes: first-in first-out over a ring, handing
+/// out runs of consecutive slots so a prefetched run maps with one call. The caller evicts
+/// whatever the returned slots held.
+struct SlotRing {
+    let slotCount: Int
+    private(set) var hand = 0
+
+    init(slotCount: Int) { self.slotCount = slotCount }
+
+    /// Up to `wanted` consecutive slots starting at the hand (never wrapping).
+    mutating func take(_ wanted: Int) -> Range<Int> {
+        if hand == slotCount { hand = 0 }
+        let count = min(wanted, slotCount - hand)
+        let slots = hand..<(hand + count)
+        hand += count
+        return slots
+    }
+}
+
+/// The fixed-size cache of non-home pages: a memfd of `slotCount` pages (mapped at the
+/// cached pages' global addresses, and once more as an always-writable alias that fetches
+/// land in), twins in a parallel area, and which page each slot holds.
+final class PageCache {
+    let fd: Int32
+    let alias: UnsafeMutableRawPointer
+    let twins: UnsafeMutableRawPointer
+    let pageSize: Int
+    var ring: SlotRing
+    /// Page held by each slot, or -1.
+    private(set) var owner: [Int]
+
+    init(slotCount: Int, pageSize: Int) {
+        self.pageSize = pageSize
+        let length = slotCount * pageSize
+        fd = cplatform_memfd("swiftdsm-cache")
+        if fd < 0 || ftruncate(fd, off_t(length)) != 0 {
+            Fatal.stop("cannot create the page cache of \(slotCount) pages: \(String(cString: strerror(errno)))")
+        }
+        guard let mapped = cplatform_map_shared(length, fd, 0) else {
+            Fatal.stop("cannot map the page cache of \(slotCount) pages")
+        }
+        alias = mapped
+        let twinArea = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let twinArea, twinArea != MAP_FAILED else { Fatal.stop("cannot allocate the twin area") }
+        twins = twinArea
+        ring = SlotRing(slotCount: slotCount)
+        owner = [Int](repeating: -1, count: slotCount)
+    }
+
+    var slotCount: Int { ring.slotCount }
+
+    @inline(__always) func slotAddress(_ slot: Int) -> UnsafeMutableRawPointer { alias + slot * pageSize }
+    @inline(__always) func twinAddress(_ slot: Int) -> UnsafeMutableRawPointer { twins + slot * pageSize }
+
+    func assign(_ slot: Int, to page: Int) { owner[slot] = page }
+    func free(_ slot: Int) { owner[slot] = -1 }
+
+    func release() {
+        munmap(alias, slotCount * pageSize)
+        munmap(twins, slotCount * pageSize)
+        close(fd)
+    }
+}

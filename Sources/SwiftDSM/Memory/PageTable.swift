@@ -1,0 +1,76 @@
+import Glibc
+
+/// The state of one page on this rank.
+enum PageState: UInt8 {
+    /// Not homed here and no valid copy: any access faults and fetches.
+    case unmapped = 0
+    /// A valid cached copy, read-only: a write makes a twin.
+    case readOnly
+    /// A cached copy written in this interval, with a twin.
+    case readWrite
+    /// Homed here, write-protected so the next write is noticed.
+    case homeReadOnly
+    /// Homed here and writable: written in this interval (or a one-rank run).
+    case homeWritable
+}
+
+/// Zero-initialised storage for one entry per page of the shared range, from an anonymous
+/// mapping: only the parts covering allocated pages ever get physical memory.
+struct PageArray<Element> {
+    let pointer: UnsafeMutablePointer<Element>
+    let count: Int
+
+    init(count: Int) {
+        let bytes = max(count * MemoryLayout<Element>.stride, 1)
+        let raw = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let raw, raw != MAP_FAILED else { Fatal.stop("cannot allocate the page table (\(bytes) bytes)") }
+        pointer = raw.bindMemory(to: Element.self, capacity: count)
+        self.count = count
+    }
+
+    @inline(__always) subscript(_ index: Int) -> Element {
+        get { pointer[index] }
+        nonmutating set { pointer[index] = newValue }
+    }
+
+    func release() { munmap(pointer, max(count * MemoryLayout<Element>.stride, 1)) }
+}
+
+/// What this rank knows of every page: its home, its local state, its cache slot, and
+/// marks that keep write-notice lists free of duplicates without hashing.
+struct PageTable {
+    let home: PageArray<Int32>
+    private let rawState: PageArray<UInt8>
+    /// Cache slot + 1; 0 when the page holds no slot.
+    private let slotPlusOne: PageArray<Int32>
+    /// The barrier epoch in which the page last entered this rank's barrier notice list.
+    let barrierMark: PageArray<UInt32>
+    /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
+    var allocatedPages = 0
+
+    init(pageCount: Int) {
+        home = PageArray(count: pageCount)
+        rawState = PageArray(count: pageCount)
+        slotPlusOne = PageArray(count: pageCount)
+        barrierMark = PageArray(count: pageCount)
+    }
+
+    @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
+    @inline(__always) func setState(_ page: Int, _ state: PageState) { rawState[page] = state.rawValue }
+
+    @inline(__always) func slot(_ page: Int) -> Int? {
+        let stored = slotPlusOne[page]
+        return stored == 0 ? nil : Int(stored) - 1
+    }
+
+    @inline(__always) func setSlot(_ page: Int, _ slot: Int?) {
+        slotPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
+    }
+
+    func release() {
+        home.release()
+        rawState.release()
+        slotPlusOne.release()
+        barrierMark.release()
+    }
+}

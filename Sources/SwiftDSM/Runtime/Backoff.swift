@@ -1,0 +1,37 @@
+import Glibc
+
+/// How a thread waits for MPI progress without burning a core: re-test at once for a
+/// short while (requests usually complete within microseconds), then yield, then sleep
+/// with doubling intervals up to a cap. Two cores and oversubscribed runs make spinning
+/// waiters steal time from the ranks that would complete the wait.
+struct Backoff {
+    private var attempts = 0
+    private var sleepNanoseconds = 1_000
+    private let spinAttempts: Int
+    private let yieldAttempts: Int
+    private let capNanoseconds: Int
+
+    /// `capMicroseconds` bounds the extra latency a waiter adds once it has gone to sleep.
+    init(spinAttempts: Int = 200, yieldAttempts: Int = 20, capMicroseconds: Int = 200) {
+        self.spinAttempts = spinAttempts
+        self.yieldAttempts = yieldAttempts
+        self.capNanoseconds = capMicroseconds * 1_000
+    }
+
+    mutating func reset() {
+        attempts = 0
+        sleepNanoseconds = 1_000
+    }
+
+    mutating func pause() {
+        attempts += 1
+        if attempts <= spinAttempts { return }
+        if attempts <= spinAttempts + yieldAttempts {
+            sched_yield()
+            return
+        }
+        var request = timespec(tv_sec: 0, tv_nsec: sleepNanoseconds)
+        nanosleep(&request, nil)
+        sleepNanoseconds = min(sleepNanoseconds * 2, capNanoseconds)
+    }
+}

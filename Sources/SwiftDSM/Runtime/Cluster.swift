@@ -1,0 +1,105 @@
+import CMPI
+
+/// The MPI side of a run: this rank, the number of ranks, and the DSM's own communicators
+/// (duplicates of MPI_COMM_WORLD, so application messages never match DSM traffic).
+public final class Cluster: @unchecked Sendable {
+    public let rank: Int
+    public let size: Int
+    /// Requests to service threads (page fetches, diffs, lock and condition-variable traffic).
+    let requestComm: MPI_Comm
+    /// Replies to main threads (page data, diff acknowledgements, grants).
+    let replyComm: MPI_Comm
+    /// Collectives among main threads (barrier, allocation checks) and for `Collectives`.
+    public let syncComm: MPI_Comm
+    /// The communicator offered to applications for their own DSM-related collectives.
+    public let userComm: MPI_Comm
+    /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
+    private let ownsMPI: Bool
+
+    init() {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        var provided: Int32 = 0
+        if initialized == 0 {
+            let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
+            if code != MPI_SUCCESS {
+                Fatal.local("MPI_Init_thread failed: \(mpiErrorText(code)); is this program started with mpirun?")
+            }
+            ownsMPI = true
+        } else {
+            MPI_Query_thread(&provided)
+            ownsMPI = false
+        }
+        var worldRank: Int32 = 0
+        var worldSize: Int32 = 0
+        MPI_Comm_rank(cmpi_comm_world(), &worldRank)
+        MPI_Comm_size(cmpi_comm_world(), &worldSize)
+        rank = Int(worldRank)
+        size = Int(worldSize)
+        if provided < Int32(MPI_THREAD_MULTIPLE) {
+            Fatal.local("MPI was initialized with thread level \(provided), but SwiftDSM's service thread "
+                + "needs MPI_THREAD_MULTIPLE: initialize MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) "
+                + "or let jia_init initialize it")
+        }
+        requestComm = Cluster.duplicateWorld()
+        replyComm = Cluster.duplicateWorld()
+        syncComm = Cluster.duplicateWorld()
+        userComm = Cluster.duplicateWorld()
+    }
+
+    private static func duplicateWorld() -> MPI_Comm {
+        var comm: MPI_Comm? = nil
+        mpiCheck(MPI_Comm_dup(cmpi_comm_world(), &comm), "MPI_Comm_dup")
+        MPI_Comm_set_errhandler(comm, cmpi_errors_return())
+        return comm!
+    }
+
+    /// Frees the communicators and finalizes MPI if SwiftDSM initialized it.
+    func finish() {
+        for comm in [requestComm, replyComm, syncComm, userComm] {
+            var handle: MPI_Comm? = comm
+            MPI_Comm_free(&handle)
+        }
+        if ownsMPI { MPI_Finalize() }
+    }
+
+    // MARK: waiting without spinning
+
+    /// Waits for a nonblocking request, backing off so an idle rank leaves the CPU to others.
+    func wait(_ request: inout MPI_Request?) {
+        var backoff = Backoff()
+        var done: Int32 = 0
+        while true {
+            mpiCheck(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test")
+            if done != 0 { return }
+            backoff.pause()
+        }
+    }
+
+    /// Receives one message from `source` with `tag` on `comm`, of whatever length it has.
+    func receive(from source: Int, tag: Int32, on comm: MPI_Comm) -> [UInt8] {
+        var backoff = Backoff()
+        var found: Int32 = 0
+        var message: MPI_Message? = cmpi_message_null()
+        var status = MPI_Status()
+        while true {
+            mpiCheck(MPI_Improbe(Int32(source), tag, comm, &found, &message, &status), "MPI_Improbe")
+            if found != 0 { break }
+            backoff.pause()
+        }
+        var count: Int32 = 0
+        MPI_Get_count(&status, cmpi_byte(), &count)
+        var bytes = [UInt8](repeating: 0, count: Int(count))
+        bytes.withUnsafeMutableBytes { buffer in
+            mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
+        }
+        return bytes
+    }
+
+    /// A barrier among main threads that sleeps while it waits.
+    public func quietBarrier() {
+        var request: MPI_Request? = cmpi_request_null()
+        mpiCheck(MPI_Ibarrier(syncComm, &request), "MPI_Ibarrier")
+        wait(&request)
+    }
+}

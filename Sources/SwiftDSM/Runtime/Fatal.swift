@@ -1,0 +1,51 @@
+import CMPI
+import Glibc
+
+/// Stopping the job on a user mistake or an unrecoverable failure, with a message on
+/// every rank naming what was wrong. A hang is never an acceptable way to fail.
+public enum Fatal {
+    /// Tells the other ranks about an error seen on this rank alone. Installed once the
+    /// service threads run; before that an error is printed here and the job aborted.
+    nonisolated(unsafe) static var notifyOthers: ((String) -> Void)?
+    nonisolated(unsafe) static var rank: Int = -1
+
+    static func prefix(_ rank: Int) -> String {
+        rank >= 0 ? "SwiftDSM error on rank \(rank): " : "SwiftDSM error: "
+    }
+
+    static func printLine(_ text: String) {
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    /// A mistake seen by this rank alone: printed here, reported to every other rank, then the job stops.
+    public static func stop(_ message: String) -> Never {
+        printLine(prefix(rank) + message)
+        if let notify = notifyOthers {
+            notifyOthers = nil  // an error while notifying must not recurse
+            notify(message)
+        }
+        abortJob()
+    }
+
+    /// A mistake every rank detects at the same point (a collective check): each rank
+    /// prints it, waits for the others to have printed, then the job stops.
+    static func everyRank(_ message: String, comm: MPI_Comm) -> Never {
+        printLine(prefix(rank) + message)
+        MPI_Barrier(comm)
+        abortJob()
+    }
+
+    /// Before MPI is usable: print and exit this process.
+    static func local(_ message: String) -> Never {
+        printLine(prefix(rank) + message)
+        exit(1)
+    }
+
+    static func abortJob() -> Never {
+        var initialized: Int32 = 0
+        MPI_Initialized(&initialized)
+        if initialized != 0 { MPI_Abort(cmpi_comm_world(), 1) }
+        exit(1)
+    }
+}

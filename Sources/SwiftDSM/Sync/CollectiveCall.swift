@@ -1,0 +1,63 @@
+/// What a rank is calling when it enters a collective DSM operation, in the fixed-size
+/// block every rank contributes to the first allgather (see `Synchronizer.collectiveCall`).
+struct CollectiveCall {
+    enum Operation: Int64 {
+        case barrier = 1
+        case wait
+        case allocate
+        case exit
+    }
+
+    static let headerWords = 7
+    static let inlineNotices = 25
+    static let blockWords = headerWords + inlineNotices
+
+    var operation: Operation
+    var arguments: [Int] = [0, 0, 0]
+    var sequence = 0
+    var noticeCount = 0
+
+    init(_ operation: Operation, arguments: [Int] = []) {
+        self.operation = operation
+        for (index, value) in arguments.prefix(3).enumerated() { self.arguments[index] = value }
+    }
+
+    static let barrier = CollectiveCall(.barrier)
+    static let wait = CollectiveCall(.wait)
+    static let exit = CollectiveCall(.exit)
+
+    static func allocate(size: Int, block: Int, startRank: Int) -> CollectiveCall {
+        CollectiveCall(.allocate, arguments: [size, block, startRank])
+    }
+
+    /// Layout: operation, sequence, three arguments, notice count, reserved, then notices.
+    func write(sequence: Int, noticeCount: Int, into block: inout [Int64]) {
+        block[0] = operation.rawValue
+        block[1] = Int64(sequence)
+        for index in 0..<3 { block[2 + index] = Int64(arguments[index]) }
+        block[5] = Int64(noticeCount)
+    }
+
+    init(reading all: [Int64], rank: Int) {
+        let base = rank * Self.blockWords
+        operation = Operation(rawValue: all[base]) ?? .barrier
+        sequence = Int(all[base + 1])
+        arguments = (0..<3).map { Int(all[base + 2 + $0]) }
+        noticeCount = Int(all[base + 5])
+    }
+
+    func matches(_ other: CollectiveCall) -> Bool {
+        operation == other.operation && sequence == other.sequence && arguments == other.arguments
+    }
+
+    var description: String {
+        let call: String
+        switch operation {
+        case .barrier: call = "jia_barrier()"
+        case .wait: call = "jia_wait()"
+        case .exit: call = "jia_exit()"
+        case .allocate: call = "jia_alloc3(size: \(arguments[0]), block: \(arguments[1]), starthost: \(arguments[2]))"
+        }
+        return "\(call) as collective call #\(sequence)"
+    }
+}

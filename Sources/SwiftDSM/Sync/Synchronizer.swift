@@ -1,0 +1,207 @@
+import CMPI
+
+/// The application side of locks, barriers and condition variables: ends intervals,
+/// publishes write notices, and invalidates what others wrote (JIAJIA's scope consistency).
+final class Synchronizer {
+    private let cluster: Cluster
+    private let engine: CoherenceEngine
+    private let service: ServiceThread
+    private let maxLocks: Int
+    private let maxConditions: Int
+    private var notices = NoticeStack()
+    private var barrierNotices = BarrierNotices()
+    /// For each lock, the scope of the last grant this rank received.
+    private var lastScope: [Int]
+
+    init(cluster: Cluster, engine: CoherenceEngine, service: ServiceThread, maxLocks: Int, maxConditions: Int) {
+        self.cluster = cluster
+        self.engine = engine
+        self.service = service
+        self.maxLocks = maxLocks
+        self.maxConditions = maxConditions
+        self.lastScope = [Int](repeating: 0, count: maxLocks)
+    }
+
+    var heldLocks: [Int] { notices.heldLocks }
+
+    private func endInterval() {
+        let written = engine.endInterval()
+        guard !written.isEmpty else { return }
+        notices.record(written)
+        barrierNotices.record(written, marks: engine.table.barrierMark)
+    }
+
+    // MARK: locks
+
+    func lock(_ lock: Int) {
+        checkLockId(lock, "jia_lock")
+        if notices.holds(lock) {
+            Fatal.stop("jia_lock(\(lock)): this rank already holds lock \(lock); a lock cannot be nested in itself")
+        }
+        endInterval()
+        let start = monotonicNanoseconds()
+        var request = MessageWriter(kind: .acquireLock)
+        request.append(lock)
+        request.append(lastScope[lock])
+        service.send(&request, to: manager(of: lock))
+        let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
+        engine.statistics.lockWaitNanoseconds += monotonicNanoseconds() - start
+        engine.statistics.lockAcquires += 1
+        reply.withUnsafeBytes { raw in
+            var reader = MessageReader(raw)
+            lastScope[lock] = reader.int()
+            let pages = reader.ints()
+            engine.invalidate(pages)
+        }
+        notices.push(lock: lock)
+    }
+
+    func unlock(_ lock: Int) {
+        checkLockId(lock, "jia_unlock")
+        guard let innermost = notices.innermost else {
+            Fatal.stop("jia_unlock(\(lock)): this rank holds no lock; every jia_unlock must follow a jia_lock of the same id")
+        }
+        guard innermost == lock else {
+            let held = notices.holds(lock) ? "it holds lock \(lock) but the innermost lock is \(innermost)"
+                : "it does not hold lock \(lock) (it holds \(notices.heldLocks))"
+            Fatal.stop("jia_unlock(\(lock)): \(held); unlock nested locks innermost first")
+        }
+        endInterval()
+        let pages = notices.pop()
+        var release = MessageWriter(kind: .releaseLock, capacity: 32 + pages.count * 8)
+        release.append(lock)
+        release.append(pages)
+        service.send(&release, to: manager(of: lock))
+    }
+
+    private func checkLockId(_ lock: Int, _ call: String) {
+        guard lock >= 0 && lock < maxLocks else {
+            Fatal.stop("\(call)(\(lock)): lock id out of range; lock ids are 0 to \(maxLocks - 1) "
+                + "(the max-locks setting, JIA_MAX_LOCKS, raises the limit)")
+        }
+    }
+
+    private func manager(of id: Int) -> Int { id % cluster.size }
+
+    // MARK: barrier and the other collective calls
+
+    /// Global barrier with coherence: every rank's writes since the last barrier are at
+    /// their homes, and every cached copy another rank wrote is dropped.
+    func barrier() {
+        if notices.depth > 0 {
+            Fatal.stop("jia_barrier() called inside a critical section (holding locks \(notices.heldLocks)); "
+                + "release them with jia_unlock before the barrier")
+        }
+        endInterval()
+        let start = monotonicNanoseconds()
+        let others = collectiveCall(.barrier, notices: barrierNotices.pages)
+        engine.statistics.barrierWaitNanoseconds += monotonicNanoseconds() - start
+        engine.statistics.barriers += 1
+        engine.invalidate(others)
+        barrierNotices.startNextInterval(marks: engine.table.barrierMark)
+    }
+
+    /// Rendezvous of all ranks without coherence (JIAJIA's jia_wait).
+    func wait() { _ = collectiveCall(.wait) }
+
+    private var collectiveSequence = 0
+
+    /// Every collective DSM call (barrier, jia_wait, allocation, exit) starts with the same
+    /// fixed-size allgather of what each rank is calling, so calls that differ between
+    /// ranks are reported on every rank instead of pairing unlike MPI collectives (a hang).
+    /// The block also carries short write-notice lists; longer ones take a second round.
+    /// Returns the notices of the other ranks.
+    @discardableResult
+    func collectiveCall(_ call: CollectiveCall, notices mine: [Int] = []) -> [Int] {
+        collectiveSequence += 1
+        var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
+        call.write(sequence: collectiveSequence, noticeCount: mine.count, into: &block)
+        let inline = min(mine.count, CollectiveCall.inlineNotices)
+        for index in 0..<inline { block[CollectiveCall.headerWords + index] = Int64(mine[index]) }
+        var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
+        allgather(&block, into: &all, count: CollectiveCall.blockWords)
+
+        let calls = (0..<cluster.size).map { CollectiveCall(reading: all, rank: $0) }
+        if calls.contains(where: { !$0.matches(calls[cluster.rank]) }) {
+            let described = calls.enumerated().map { "rank \($0.offset) called \($0.element.description)" }
+            Fatal.everyRank("collective calls differ between ranks: " + described.joined(separator: ", ")
+                + "; every rank must make the same jia_alloc*, jia_barrier, jia_wait and jia_exit calls, "
+                + "with the same arguments, in the same order", comm: cluster.syncComm)
+        }
+        let counts = calls.map(\.noticeCount)
+        var pages: [Int] = []
+        if counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) {
+            for rank in 0..<cluster.size where rank != cluster.rank {
+                let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
+                for index in 0..<counts[rank] { pages.append(Int(all[base + index])) }
+            }
+            return pages
+        }
+        let everything = allgatherv(mine, counts: counts)
+        var offset = 0
+        for rank in 0..<cluster.size {
+            if rank != cluster.rank {
+                for index in offset..<(offset + counts[rank]) { pages.append(Int(everything[index])) }
+            }
+            offset += counts[rank]
+        }
+        return pages
+    }
+
+    private func allgather(_ block: inout [Int64], into all: inout [Int64], count: Int) {
+        var request: MPI_Request? = cmpi_request_null()
+        block.withUnsafeMutableBufferPointer { send in
+            all.withUnsafeMutableBufferPointer { receive in
+                mpiCheck(MPI_Iallgather(send.baseAddress, Int32(count), cmpi_int64(), receive.baseAddress,
+                                        Int32(count), cmpi_int64(), cluster.syncComm, &request),
+                         "MPI_Iallgather (collective call)")
+                cluster.wait(&request)
+            }
+        }
+    }
+
+    private func allgatherv(_ mine: [Int], counts: [Int]) -> [Int64] {
+        let counts32 = counts.map { Int32($0) }
+        var displacements = [Int32](repeating: 0, count: counts.count)
+        for rank in 1..<counts.count { displacements[rank] = displacements[rank - 1] + counts32[rank - 1] }
+        var everything = [Int64](repeating: 0, count: counts.reduce(0, +))
+        var mine64 = mine.map(Int64.init)
+        var request: MPI_Request? = cmpi_request_null()
+        // Nonblocking: every buffer, counts included, must stay put until the wait returns.
+        mine64.withUnsafeMutableBufferPointer { send in
+            everything.withUnsafeMutableBufferPointer { receive in
+                counts32.withUnsafeBufferPointer { countPointer in
+                    displacements.withUnsafeBufferPointer { displacementPointer in
+                        mpiCheck(MPI_Iallgatherv(send.baseAddress, Int32(send.count), cmpi_int64(),
+                                                 receive.baseAddress, countPointer.baseAddress,
+                                                 displacementPointer.baseAddress, cmpi_int64(), cluster.syncComm,
+                                                 &request), "MPI_Iallgatherv (barrier notices)")
+                        cluster.wait(&request)
+                    }
+                }
+            }
+        }
+        return everything
+    }
+
+    // MARK: condition variables (no coherence, as in JIAJIA 2.1)
+
+    func setCondition(_ cv: Int) { sendCondition(.setCondition, cv, "jia_setcv") }
+    func resetCondition(_ cv: Int) { sendCondition(.resetCondition, cv, "jia_resetcv") }
+
+    func waitCondition(_ cv: Int) {
+        sendCondition(.waitCondition, cv, "jia_waitcv")
+        _ = cluster.receive(from: manager(of: cv), tag: Tag.conditionGrant, on: cluster.replyComm)
+        engine.statistics.conditionWaits += 1
+    }
+
+    private func sendCondition(_ kind: RequestKind, _ cv: Int, _ call: String) {
+        guard cv >= 0 && cv < maxConditions else {
+            Fatal.stop("\(call)(\(cv)): condition variable id out of range; ids are 0 to \(maxConditions - 1) "
+                + "(the max-cvs setting, JIA_MAX_CVS, raises the limit)")
+        }
+        var request = MessageWriter(kind: kind)
+        request.append(cv)
+        service.send(&request, to: manager(of: cv))
+    }
+}

@@ -1,0 +1,77 @@
+import CMPI
+
+/// Pages and diffs as requests to the home's service thread over two-sided MPI. Works on
+/// every MPI transport, TCP included, where Open MPI offers no one-sided communication.
+final class MessageTransport: PageTransport {
+    let name = "message"
+    private let cluster: Cluster
+    private let service: ServiceThread
+    /// Homes that owe an acknowledgement for a diff batch sent to them.
+    private var awaitingAcknowledgement: [Int] = []
+
+    init(cluster: Cluster, service: ServiceThread) {
+        self.cluster = cluster
+        self.service = service
+    }
+
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        var request: MPI_Request? = cmpi_request_null()
+        // Post the receive first so the reply lands straight in the destination.
+        mpiCheck(MPI_Irecv(destination, Int32(length), cmpi_byte(), Int32(home), Tag.pageData,
+                           cluster.replyComm, &request), "MPI_Irecv (page data)")
+        var writer = MessageWriter(kind: .fetchPages)
+        writer.append(offset)
+        writer.append(length)
+        service.send(&writer, to: home)
+        cluster.wait(&request)
+    }
+
+    func write(_ batch: RunBatch, to home: Int) {
+        guard !batch.isEmpty else { return }
+        var writer = MessageWriter(kind: .diff, capacity: 16 + batch.runCount * 16 + batch.data.count)
+        batch.encode(into: &writer)
+        service.send(&writer, to: home)
+        awaitingAcknowledgement.append(home)
+    }
+
+    func completeWrites() {
+        for home in awaitingAcknowledgement {
+            _ = cluster.receive(from: home, tag: Tag.diffAcknowledgement, on: cluster.replyComm)
+        }
+        awaitingAcknowledgement.removeAll(keepingCapacity: true)
+    }
+
+    func close() {}
+}
+
+/// The home side of the message path, run by the service thread: serves page fetches
+/// from the arena alias and applies incoming diffs to it.
+final class PageServer: RequestHandler {
+    private let cluster: Cluster
+    private let arena: UnsafeMutableRawPointer
+    private let arenaLength: Int
+
+    init(cluster: Cluster, arena: UnsafeMutableRawPointer, arenaLength: Int) {
+        self.cluster = cluster
+        self.arena = arena
+        self.arenaLength = arenaLength
+    }
+
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) {
+        switch kind {
+        case .fetchPages:
+            let offset = body.int()
+            let length = body.int()
+            precondition(offset >= 0 && offset + length <= arenaLength, "SwiftDSM: page request outside the arena")
+            mpiCheck(MPI_Send(arena + offset, Int32(length), cmpi_byte(), Int32(source), Tag.pageData,
+                              cluster.replyComm), "MPI_Send (page data to rank \(source))")
+        case .diff:
+            RunBatch.applyEncoded(&body, to: arena)
+            var acknowledgement: Int64 = 1
+            mpiCheck(MPI_Send(&acknowledgement, 8, cmpi_byte(), Int32(source), Tag.diffAcknowledgement,
+                              cluster.replyComm), "MPI_Send (diff acknowledgement)")
+        default:
+            Fatal.stop("page server cannot handle \(kind)")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// The data path between a rank and the homes of the pages it caches. Coherence calls
+/// these verbs and never knows which implementation runs.
+protocol PageTransport: AnyObject {
+    /// "rma" or "message", for reports.
+    var name: String { get }
+
+    /// Copies `length` bytes at `offset` of `home`'s arena into `destination` (memory
+    /// MPI may write: never a protected page). Returns when the bytes are there.
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer)
+
+    /// Starts writing `batch`'s runs into `home`'s arena. The batch must stay untouched
+    /// until `completeWrites` returns.
+    func write(_ batch: RunBatch, to home: Int)
+
+    /// Returns when every batch started by `write` has been applied at its home.
+    func completeWrites()
+
+    /// Releases MPI resources. Collective.
+    func close()
+}

@@ -1,0 +1,96 @@
+import CMPI
+import Foundation
+
+/// Something the service thread hands requests to. Handlers run on the service thread
+/// only, one request at a time, so their state needs no locking.
+protocol RequestHandler: AnyObject {
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader)
+}
+
+/// One thread per rank that serves other ranks' requests (page fetches and diffs on the
+/// message path, lock and condition-variable managers on every path). It probes with
+/// back-off, so an idle service thread costs almost no CPU.
+final class ServiceThread: @unchecked Sendable {
+    private let cluster: Cluster
+    private var handlers: [RequestKind: RequestHandler] = [:]
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private let finished = DispatchSemaphore(value: 0)
+    private var running = false
+    /// Written by the service thread only.
+    private(set) var statistics = Statistics()
+
+    init(cluster: Cluster) { self.cluster = cluster }
+
+    /// Routes `kinds` to `handler`. Call before `start`.
+    func register(_ handler: RequestHandler, for kinds: [RequestKind]) {
+        for kind in kinds { handlers[kind] = handler }
+    }
+
+    func start() {
+        running = true
+        let thread = Thread { [self] in
+            self.serve()
+            self.finished.signal()
+        }
+        thread.name = "SwiftDSM service"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Stops the thread after the requests already queued before this call's own message.
+    func stop() {
+        guard running else { return }
+        var writer = MessageWriter(kind: .shutdown)
+        send(&writer, to: cluster.rank)
+        finished.wait()
+        running = false
+    }
+
+    /// Sends a request to rank `destination`'s service thread.
+    func send(_ writer: inout MessageWriter, to destination: Int) {
+        Self.send(writer.bytes, to: destination, tag: Tag.request, comm: cluster.requestComm)
+    }
+
+    static func send(_ bytes: [UInt8], to destination: Int, tag: Int32, comm: MPI_Comm) {
+        bytes.withUnsafeBytes { raw in
+            mpiCheck(MPI_Send(raw.baseAddress, Int32(raw.count), cmpi_byte(), Int32(destination), tag, comm),
+                     "MPI_Send to rank \(destination)")
+        }
+    }
+
+    private func serve() {
+        var backoff = Backoff(spinAttempts: 2_000, yieldAttempts: 50, capMicroseconds: 500)
+        var status = MPI_Status()
+        var found: Int32 = 0
+        while true {
+            var message: MPI_Message? = cmpi_message_null()
+            mpiCheck(MPI_Improbe(cmpi_any_source(), Tag.request, cluster.requestComm, &found, &message, &status),
+                     "MPI_Improbe (service thread)")
+            if found == 0 {
+                backoff.pause()
+                continue
+            }
+            backoff.reset()
+            var count: Int32 = 0
+            MPI_Get_count(&status, cmpi_byte(), &count)
+            if Int(count) > buffer.count { buffer = [UInt8](repeating: 0, count: Int(count)) }
+            let source = Int(status.MPI_SOURCE)
+            let keepServing = buffer.withUnsafeMutableBytes { raw -> Bool in
+                mpiCheck(MPI_Mrecv(raw.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()),
+                         "MPI_Mrecv (service thread)")
+                var reader = MessageReader(UnsafeRawBufferPointer(rebasing: raw[0..<Int(count)]))
+                guard let kind = RequestKind(rawValue: reader.int64()) else {
+                    Fatal.stop("service thread received an unknown request from rank \(source)")
+                }
+                if kind == .shutdown { return false }
+                guard let handler = handlers[kind] else {
+                    Fatal.stop("service thread has no handler for \(kind) (from rank \(source))")
+                }
+                statistics.requestsServed += 1
+                handler.handle(kind, from: source, body: &reader)
+                return true
+            }
+            if !keepServing { return }
+        }
+    }
+}

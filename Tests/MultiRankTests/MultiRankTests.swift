@@ -1,0 +1,2 @@
+import XCTest
+final class MultiRankTests: XCTestCase { func testNothing() {} }

@@ -1,0 +1,3 @@
+import XCTest
+@testable import SwiftDSM
+final class PlaceholderTests: XCTestCase { func testNothing() {} }
