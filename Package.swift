@@ -37,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DSMCheck",
-            dependencies: ["SwiftDSM", "Collectives"],
+            dependencies: ["SwiftDSM", "Collectives", "CMPI"],
             path: "Tests/Programs/DSMCheck"
         ),
         .executableTarget(

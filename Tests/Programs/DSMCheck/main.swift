@@ -1,4 +1,66 @@
+// dsm-check: multi-rank scenarios that exercise SwiftDSM under mpirun. Each scenario
+// checks its own results on every rank and exits non-zero on any mismatch; the error
+// scenarios make a deliberate mistake and must stop every rank with a clear message.
+//
+//   mpirun -np 4 .build/release/dsm-check <scenario> [--jia-<setting>=<value> ...]
+import Foundation
 import SwiftDSM
-jia_init()
-print("rank \(jiapid) of \(jiahosts)")
-jia_exit()
+
+let scenarios: [String: (DSM) -> Void] = [
+    "counter": counterScenario,
+    "barrier": barrierScenario,
+    "scope": scopeScenario,
+    "nested": nestedLockScenario,
+    "cv": conditionScenario,
+    "multiwriter": multipleWriterScenario,
+    "sweep": sweepScenario,
+    "alloc": allocationScenario,
+    "stress": stressScenario,
+    "mixed-mpi": mixedMPIScenario,
+    "collectives": collectivesScenario,
+]
+
+let errorScenarios: [String: (DSM) -> Void] = [
+    "error-lock-range": { dsm in if dsm.rank == dsm.rankCount - 1 { jia_lock(1 << 40) }; dsm.barrier() },
+    "error-unlock-unheld": { dsm in if dsm.rank == 0 { jia_unlock(3) }; dsm.barrier() },
+    "error-unlock-order": { dsm in
+        if dsm.rank == 0 { jia_lock(1); jia_lock(2); jia_unlock(1) }
+        dsm.barrier()
+    },
+    "error-lock-twice": { dsm in if dsm.rank == 0 { jia_lock(1); jia_lock(1) }; dsm.barrier() },
+    "error-barrier-in-lock": { dsm in if dsm.rank == 0 { jia_lock(0) }; jia_barrier() },
+    "error-alloc-size": { dsm in _ = jia_alloc3(4096 * (dsm.rank == 0 ? 2 : 1), 4096, 0) },
+    "error-alloc-order": { dsm in
+        if dsm.rank == 0 { _ = jia_alloc1(4096) } else { jia_barrier() }
+    },
+    "error-alloc-full": { _ in _ = jia_alloc1(64 << 40) },
+    "error-outside": { dsm in
+        let array = dsm.allocate(UInt8.self, count: 4096)
+        if dsm.rank == 0 { array.base[8192] = 1 }
+        dsm.barrier()
+    },
+    "error-cv-range": { dsm in if dsm.rank == 0 { jia_setcv(-1) }; dsm.barrier() },
+    "error-segv": { _ in
+        let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
+        wild.pointee = 1
+    },
+]
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2, let name = Optional(arguments[1]),
+      scenarios[name] != nil || errorScenarios[name] != nil else {
+    let names = (scenarios.keys.sorted() + errorScenarios.keys.sorted()).joined(separator: ", ")
+    FileHandle.standardError.write("usage: dsm-check <scenario> [--jia-<setting>=<value> ...]\nscenarios: \(names)\n".data(using: .utf8)!)
+    exit(2)
+}
+
+let dsm = DSM.start()
+if let scenario = scenarios[name] {
+    scenario(dsm)
+    Check.finish(name, dsm)
+} else {
+    errorScenarios[name]!(dsm)
+    print("dsm-check \(name): the mistake was not reported")
+    dsm.finish()
+    exit(3)
+}

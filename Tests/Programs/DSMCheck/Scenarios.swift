@@ -1,0 +1,285 @@
+import Collectives
+import SwiftDSM
+
+/// Lock-protected counters: no increment may be lost.
+func counterScenario(_ dsm: DSM) {
+    let rounds = 300
+    let counters = dsm.allocate(Int.self, count: 4, homes: .onRank(dsm.rankCount - 1))
+    for round in 0..<rounds {
+        let which = round % 4
+        dsm.lock(which).withLock { counters[which] += 1 }
+    }
+    dsm.barrier()
+    Check.equal(counters.reduce(0, +), rounds * dsm.rankCount, "sum of counters")
+    for which in 0..<4 {
+        Check.equal(counters[which], rounds / 4 * dsm.rankCount, "counter \(which)")
+    }
+}
+
+/// Values written before a barrier are seen by every rank after it, over many rounds,
+/// for pages homed everywhere.
+func barrierScenario(_ dsm: DSM) {
+    let perRank = 3000
+    let values = dsm.allocate(Int.self, count: perRank * dsm.rankCount, homes: .blockCyclic(bytes: 4096))
+    for round in 1...5 {
+        // Each rank writes a strided subset so every page has writers from every rank.
+        for index in stride(from: dsm.rank, to: values.count, by: dsm.rankCount) {
+            values[index] = index * 10 + round
+        }
+        dsm.barrier()
+        for index in 0..<values.count where values[index] != index * 10 + round {
+            Check.equal(values[index], index * 10 + round, "round \(round) value \(index)")
+        }
+        dsm.barrier()
+    }
+}
+
+/// Scope consistency, the manual's example: a write under lock 0 is seen by the next
+/// acquirer of lock 0, even when the reader held a stale cached copy.
+func scopeScenario(_ dsm: DSM) {
+    let x = dsm.allocate(Int.self, count: 1, homes: .onRank(0))
+    let y = dsm.allocate(Int.self, count: 1, homes: .onRank(0))
+    // Everyone caches both pages first, so stale copies exist.
+    Check.equal(x[0] + y[0], 0, "initial values")
+    dsm.barrier()
+    let ranks = dsm.rankCount
+    for turn in 0..<ranks {
+        if dsm.rank == turn {
+            dsm.lock(0).withLock {
+                Check.equal(x[0], turn, "x under lock 0 before turn \(turn)")
+                x[0] = turn + 1
+            }
+            dsm.lock(1).withLock {
+                Check.equal(y[0], turn * 100, "y under lock 1 before turn \(turn)")
+                y[0] = (turn + 1) * 100
+            }
+        }
+        jia_wait()  // a rendezvous without coherence: only the locks carry the values
+    }
+    dsm.lock(0).withLock { Check.equal(x[0], ranks, "x after all turns") }
+    dsm.lock(1).withLock { Check.equal(y[0], ranks * 100, "y after all turns") }
+}
+
+/// Nested locks: writes in an inner section are published by the outer release too.
+func nestedLockScenario(_ dsm: DSM) {
+    let data = dsm.allocate(Int.self, count: 2048, homes: .blockCyclic(bytes: 4096))
+    Check.equal(data[0] + data[1024], 0, "fresh memory")  // cache both pages: stale copies must be dropped
+    dsm.barrier()
+    for turn in 0..<dsm.rankCount {
+        if dsm.rank == turn {
+            jia_lock(5)
+            data[turn] = turn + 1
+            jia_lock(6)
+            data[1024 + turn] = (turn + 1) * 7
+            jia_unlock(6)
+            jia_unlock(5)
+        }
+        jia_wait()
+    }
+    dsm.lock(5).withLock {  // lock 5 alone must show both writes (inner one merged on release)
+        for turn in 0..<dsm.rankCount {
+            Check.equal(data[turn], turn + 1, "outer write of rank \(turn)")
+            Check.equal(data[1024 + turn], (turn + 1) * 7, "inner write of rank \(turn) seen through lock 5")
+        }
+    }
+}
+
+/// Condition variables: a producer publishes under a lock and sets the cv; consumers wait,
+/// then read under the lock. A reset cv blocks again.
+func conditionScenario(_ dsm: DSM) {
+    let box = dsm.allocate(Int.self, count: 1, homes: .onRank(dsm.rankCount - 1))
+    if dsm.rank == 0 {
+        dsm.lock(2).withLock { box[0] = 42 }
+        dsm.condition(7).set()
+    } else {
+        dsm.condition(7).wait()
+        dsm.lock(2).withLock { Check.equal(box[0], 42, "value published before jia_setcv") }
+    }
+    dsm.condition(7).wait()  // still set: returns at once
+    dsm.barrier()
+    if dsm.rank == 0 { dsm.condition(7).reset() }
+    dsm.barrier()
+    // After the reset, the last rank sets it again only once everyone is waiting.
+    let waiting = dsm.allocate(Int.self, count: 1, homes: .onRank(0))
+    if dsm.rank != dsm.rankCount - 1 || dsm.rankCount == 1 {
+        dsm.lock(3).withLock { waiting[0] += 1 }
+    }
+    if dsm.rank == dsm.rankCount - 1 && dsm.rankCount > 1 {
+        var seen = 0
+        while seen < dsm.rankCount - 1 { dsm.lock(3).withLock { seen = waiting[0] } }
+        dsm.condition(7).set()
+    }
+    if dsm.rankCount > 1 { dsm.condition(7).wait() }
+    dsm.barrier()
+}
+
+/// Several ranks write interleaved bytes of the same pages between barriers; the diffs
+/// must merge byte-exactly at the homes.
+func multipleWriterScenario(_ dsm: DSM) {
+    let bytes = 8 * 4096
+    let shared = dsm.allocate(UInt8.self, count: bytes, homes: .blockCyclic(bytes: 4096))
+    for round in 1...3 {
+        for index in stride(from: dsm.rank, to: bytes, by: dsm.rankCount) {
+            shared[index] = UInt8(truncatingIfNeeded: index &* 31 &+ round)
+        }
+        dsm.barrier()
+        for index in 0..<bytes where shared[index] != UInt8(truncatingIfNeeded: index &* 31 &+ round) {
+            Check.equal(shared[index], UInt8(truncatingIfNeeded: index &* 31 &+ round), "round \(round) byte \(index)")
+        }
+        dsm.barrier()
+    }
+    // Writers that change only some bytes of a word, with unchanged bytes between.
+    let words = dsm.allocate(UInt64.self, count: 512, homes: .onRank(0))
+    for index in 0..<512 where index % dsm.rankCount == dsm.rank {
+        words[index] = 0x0100_0000_0000_0001 &* UInt64(index + 1)
+    }
+    dsm.barrier()
+    for index in 0..<512 {
+        Check.equal(words[index], 0x0100_0000_0000_0001 &* UInt64(index + 1), "sparse word \(index)")
+    }
+}
+
+/// A 16-page cache sweeping thousands of remote pages, writing then reading, with results
+/// checked (run with --jia-cache-pages=16).
+func sweepScenario(_ dsm: DSM) {
+    let pages = 3000
+    let intsPerPage = dsm.pageSize / 8
+    let data = dsm.allocate(Int.self, count: pages * intsPerPage, homes: .blockCyclic(bytes: 4096))
+    // Each rank writes word `rank` of every page, so every page is dirty on every rank.
+    for page in 0..<pages { data[page * intsPerPage + dsm.rank] = page * 1000 + dsm.rank }
+    dsm.barrier()
+    var sum = 0
+    for page in 0..<pages {
+        for rank in 0..<dsm.rankCount {
+            let value = data[page * intsPerPage + rank]
+            if value != page * 1000 + rank { Check.equal(value, page * 1000 + rank, "page \(page) word \(rank)") }
+            sum &+= value
+        }
+    }
+    let expected = (0..<pages).reduce(0) { total, page in
+        total + (0..<dsm.rankCount).reduce(0) { $0 + page * 1000 + $1 }
+    }
+    Check.equal(sum, expected, "sum over the sweep")
+    dsm.barrier()
+    // Read-modify-write under a lock over all pages, by every rank in turn.
+    for turn in 0..<dsm.rankCount {
+        if turn == dsm.rank {
+            dsm.lock(0).withLock {
+                for page in 0..<pages { data[page * intsPerPage + intsPerPage - 1] += 1 }
+            }
+        }
+        jia_wait()
+    }
+    dsm.lock(0).withLock {
+        for page in 0..<pages where data[page * intsPerPage + intsPerPage - 1] != dsm.rankCount {
+            Check.equal(data[page * intsPerPage + intsPerPage - 1], dsm.rankCount, "locked sweep page \(page)")
+        }
+    }
+    let statistics = dsm.runtime.statistics
+    Check.expect(statistics.evictions > 0, "a 16-page cache must evict (evictions \(statistics.evictions))")
+}
+
+/// Allocation distributions follow JIAJIA's rules (homes of each page).
+func allocationScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount
+    let page = dsm.pageSize
+    func homes(_ pointer: UnsafeMutableRawPointer, pages: Int) -> [Int] {
+        (0..<pages).map { dsm.runtime.home(of: pointer + $0 * page)! }
+    }
+    // jia_alloc3: blocks of 3 pages cycling from rank 1.
+    let a = jia_alloc3(10 * page, 3 * page, 1 % ranks)
+    Check.equal(homes(a, pages: 10), (0..<10).map { (1 + $0 / 3) % ranks }, "jia_alloc3 homes")
+    Check.equal(Int(bitPattern: a) % page, 0, "page alignment")
+    // Block sizes round up to pages; sizes too.
+    let b = jia_alloc3(5 * page + 1, page + 1, 0)
+    Check.equal(homes(b, pages: 6), (0..<6).map { ($0 / 2) % ranks }, "rounded blocks")
+    Check.equal(b - a, 10 * page, "allocations are consecutive")
+    let c = jia_alloc2p(4 * page, ranks - 1)
+    Check.equal(homes(c, pages: 4), [Int](repeating: ranks - 1, count: 4), "jia_alloc2p")
+    let d = jia_alloc1(2 * page)
+    Check.equal(homes(d, pages: 2), [0, 0], "jia_alloc1")
+    let e = jia_alloc2(4 * page, page)
+    Check.equal(homes(e, pages: 4), (0..<4).map { $0 % ranks }, "jia_alloc2")
+    // jia_alloc (JIAJIA 2.1 code): whole regions round-robin over ranks.
+    let f = (0..<3).map { _ in jia_alloc(page) }
+    Check.equal(f.map { homes($0, pages: 1)[0] }, (0..<3).map { $0 % ranks }, "jia_alloc round-robin")
+    // The manual's example scaled: 24 blocks over 4 hosts from host 2 with 8-page blocks.
+    let g = jia_alloc3(24 * page, 8 * page, 2 % ranks)
+    Check.equal(homes(g, pages: 24), (0..<24).map { (2 + $0 / 8) % ranks }, "manual example")
+    // Swift API: blocked split.
+    let h = dsm.allocate(UInt8.self, count: 8 * page * ranks, homes: .blocked)
+    Check.equal(homes(UnsafeMutableRawPointer(h.base), pages: 8 * ranks), (0..<(8 * ranks)).map { $0 / 8 },
+                "blocked homes")
+    // Fresh memory is zero, and data written everywhere reads back everywhere.
+    for index in dsm.share(of: h.count) { h[index] = UInt8(truncatingIfNeeded: index) }
+    dsm.barrier()
+    for index in 0..<h.count where h[index] != UInt8(truncatingIfNeeded: index) {
+        Check.equal(h[index], UInt8(truncatingIfNeeded: index), "blocked data \(index)")
+    }
+}
+
+/// Random writes under random locks and barriers, checked against a sequential model:
+/// cell c is guarded by lock c % locks; every rank adds known amounts; after each barrier
+/// every cell must equal the model's total, and owned cells written without locks too.
+func stressScenario(_ dsm: DSM) {
+    let cells = 6000
+    let locks = 17
+    let owned = dsm.allocate(Int.self, count: cells, homes: .blockCyclic(bytes: 4096, startRank: 0))
+    let guarded = dsm.allocate(Int.self, count: cells, homes: .blockCyclic(bytes: 8192, startRank: 1 % dsm.rankCount))
+    var model = [Int](repeating: 0, count: cells)
+    var ownedModel = [Int](repeating: 0, count: cells)
+    for phase in 0..<4 {
+        // Locked read-modify-writes: each rank's operations come from its own seed; the
+        // model replays every rank's operations.
+        for rank in 0..<dsm.rankCount {
+            var random = SplitMix(state: UInt64(phase * 1000 + rank))
+            for _ in 0..<150 {
+                let lock = random.below(locks)
+                let touches = 1 + random.below(6)
+                var operations: [(Int, Int)] = []
+                for _ in 0..<touches {
+                    let cell = random.below(cells / locks) * locks + lock
+                    operations.append((cell, 1 + random.below(9)))
+                }
+                for (cell, amount) in operations { model[cell] += amount }
+                if rank == dsm.rank {
+                    dsm.lock(lock).withLock { for (cell, amount) in operations { guarded[cell] += amount } }
+                }
+            }
+        }
+        // Unlocked writes to cells owned by this rank (cell % ranks), published by the barrier.
+        var random = SplitMix(state: UInt64(phase * 77 + 5))
+        for _ in 0..<2000 {
+            let cell = random.below(cells)
+            let value = random.below(1_000_000)
+            ownedModel[cell] = value
+            if cell % dsm.rankCount == dsm.rank { owned[cell] = value }
+        }
+        dsm.barrier()
+        for cell in 0..<cells {
+            if guarded[cell] != model[cell] { Check.equal(guarded[cell], model[cell], "phase \(phase) guarded \(cell)") }
+            if owned[cell] != ownedModel[cell] { Check.equal(owned[cell], ownedModel[cell], "phase \(phase) owned \(cell)") }
+        }
+        dsm.barrier()
+    }
+}
+
+/// Collectives on private and shared buffers.
+func collectivesScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount
+    Check.equal(Collectives.allreduce(dsm.rank + 1, .sum), ranks * (ranks + 1) / 2, "allreduce sum")
+    Check.equal(Collectives.allreduce(Double(dsm.rank), .max), Double(ranks - 1), "allreduce max")
+    Check.equal(Collectives.allgather([dsm.rank]), Array(0..<ranks), "allgather")
+    // Broadcast into shared memory homed elsewhere, then everyone reads it.
+    let shared = dsm.allocate(Double.self, count: 1024, homes: .onRank(ranks - 1))
+    if dsm.rank == 0 { for index in 0..<1024 { shared[index] = Double(index) } }
+    Collectives.broadcast(shared.base, count: 1024, root: 0)
+    for index in 0..<1024 where shared[index] != Double(index) {
+        Check.equal(shared[index], Double(index), "broadcast element \(index)")
+    }
+    let sums = dsm.allocate(Int.self, count: 8, homes: .onRank(0))
+    var mine = [Int](repeating: dsm.rank, count: 8)
+    Collectives.reduce(&mine, into: sums.base, count: 8, .sum, root: 0)
+    if dsm.rank == 0 { Check.equal(Array(sums), [Int](repeating: ranks * (ranks - 1) / 2, count: 8), "reduce into shared") }
+    dsm.barrier()
+}
