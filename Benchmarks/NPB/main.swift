@@ -1,3 +1,85 @@
+import ArgumentParser
+import Foundation
 import SwiftDSM
-jia_init()
-jia_exit()
+import Collectives
+
+/// npb <ep|is|cg|mg|ft> --class <S|W|A|B>: one NAS Parallel Benchmark kernel over SwiftDSM.
+struct NPBOptions: ParsableArguments {
+    static let configuration = CommandConfiguration(
+        commandName: "npb",
+        abstract: "NAS Parallel Benchmarks 3.4 kernels (EP, IS, CG, MG, FT) on the SwiftDSM page DSM.",
+        discussion: "Run under mpirun. EP takes any number of ranks; IS, CG, MG and FT need a power of two.")
+
+    @Argument(help: "The kernel: ep, is, cg, mg or ft.")
+    var kernel: Kernel
+
+    @Option(name: [.customLong("class"), .customShort("c")], help: "The problem class: S, W, A or B.")
+    var problemClass: ProblemClass = .S
+
+    @Flag(help: "Report progress (per iteration, with times) on stderr.")
+    var progress = false
+}
+
+func usageFailure(_ dsm: DSM, _ message: String, showUsage: Bool) -> Never {
+    err("npb: error (rank \(dsm.rank) of \(dsm.rankCount)): \(message)")
+    if showUsage && dsm.rank == 0 { err(NPBOptions.helpMessage(columns: 100)) }
+    dsm.finish()
+    exit(1)
+}
+
+func runMain() {
+    let remaining = jia_init(arguments: CommandLine.arguments)
+    guard let dsm = DSM.current else { exit(1) }
+    let options: NPBOptions
+    do {
+        options = try NPBOptions.parse(Array(remaining.dropFirst()))
+    } catch {
+        if NPBOptions.exitCode(for: error) == .success {
+            if dsm.rank == 0 { out(NPBOptions.fullMessage(for: error)) }
+            dsm.finish()
+            exit(0)
+        }
+        usageFailure(dsm, NPBOptions.message(for: error), showUsage: true)
+    }
+    let ranks = dsm.rankCount
+    if options.kernel.needsPowerOfTwo && ranks & (ranks - 1) != 0 {
+        usageFailure(dsm, "\(options.kernel.name) needs a power-of-two number of processes (1, 2, 4, 8, ...); "
+            + "got \(ranks). Only EP runs on any number.", showUsage: false)
+    }
+    if let problem = limitProblem(options.kernel, options.problemClass, ranks) {
+        usageFailure(dsm, problem, showUsage: false)
+    }
+    let context = RunContext(dsm: dsm, problemClass: options.problemClass, progress: options.progress)
+    switch options.kernel {
+    case .ep: runEP(context)
+    case .is: runIS(context)
+    case .cg: runCG(context)
+    case .mg: runMG(context)
+    case .ft: runFT(context)
+    }
+    fflush(stdout)
+    dsm.finish()
+}
+
+/// A rank count that the decomposition of a class cannot use, described; nil if fine.
+func limitProblem(_ kernel: Kernel, _ problemClass: ProblemClass, _ ranks: Int) -> String? {
+    switch kernel {
+    case .ep:
+        let batches = 1 << (EPParameters(problemClass).m - 16)
+        if ranks > batches { return "EP class \(problemClass.rawValue) has \(batches) batches; at most that many processes" }
+    case .is:
+        if ranks > 512 { return "IS supports at most 512 processes" }
+    case .cg:
+        if ranks > CGParameters(problemClass).na / 2 { return "CG class \(problemClass.rawValue): too many processes" }
+    case .mg:
+        let n = MGParameters(problemClass).n
+        if ranks > n / 2 { return "MG class \(problemClass.rawValue) (\(n)^3) supports at most \(n / 2) processes" }
+    case .ft:
+        let p = FTParameters(problemClass)
+        let limit = min(p.ny, p.nz)
+        if ranks > limit { return "FT class \(problemClass.rawValue) supports at most \(limit) processes" }
+    }
+    return nil
+}
+
+runMain()

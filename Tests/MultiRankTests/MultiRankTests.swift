@@ -1,2 +1,96 @@
 import XCTest
-final class MultiRankTests: XCTestCase { func testNothing() {} }
+
+/// The dsm-check scenarios under mpirun at 1, 2 and 4 ranks, over shared memory (RMA
+/// path) and TCP (message path). Each scenario checks its own results on every rank.
+final class ScenarioTests: XCTestCase {
+    private func runEverywhere(_ scenario: String, _ extra: [String] = [],
+                               file: StaticString = #filePath, line: UInt = #line) {
+        for network in MPIRun.Network.allCases {
+            for ranks in [1, 2, 4] {
+                let result = MPIRun.run("dsm-check", [scenario] + extra, ranks: ranks, network: network)
+                let label = "\(scenario) at np \(ranks) over \(network.rawValue)"
+                XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
+                XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
+                XCTAssertTrue(result.output.contains("dsm-check \(scenario): PASS"), "\(label):\n\(result.output)",
+                              file: file, line: line)
+                // One rank never moves a page; Open MPI also offers no window there, so either path is fine.
+                guard ranks > 1 else { continue }
+                let expected = network == .tcp ? "transport message" : "transport rma"
+                XCTAssertTrue(result.output.contains(expected), "\(label) should use \(expected):\n\(result.output)",
+                              file: file, line: line)
+            }
+        }
+    }
+
+    func testLockProtectedCountersLoseNoIncrement() { runEverywhere("counter") }
+    func testBarrierMakesAllWritesVisible() { runEverywhere("barrier") }
+    func testScopeConsistencyThroughLocks() { runEverywhere("scope") }
+    func testNestedLocksPublishInnerWrites() { runEverywhere("nested") }
+    func testConditionVariables() { runEverywhere("cv") }
+    func testMultipleWritersOfOnePage() { runEverywhere("multiwriter") }
+    func testSixteenPageCacheSweepsThousandsOfPages() { runEverywhere("sweep", ["--jia-cache-pages=16"]) }
+    func testAllocationDistributions() { runEverywhere("alloc") }
+    func testRandomizedStressAgainstSequentialModel() { runEverywhere("stress") }
+    func testApplicationMPIAlongsideTheDSM() { runEverywhere("mixed-mpi") }
+    func testCollectivesOnSharedAndPrivateBuffers() { runEverywhere("collectives") }
+
+    func testMessageTransportOnSharedMemoryToo() {
+        for scenario in ["stress", "sweep"] {
+            let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=message", "--jia-cache-pages=16"],
+                                    ranks: 2, network: .sharedMemory)
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("transport message"), result.output)
+        }
+    }
+}
+
+/// Every user mistake stops every rank with a message naming it, and a non-zero exit.
+final class ErrorReportTests: XCTestCase {
+    private func expectError(_ scenario: String, _ phrase: String, ranks: [Int] = [2, 4],
+                             arguments: [String] = [], environment: [String: String] = [:],
+                             file: StaticString = #filePath, line: UInt = #line) {
+        for network in MPIRun.Network.allCases {
+            for count in ranks {
+                let result = MPIRun.run("dsm-check", [scenario] + arguments, ranks: count, network: network,
+                                        environment: environment, timeout: 120)
+                let label = "\(scenario) at np \(count) over \(network.rawValue)"
+                XCTAssertFalse(result.timedOut, "\(label) hung instead of failing:\n\(result.output)", file: file, line: line)
+                XCTAssertNotEqual(result.status, 0, "\(label) exited 0:\n\(result.output)", file: file, line: line)
+                XCTAssertTrue(result.output.contains(phrase), "\(label) lacks '\(phrase)':\n\(result.output)",
+                              file: file, line: line)
+                for rank in 0..<count {
+                    XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"),
+                                  "\(label): rank \(rank) printed no error:\n\(result.output)", file: file, line: line)
+                }
+            }
+        }
+    }
+
+    func testLockIdOutOfRange() { expectError("error-lock-range", "lock id out of range") }
+    func testUnlockOfALockNotHeld() { expectError("error-unlock-unheld", "holds no lock") }
+    func testUnlockOutOfOrder() { expectError("error-unlock-order", "unlock nested locks innermost first") }
+    func testLockNestedInItself() { expectError("error-lock-twice", "already holds lock 1") }
+    func testBarrierInsideCriticalSection() { expectError("error-barrier-in-lock", "inside a critical section") }
+    func testAllocationSizesDiffer() { expectError("error-alloc-size", "collective calls differ between ranks") }
+    func testAllocationOrderDiffers() { expectError("error-alloc-order", "rank 1 called jia_barrier()") }
+    func testAllocationBeyondCapacity() { expectError("error-alloc-full", "the shared space is full") }
+    func testAccessOutsideAllocatedMemory() { expectError("error-outside", "outside the allocated shared memory") }
+    func testConditionVariableOutOfRange() { expectError("error-cv-range", "condition variable id out of range") }
+
+    func testBadSettingValues() {
+        expectError("counter", "JIA_CACHE_PAGES=many", ranks: [2], environment: ["JIA_CACHE_PAGES": "many"])
+        expectError("counter", "--jia-transport=udp", ranks: [2], arguments: ["--jia-transport=udp"])
+    }
+
+    func testRealSegmentationFaultStillCrashesWithTheAddress() {
+        let result = MPIRun.run("dsm-check", ["error-segv"], ranks: 2, network: .sharedMemory, timeout: 120)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("segmentation fault at address 0x10"), result.output)
+    }
+
+    func testRMARequestedOverTCPIsRefused() {
+        let result = MPIRun.run("dsm-check", ["counter", "--jia-transport=rma"], ranks: 2, network: .tcp, timeout: 120)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.output.contains("cannot create RMA windows"), result.output)
+    }
+}

@@ -1,0 +1,331 @@
+import Foundation
+import SwiftDSM
+import Collectives
+
+struct ISParameters {
+    let totalKeysLog2: Int
+    let maxKeyLog2: Int
+    let bucketsLog2: Int
+    let testIndex: [Int]
+    let testRank: [Int]
+
+    init(_ problemClass: ProblemClass) {
+        switch problemClass {
+        case .S:
+            (totalKeysLog2, maxKeyLog2, bucketsLog2) = (16, 11, 9)
+            testIndex = [48427, 17148, 23627, 62548, 4431]
+            testRank = [0, 18, 346, 64917, 65463]
+        case .W:
+            (totalKeysLog2, maxKeyLog2, bucketsLog2) = (20, 16, 10)
+            testIndex = [357773, 934767, 875723, 898999, 404505]
+            testRank = [1249, 11698, 1039987, 1043896, 1048018]
+        case .A:
+            (totalKeysLog2, maxKeyLog2, bucketsLog2) = (23, 19, 10)
+            testIndex = [2112377, 662041, 5336171, 3642833, 4250760]
+            testRank = [104, 17523, 123928, 8288932, 8388264]
+        case .B:
+            (totalKeysLog2, maxKeyLog2, bucketsLog2) = (25, 21, 10)
+            testIndex = [41869, 812306, 5102857, 18232239, 26860214]
+            testRank = [33422937, 10244, 59149, 33135281, 99]
+        }
+    }
+
+    /// The expected rank of test key `i` in iteration `iteration` (NPB's per-class shifts).
+    func expectedRank(_ i: Int, iteration: Int, _ problemClass: ProblemClass) -> Int {
+        let base = testRank[i]
+        switch problemClass {
+        case .S: return i <= 2 ? base + iteration : base - iteration
+        case .W: return i < 2 ? base + iteration - 2 : base - iteration
+        case .A: return i <= 2 ? base + iteration - 1 : base - (iteration - 1)
+        case .B: return (i == 1 || i == 2 || i == 4) ? base + iteration : base - iteration
+        }
+    }
+}
+
+/// IS: bucket sort of integer keys. Each rank generates its N/P keys, sorts them into
+/// buckets, and the buckets are split into contiguous key ranges, one per rank (NPB-MPI's
+/// scheme). The key redistribution goes through shared memory: rank s packs the keys for
+/// rank d, preceded by their count, into block d of its own slab (page-aligned, homed on
+/// s); after one barrier rank d pulls block d of every other slab. Only the bucket counts
+/// (with the hidden test keys, as NPB does) go through an allreduce.
+final class ISBenchmark {
+    let context: RunContext
+    let parameters: ISParameters
+    let totalKeys: Int
+    let maxKey: Int
+    let buckets: Int
+    let shift: Int
+    let numKeys: Int
+    let ranks: Int
+    let rank: Int
+    let testCount = 5
+    let iterations = 10
+
+    let keyArray: UnsafeMutablePointer<Int32>
+    let keyBuff1: UnsafeMutablePointer<Int32>
+    let keyBuff2: UnsafeMutablePointer<Int32>
+    let keyBuff2Capacity: Int
+    let bucketSize: UnsafeMutablePointer<Int32>
+    let bucketTotals: UnsafeMutablePointer<Int32>
+    let bucketPointers: UnsafeMutablePointer<Int>
+    var mailbox: Mailbox
+
+    var passed = 0
+    var totalLocalKeys = 0
+    var minKeyValue = 0
+
+    init(_ context: RunContext) {
+        self.context = context
+        parameters = ISParameters(context.problemClass)
+        totalKeys = 1 << parameters.totalKeysLog2
+        maxKey = 1 << parameters.maxKeyLog2
+        buckets = 1 << parameters.bucketsLog2
+        shift = parameters.maxKeyLog2 - parameters.bucketsLog2
+        ranks = context.ranks
+        rank = context.rank
+        numKeys = totalKeys / ranks
+        keyArray = .allocate(capacity: numKeys)
+        keyBuff1 = .allocate(capacity: max(numKeys, maxKey))
+        keyBuff2Capacity = totalKeys
+        keyBuff2 = .allocate(capacity: keyBuff2Capacity)
+        bucketSize = .allocate(capacity: buckets + testCount)
+        bucketTotals = .allocate(capacity: buckets + testCount)
+        bucketPointers = .allocate(capacity: buckets)
+        // A block holds a 64-byte header (the key count) and at most all of the sender's keys.
+        mailbox = Mailbox(context.dsm, blockBytes: 64 + numKeys * 4)
+    }
+
+    deinit {
+        keyArray.deallocate(); keyBuff1.deallocate(); keyBuff2.deallocate()
+        bucketSize.deallocate(); bucketTotals.deallocate(); bucketPointers.deallocate()
+    }
+
+    /// NPB find_my_seed: the stream position 4 * rank * N/P.
+    func findMySeed() -> Double {
+        let nn = 4 * totalKeys
+        var nq = nn / ranks
+        var mq = 0
+        while nq > 1 { mq += 1; nq /= 2 }
+        var t1 = npbMultiplier
+        for _ in 0..<mq { _ = randlc(&t1, t1) }
+        let an = t1
+        var kk = rank
+        var seed = 314_159_265.0
+        var t2 = an
+        for _ in 1...100 {
+            let ik = kk / 2
+            if 2 * ik != kk { _ = randlc(&seed, t2) }
+            if ik == 0 { break }
+            _ = randlc(&t2, t2)
+            kk = ik
+        }
+        return seed
+    }
+
+    func createSequence(_ startSeed: Double) {
+        var seed = startSeed
+        let k = Double(maxKey / 4)
+        let a = npbMultiplier
+        let keys = keyArray
+        for i in 0..<numKeys {
+            var x = randlc(&seed, a)
+            x += randlc(&seed, a)
+            x += randlc(&seed, a)
+            x += randlc(&seed, a)
+            keys[i] = Int32(k * x)
+        }
+    }
+
+    func rankKeys(_ iteration: Int) {
+        let keys = keyArray
+        let buff1 = keyBuff1
+        let buff2 = keyBuff2
+        let sizes = bucketSize
+        let totals = bucketTotals
+        let pointers = bucketPointers
+        let shift = self.shift
+        let numKeys = self.numKeys
+        let buckets = self.buckets
+
+        if rank == 0 {
+            keys[iteration] = Int32(iteration)
+            keys[iteration + iterations] = Int32(maxKey - iteration)
+        }
+        sizes.initialize(repeating: 0, count: buckets + testCount)
+        for i in 0..<testCount where parameters.testIndex[i] / numKeys == rank {
+            sizes[buckets + i] = keys[parameters.testIndex[i] % numKeys]
+        }
+        for i in 0..<numKeys { sizes[Int(keys[i]) >> shift] &+= 1 }
+        pointers[0] = 0
+        for i in 1..<buckets { pointers[i] = pointers[i - 1] + Int(sizes[i - 1]) }
+        for i in 0..<numKeys {
+            let key = keys[i]
+            let bucket = Int(key) >> shift
+            buff1[pointers[bucket]] = key
+            pointers[bucket] += 1
+        }
+
+        Collectives.allreduce(UnsafePointer(sizes), into: totals, count: buckets + testCount, .sum)
+
+        // Buckets to ranks: accumulate totals until they pass (j+1) * N/P.
+        var sendCount = [Int](repeating: 0, count: ranks)
+        var sendDisplacement = [Int](repeating: 0, count: ranks)
+        var firstBucket = [Int](repeating: 0, count: ranks)
+        var lastBucket = [Int](repeating: 0, count: ranks)
+        var accumulated = 0
+        var localAccumulated = 0
+        var j = 0
+        for i in 0..<buckets {
+            accumulated += Int(totals[i])
+            localAccumulated += Int(sizes[i])
+            if j < ranks && accumulated >= (j + 1) * numKeys {
+                sendCount[j] = localAccumulated
+                if j != 0 {
+                    sendDisplacement[j] = sendDisplacement[j - 1] + sendCount[j - 1]
+                    firstBucket[j] = lastBucket[j - 1] + 1
+                }
+                lastBucket[j] = i
+                j += 1
+                localAccumulated = 0
+            }
+        }
+        while j < ranks {
+            sendCount[j] = 0
+            firstBucket[j] = 1
+            j += 1
+        }
+
+        // Redistribution through shared memory.
+        if ranks > 1 {
+            for destination in 0..<ranks where destination != rank {
+                let block = mailbox.outbox(to: destination)
+                let bytes = sendCount[destination] * 4
+                mailbox.board.prepareWrite(block, bytes: 64 + bytes)
+                block.storeBytes(of: Int64(sendCount[destination]), as: Int64.self)
+                if bytes > 0 { memcpy(block + 64, buff1 + sendDisplacement[destination], bytes) }
+            }
+            mailbox.deliver()
+        }
+        var received = 0
+        for source in 0..<ranks {
+            if source == rank {
+                let count = sendCount[rank]
+                if count > 0 { memcpy(buff2 + received, buff1 + sendDisplacement[rank], count * 4) }
+                received += count
+            } else {
+                let block = mailbox.inbox(from: source)
+                let count = Int(block.load(as: Int64.self))
+                if count > 0 {
+                    precondition(received + count <= keyBuff2Capacity, "IS receive buffer overflow")
+                    memcpy(buff2 + received, block + 64, count * 4)
+                }
+                received += count
+            }
+        }
+        mailbox.finishTurn()
+
+        let minKey = firstBucket[rank] << shift
+        let maxKeyValue = ((lastBucket[rank] + 1) << shift) - 1
+        let width = maxKeyValue - minKey + 1
+        if width > 0 { buff1.initialize(repeating: 0, count: width) }
+
+        var lesser = 0
+        for k in 0..<rank where firstBucket[k] <= lastBucket[k] {
+            for i in firstBucket[k]...lastBucket[k] { lesser += Int(totals[i]) }
+        }
+        var local = 0
+        if firstBucket[rank] <= lastBucket[rank] {
+            for i in firstBucket[rank]...lastBucket[rank] { local += Int(totals[i]) }
+        }
+        precondition(local == received, "IS: received \(received) keys, expected \(local)")
+
+        let counts = buff1 - minKey
+        for i in 0..<local { counts[Int(buff2[i])] &+= 1 }
+        if width > 1 {
+            for i in minKey..<maxKeyValue { counts[i + 1] &+= counts[i] }
+        }
+
+        for i in 0..<testCount {
+            let k = Int(totals[buckets + i])
+            if minKey <= k && k <= maxKeyValue {
+                let below = k - 1 >= minKey ? Int(counts[k - 1]) : 0
+                let keyRank = below + lesser
+                let expected = parameters.expectedRank(i, iteration: iteration, context.problemClass)
+                if keyRank == expected {
+                    passed += 1
+                } else {
+                    err("Failed partial verification: iteration \(iteration), processor \(rank), test key \(i), key rank \(keyRank)")
+                }
+            }
+        }
+        if iteration == iterations {
+            totalLocalKeys = local
+            minKeyValue = minKey
+        }
+    }
+
+    /// Sorts the last ranked keys (untimed) and checks the order here and across ranks.
+    func fullVerify() {
+        let local = totalLocalKeys
+        let sorted = UnsafeMutablePointer<Int32>.allocate(capacity: max(local, 1))
+        defer { sorted.deallocate() }
+        let counts = keyBuff1 - minKeyValue
+        for i in 0..<local {
+            let key = Int(keyBuff2[i])
+            counts[key] -= 1
+            sorted[Int(counts[key])] = keyBuff2[i]
+        }
+        var wrong = 0
+        if local > 1 { for i in 1..<local where sorted[i - 1] > sorted[i] { wrong += 1 } }
+        let ends = Collectives.allgather([Int64(local), local > 0 ? Int64(sorted[0]) : 0,
+                                          local > 0 ? Int64(sorted[local - 1]) : 0])
+        if rank > 0 && local > 0 {
+            // The largest key of the nearest lower rank holding keys.
+            var previous = rank - 1
+            while previous >= 0 && ends[3 * previous] == 0 { previous -= 1 }
+            if previous >= 0 && ends[3 * previous + 2] > Int64(sorted[0]) { wrong += 1 }
+        }
+        if wrong != 0 {
+            err("Processor \(rank):  Full_verify: number of keys out of sort: \(wrong)")
+        } else {
+            passed += 1
+        }
+    }
+}
+
+func runIS(_ context: RunContext) {
+    let benchmark = ISBenchmark(context)
+    let p = benchmark.parameters
+    context.say("")
+    context.say("")
+    context.say(" NAS Parallel Benchmarks 3.4 -- IS Benchmark")
+    context.say("")
+    context.say(" Size:  \(benchmark.totalKeys)  (class \(context.problemClass.rawValue))")
+    context.say(" Iterations:   \(benchmark.iterations)")
+    context.say(" Number of processes:     \(context.ranks)")
+    _ = p
+
+    benchmark.createSequence(benchmark.findMySeed())
+    benchmark.rankKeys(1)  // untimed warm-up
+    benchmark.passed = 0
+    if context.problemClass != .S { context.say("\n   iteration") }
+
+    context.dsm.barrier()
+    let start = wallSeconds()
+    for iteration in 1...benchmark.iterations {
+        if context.problemClass != .S { context.say("        \(iteration)") }
+        let t0 = wallSeconds()
+        benchmark.rankKeys(iteration)
+        context.note("IS iteration \(iteration): \(String(format: "%.4f", wallSeconds() - t0)) s")
+    }
+    let elapsed = Collectives.allreduce(wallSeconds() - start, .max)
+
+    benchmark.fullVerify()
+    let passed = Collectives.allreduce(benchmark.passed, .sum)
+    guard context.isRoot else { return }
+    let verified = passed == 5 * benchmark.iterations + context.ranks
+    let mops = Double(benchmark.iterations) * Double(benchmark.totalKeys) / elapsed / 1_000_000.0
+    Report(name: "IS", problemClass: context.problemClass, size: .count(benchmark.totalKeys),
+           iterations: benchmark.iterations, seconds: elapsed, processes: context.ranks, mops: mops,
+           operation: "keys ranked", verified: verified, cStyle: true).print()
+}

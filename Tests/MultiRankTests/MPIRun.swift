@@ -1,0 +1,85 @@
+import Foundation
+import XCTest
+
+/// Runs a program of this package under `mpirun` and captures what it printed.
+struct MPIRun {
+    enum Network: String, CaseIterable {
+        /// Open MPI's default on one host: shared memory (RMA windows work).
+        case sharedMemory = "shm"
+        /// Plain TCP, as on a cluster without RDMA: no one-sided MPI, the message path runs.
+        case tcp
+    }
+
+    struct Result {
+        let status: Int32
+        let output: String
+        let timedOut: Bool
+    }
+
+    /// The folder with the built programs: $SWIFTDSM_BIN_DIR, else .build/release, else .build/debug.
+    static let binaryDirectory: URL = {
+        if let path = ProcessInfo.processInfo.environment["SWIFTDSM_BIN_DIR"] { return URL(fileURLWithPath: path) }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        for configuration in ["release", "debug"] {
+            let folder = root.appendingPathComponent(".build/\(configuration)")
+            if FileManager.default.fileExists(atPath: folder.appendingPathComponent("dsm-check").path) { return folder }
+        }
+        return root.appendingPathComponent(".build/release")
+    }()
+
+    static func run(_ program: String, _ arguments: [String], ranks: Int, network: Network,
+                    environment: [String: String] = [:], timeout: TimeInterval = 240) -> Result {
+        let binary = binaryDirectory.appendingPathComponent(program).path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            return Result(status: -1, output: "\(binary) is not built: run `swift build -c release` first "
+                + "(scripts/test does)", timedOut: false)
+        }
+        var mpirunArguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)",
+                               "--mca", "orte_base_help_aggregate", "0"]
+        if network == .tcp { mpirunArguments += ["--mca", "btl", "self,tcp"] }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.arguments = mpirunArguments + [binary] + arguments
+        var processEnvironment = ProcessInfo.processInfo.environment
+        for (key, value) in environment { processEnvironment[key] = value }
+        process.environment = processEnvironment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collected = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        do { try process.run() } catch {
+            return Result(status: -1, output: "cannot start mpirun: \(error)", timedOut: false)
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let timedOut = process.isRunning
+        if timedOut {
+            process.terminate()
+            usleep(500_000)
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        return Result(status: process.terminationStatus, output: collected.text, timedOut: timedOut)
+    }
+}
+
+final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,3 +1,0 @@
-import XCTest
-@testable import SwiftDSM
-final class PlaceholderTests: XCTestCase { func testNothing() {} }

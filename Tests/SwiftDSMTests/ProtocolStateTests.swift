@@ -1,0 +1,157 @@
+import XCTest
+@testable import SwiftDSM
+
+final class LockManagerTests: XCTestCase {
+    func testFreeLockIsGrantedAtOnceAndWaitersInOrder() {
+        var manager = LockManager()
+        XCTAssertEqual(manager.acquire(0, by: 1, lastScope: 0), LockManager.Grant(rank: 1, scope: 0, pages: []))
+        XCTAssertNil(manager.acquire(0, by: 2, lastScope: 0))
+        XCTAssertNil(manager.acquire(0, by: 3, lastScope: 0))
+        let second = manager.release(0, by: 1, pages: [10, 11])
+        XCTAssertEqual(second, LockManager.Grant(rank: 2, scope: 1, pages: [10, 11]))
+        let third = manager.release(0, by: 2, pages: [12])
+        XCTAssertEqual(third?.rank, 3)
+        XCTAssertEqual(third?.pages, [10, 11, 12])
+        XCTAssertNil(manager.release(0, by: 3, pages: []))
+        XCTAssertEqual(manager.holder(of: 0), -1)
+    }
+
+    func testGrantCarriesOnlyNoticesNewerThanTheAcquirersLastScope() {
+        var manager = LockManager()
+        _ = manager.acquire(4, by: 0, lastScope: 0)
+        _ = manager.release(4, by: 0, pages: [1])          // scope 1
+        _ = manager.acquire(4, by: 1, lastScope: 0)
+        _ = manager.release(4, by: 1, pages: [2])          // scope 2
+        let grant = manager.acquire(4, by: 2, lastScope: 1)
+        XCTAssertEqual(grant?.pages, [2])
+        XCTAssertEqual(grant?.scope, 2)
+    }
+
+    func testOwnWritesAreSkippedUnlessAnotherRankAlsoWroteThePage() {
+        var manager = LockManager()
+        _ = manager.acquire(0, by: 0, lastScope: 0)
+        _ = manager.release(0, by: 0, pages: [5, 6])
+        XCTAssertEqual(manager.acquire(0, by: 0, lastScope: 0)?.pages, [])
+        _ = manager.release(0, by: 0, pages: [])
+        _ = manager.acquire(0, by: 1, lastScope: 0)
+        _ = manager.release(0, by: 1, pages: [6])
+        XCTAssertEqual(manager.acquire(0, by: 0, lastScope: 0)?.pages, [6])
+    }
+
+    func testConditionVariablesAreLevelTriggered() {
+        var conditions = ConditionManager()
+        XCTAssertFalse(conditions.wait(3, by: 1))
+        XCTAssertFalse(conditions.wait(3, by: 2))
+        XCTAssertEqual(conditions.set(3), [1, 2])
+        XCTAssertTrue(conditions.wait(3, by: 0))
+        conditions.reset(3)
+        XCTAssertFalse(conditions.wait(3, by: 0))
+    }
+}
+
+final class NoticeTests: XCTestCase {
+    func testInnerSectionNoticesAreMergedIntoTheEnclosingSection() {
+        var stack = NoticeStack()
+        stack.record([1])  // outside any lock: barrier only
+        stack.push(lock: 1)
+        stack.record([5, 3])
+        stack.push(lock: 2)
+        stack.record([7, 3, 7])
+        XCTAssertEqual(stack.heldLocks, [1, 2])
+        XCTAssertEqual(stack.pop(), [3, 7])
+        stack.record([9])
+        XCTAssertEqual(stack.pop(), [3, 5, 7, 9])
+        XCTAssertEqual(stack.depth, 0)
+    }
+
+    func testBarrierNoticesAreUniquePerInterval() {
+        let marks = PageArray<UInt32>(count: 64)
+        defer { marks.release() }
+        var notices = BarrierNotices()
+        notices.record([3, 4, 3], marks: marks)
+        notices.record([4, 5], marks: marks)
+        XCTAssertEqual(notices.pages, [3, 4, 5])
+        notices.startNextInterval(marks: marks)
+        notices.record([4], marks: marks)
+        XCTAssertEqual(notices.pages, [4])
+    }
+}
+
+final class PageStructureTests: XCTestCase {
+    func testSlotRingHandsOutConsecutiveSlotsWithoutWrapping() {
+        var ring = SlotRing(slotCount: 10)
+        XCTAssertEqual(ring.take(4), 0..<4)
+        XCTAssertEqual(ring.take(4), 4..<8)
+        XCTAssertEqual(ring.take(4), 8..<10)
+        XCTAssertEqual(ring.take(3), 0..<3)
+    }
+
+    func testPageTableStateAndSlots() {
+        let table = PageTable(pageCount: 1 << 20)
+        defer { table.release() }
+        XCTAssertEqual(table.state(12345), .unmapped)
+        XCTAssertNil(table.slot(12345))
+        table.setSlot(12345, 0)
+        table.setState(12345, .readOnly)
+        XCTAssertEqual(table.slot(12345), 0)
+        XCTAssertEqual(table.state(12345), .readOnly)
+        table.setSlot(12345, nil)
+        XCTAssertNil(table.slot(12345))
+    }
+
+    func testHomeLayoutIsBlockCyclic() {
+        let runs = HomeLayout.runs(firstPage: 100, pages: 10, blockPages: 4, startRank: 2, ranks: 3)
+        XCTAssertEqual(runs, [
+            .init(firstPage: 100, count: 4, home: 2),
+            .init(firstPage: 104, count: 4, home: 0),
+            .init(firstPage: 108, count: 2, home: 1),
+        ])
+    }
+
+    func testCollectiveCallsMatchOnlyWhenIdentical() {
+        let a = CollectiveCall.allocate(size: 4096, block: 4096, startRank: 0)
+        let b = CollectiveCall.allocate(size: 8192, block: 4096, startRank: 0)
+        XCTAssertTrue(a.matches(a))
+        XCTAssertFalse(a.matches(b))
+        XCTAssertFalse(CollectiveCall.barrier.matches(CollectiveCall.wait))
+        XCTAssertTrue(b.description.contains("size: 8192"))
+    }
+}
+
+final class SettingsTests: XCTestCase {
+    func testFlagsOverrideEnvironmentAndAreRemovedFromArguments() throws {
+        var settings = Settings()
+        let remaining = try settings.merge(
+            environment: ["JIA_CACHE_PAGES": "64", "JIA_TRANSPORT": "rma", "HOME": "/root"],
+            arguments: ["prog", "--jia-cache-pages=16", "-n", "3", "--jia-capacity=2G"])
+        XCTAssertEqual(remaining, ["prog", "-n", "3"])
+        XCTAssertEqual(settings.cachePages, 16)
+        XCTAssertEqual(settings.transport, .rma)
+        XCTAssertEqual(settings.capacity, 2 << 30)
+    }
+
+    func testBadValuesNameTheSourceAndTheAllowedValues() {
+        var settings = Settings()
+        XCTAssertThrowsError(try settings.merge(environment: ["JIA_CACHE_PAGES": "lots"], arguments: [])) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("JIA_CACHE_PAGES=lots"), text)
+            XCTAssertTrue(text.contains("an integer from 1"), text)
+        }
+        XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-transport=udp"])) { error in
+            XCTAssertTrue("\(error)".contains("auto, rma or message"))
+        }
+        XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-page-size=5000"]))
+        XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-bogus=1"])) { error in
+            XCTAssertTrue("\(error)".contains("unknown setting"))
+        }
+        XCTAssertThrowsError(try settings.merge(environment: ["JIA_NOPE": "1"], arguments: []))
+    }
+
+    func testByteCounts() {
+        XCTAssertEqual(Settings.parseByteCount("64K"), 65536)
+        XCTAssertEqual(Settings.parseByteCount("3m"), 3 << 20)
+        XCTAssertEqual(Settings.parseByteCount("12"), 12)
+        XCTAssertNil(Settings.parseByteCount("G"))
+        XCTAssertNil(Settings.parseByteCount("-1K"))
+    }
+}
