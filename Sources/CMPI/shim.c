@@ -24,6 +24,7 @@ MPI_Op cmpi_op_max(void) { return MPI_MAX; }
 MPI_Op cmpi_op_min(void) { return MPI_MIN; }
 MPI_Op cmpi_op_band(void) { return MPI_BAND; }
 MPI_Op cmpi_op_bor(void) { return MPI_BOR; }
+MPI_Op cmpi_op_bxor(void) { return MPI_BXOR; }
 
 int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
 int cmpi_any_tag(void) { return MPI_ANY_TAG; }

@@ -2,15 +2,29 @@ import XCTest
 @testable import SwiftDSM
 
 final class DiffEncoderTests: XCTestCase {
-    private func encode(_ page: [UInt8], _ twin: [UInt8], offset: Int = 0) -> RunBatch {
-        var batch = RunBatch()
+    private func encode(_ page: [UInt8], _ twin: [UInt8], offset: Int = 0, into batch: inout RunBatch) {
         _ = page.withUnsafeBytes { current in
             twin.withUnsafeBytes { original in
                 DiffEncoder.encode(page: current.baseAddress!, twin: original.baseAddress!, length: page.count,
                                    offset: offset, into: &batch)
             }
         }
+    }
+
+    private func encode(_ page: [UInt8], _ twin: [UInt8], offset: Int = 0) -> RunBatch {
+        var batch = RunBatch()
+        encode(page, twin, offset: offset, into: &batch)
         return batch
+    }
+
+    private func applied(_ batches: [RunBatch], to start: [UInt8]) -> [UInt8] {
+        var target = start
+        target.withUnsafeMutableBytes { raw in for batch in batches { batch.apply(to: raw.baseAddress!) } }
+        return target
+    }
+
+    private func randomPage(_ generator: inout SystemRandomNumberGenerator) -> [UInt8] {
+        (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
     func testUnchangedPageHasNoRuns() {
@@ -18,62 +32,76 @@ final class DiffEncoderTests: XCTestCase {
         XCTAssertTrue(encode(page, page).isEmpty)
     }
 
-    func testRoundTripOfRandomChangesIsExactAndCarriesOnlyChangedBytes() {
+    func testApplyingTheDiffToTheTwinRebuildsThePage() {
         var generator = SystemRandomNumberGenerator()
         for trial in 0..<200 {
-            let twin = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let twin = randomPage(&generator)
             var page = twin
             let changes = trial % 7 == 0 ? 4096 : Int.random(in: 1...300, using: &generator)
             for _ in 0..<changes {
                 let index = Int.random(in: 0..<4096, using: &generator)
                 page[index] = page[index] &+ UInt8.random(in: 1...255, using: &generator)
             }
-            let batch = encode(page, twin, offset: 8192)
-            // Every byte the diff carries differs from the twin: none may be written back unchanged.
-            var position = 0
-            for index in batch.offsets.indices {
-                for byte in 0..<Int(batch.lengths[index]) {
-                    let at = batch.offsets[index] - 8192 + byte
-                    XCTAssertNotEqual(page[at], twin[at], "run carries unchanged byte \(at)")
-                    XCTAssertEqual(batch.data[position], page[at])
-                    position += 1
-                }
-            }
-            // Applying the diff to the twin reproduces the page.
-            var rebuilt = [UInt8](repeating: 0, count: 8192) + twin
-            rebuilt.withUnsafeMutableBytes { batch.apply(to: $0.baseAddress!) }
-            XCTAssertEqual(Array(rebuilt[8192...]), page)
+            let batch = encode(page, twin, offset: 4096)
+            XCTAssertEqual(Array(applied([batch], to: [UInt8](repeating: 0, count: 4096) + twin)[4096...]), page)
         }
     }
 
-    func testPartialWordChangesAreSplitAtBytes() {
-        let twin = [UInt8](repeating: 0, count: 64)
+    /// Two ranks change different bytes of the same words of one page; their diffs, applied
+    /// at the home in either order, must keep both ranks' bytes.
+    func testConcurrentWritersOfDifferentBytesOfOneWordBothSurvive() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<50 {
+            let twin = randomPage(&generator)
+            var first = twin
+            var second = twin
+            var expected = twin
+            for index in 0..<4096 where Bool.random(using: &generator) {
+                let value = UInt8.random(in: 0...255, using: &generator)
+                if index % 2 == 0 { first[index] = value } else { second[index] = value }
+                expected[index] = value
+            }
+            let a = encode(first, twin)
+            let b = encode(second, twin)
+            XCTAssertEqual(applied([a, b], to: twin), expected)
+            XCTAssertEqual(applied([b, a], to: twin), expected)
+        }
+    }
+
+    func testRunsCoverChangedWordsOnlyAndMergeAcrossPageBoundaries() {
+        var twin = [UInt8](repeating: 0, count: 4096)
         var page = twin
-        page[0] = 1
-        page[2] = 1  // byte 1 unchanged between them: two runs
-        page[8...15] = [1, 1, 1, 1, 1, 1, 1, 1][...]
-        page[16] = 9  // continues the run across the word boundary
-        let batch = encode(page, twin)
-        XCTAssertEqual(batch.offsets, [0, 2, 8])
-        XCTAssertEqual(batch.lengths, [1, 1, 9])
+        page[8] = 1       // word 1
+        page[16] = 1      // word 2: same run
+        page[40] = 1      // word 5: new run
+        page[4095] = 1    // last word of the page
+        var batch = RunBatch()
+        encode(page, twin, offset: 0, into: &batch)
+        XCTAssertEqual(batch.offsets, [8, 40, 4088])
+        XCTAssertEqual(batch.lengths, [2, 1, 1])
+        // The next page changes its first word: the run continues across the boundary.
+        twin = [UInt8](repeating: 0, count: 4096)
+        page = twin
+        page[0] = 9
+        encode(page, twin, offset: 4096, into: &batch)
+        XCTAssertEqual(batch.offsets, [8, 40, 4088])
+        XCTAssertEqual(batch.lengths, [2, 1, 2])
     }
 
     func testWireFormRoundTrip() {
-        var batch = RunBatch()
-        let bytes: [UInt8] = [1, 2, 3, 4, 5]
-        bytes.withUnsafeBytes { raw in
-            batch.append(offset: 10, bytes: raw.baseAddress!, count: 2)
-            batch.append(offset: 100, bytes: raw.baseAddress! + 2, count: 3)
-        }
+        var generator = SystemRandomNumberGenerator()
+        let twin = randomPage(&generator)
+        var page = twin
+        for index in stride(from: 3, to: 4096, by: 97) { page[index] ^= 0x5a }
+        let batch = encode(page, twin)
         var writer = MessageWriter()
         batch.encode(into: &writer)
-        var target = [UInt8](repeating: 0, count: 128)
+        var target = twin
         writer.bytes.withUnsafeBytes { raw in
             var reader = MessageReader(raw)
             target.withUnsafeMutableBytes { RunBatch.applyEncoded(&reader, to: $0.baseAddress!) }
+            XCTAssertEqual(reader.remaining, 0)
         }
-        XCTAssertEqual(Array(target[10...11]), [1, 2])
-        XCTAssertEqual(Array(target[100...102]), [3, 4, 5])
-        XCTAssertEqual(target.reduce(0) { $0 + Int($1) }, 15)
+        XCTAssertEqual(target, page)
     }
 }

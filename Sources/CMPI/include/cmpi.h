@@ -30,6 +30,7 @@ MPI_Op cmpi_op_max(void);
 MPI_Op cmpi_op_min(void);
 MPI_Op cmpi_op_band(void);
 MPI_Op cmpi_op_bor(void);
+MPI_Op cmpi_op_bxor(void);
 
 int cmpi_any_source(void);
 int cmpi_any_tag(void);

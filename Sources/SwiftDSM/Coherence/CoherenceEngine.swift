@@ -235,7 +235,7 @@ final class CoherenceEngine {
                                          length: pageSize, offset: page << pageShift, into: &batches[home])
         if changed > 0 {
             statistics.diffsSent += 1
-            statistics.diffBytesSent += UInt64(changed)
+            statistics.diffBytesSent += UInt64(changed * 8)
         }
         return changed > 0
     }

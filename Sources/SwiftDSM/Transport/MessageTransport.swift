@@ -28,7 +28,7 @@ final class MessageTransport: PageTransport {
 
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
-        var writer = MessageWriter(kind: .diff, capacity: 16 + batch.runCount * 16 + batch.data.count)
+        var writer = MessageWriter(kind: .diff, capacity: 16 + batch.runCount * 16 + batch.byteCount)
         batch.encode(into: &writer)
         service.send(&writer, to: home)
         awaitingAcknowledgement.append(home)

@@ -18,6 +18,7 @@ final class RMATransport: PageTransport {
         MPI_Info_create(&info)
         MPI_Info_set(info, "same_disp_unit", "true")
         MPI_Info_set(info, "accumulate_ordering", "none")
+        MPI_Info_set(info, "accumulate_ops", "same_op")
         let code = MPI_Win_create(arena, MPI_Aint(length), 1, info, cluster.syncComm, &window)
         MPI_Info_free(&info)
         var mine: Int32 = code == MPI_SUCCESS ? 1 : 0
@@ -49,14 +50,16 @@ final class RMATransport: PageTransport {
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 
+    /// One MPI_Accumulate with MPI_BXOR per batch: the target datatype lists the runs, so
+    /// scattered changes move in one operation, and concurrent writers' deltas commute.
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
         inFlight.append(batch)
-        batch.data.withUnsafeBytes { packed in
+        batch.words.withUnsafeBufferPointer { deltas in
             if batch.runCount == 1 {
-                mpiCheck(MPI_Put(packed.baseAddress, Int32(packed.count), cmpi_byte(), Int32(home),
-                                 MPI_Aint(batch.offsets[0]), Int32(packed.count), cmpi_byte(), window),
-                         "MPI_Put to rank \(home)")
+                mpiCheck(MPI_Accumulate(deltas.baseAddress, Int32(deltas.count), cmpi_uint64(), Int32(home),
+                                        MPI_Aint(batch.offsets[0]), Int32(deltas.count), cmpi_uint64(),
+                                        cmpi_op_bxor(), window), "MPI_Accumulate to rank \(home)")
                 return
             }
             var targetType: MPI_Datatype? = cmpi_datatype_null()
@@ -64,14 +67,14 @@ final class RMATransport: PageTransport {
                 batch.offsets.withUnsafeBufferPointer { offsets in
                     offsets.withMemoryRebound(to: MPI_Aint.self) { displacements in
                         mpiCheck(MPI_Type_create_hindexed(Int32(batch.runCount), lengths.baseAddress,
-                                                          displacements.baseAddress, cmpi_byte(), &targetType),
+                                                          displacements.baseAddress, cmpi_uint64(), &targetType),
                                  "MPI_Type_create_hindexed")
                     }
                 }
             }
             mpiCheck(MPI_Type_commit(&targetType), "MPI_Type_commit")
-            mpiCheck(MPI_Put(packed.baseAddress, Int32(packed.count), cmpi_byte(), Int32(home), 0, 1,
-                             targetType, window), "MPI_Put to rank \(home)")
+            mpiCheck(MPI_Accumulate(deltas.baseAddress, Int32(deltas.count), cmpi_uint64(), Int32(home), 0, 1,
+                                    targetType, cmpi_op_bxor(), window), "MPI_Accumulate to rank \(home)")
             MPI_Type_free(&targetType)
         }
     }

@@ -1,48 +1,61 @@
 import Glibc
 
-/// Scattered byte runs headed for one home: where each run goes (a byte offset in the
-/// shared range, which is also its offset in the home's arena) and the bytes, packed.
-/// A diff of many pages becomes one batch per home, moved in one operation.
+/// Changes headed for one home, as runs of 64-bit words to XOR into the home's arena:
+/// where each run goes (a byte offset in the shared range, which is also its offset in
+/// the home's arena), its length in words, and the XOR deltas, packed.
+///
+/// XOR deltas are what make word-granular diffs safe with several writers: a byte this
+/// rank did not change has a zero delta, so applying the run leaves whatever another
+/// rank wrote there untouched, and deltas from different writers commute.
 struct RunBatch {
     var offsets: [Int] = []
     var lengths: [Int32] = []
-    var data: [UInt8] = []
+    var words: [UInt64] = []
 
     var isEmpty: Bool { offsets.isEmpty }
     var runCount: Int { offsets.count }
+    var byteCount: Int { words.count * 8 }
 
-    mutating func append(offset: Int, bytes: UnsafeRawPointer, count: Int) {
+    /// Starts a run at `offset`, or extends the last run if it ends exactly there.
+    @inline(__always)
+    mutating func startRun(at offset: Int) {
+        if let last = offsets.last, last + Int(lengths[lengths.count - 1]) * 8 == offset { return }
         offsets.append(offset)
-        lengths.append(Int32(count))
-        data.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: count))
+        lengths.append(0)
+    }
+
+    @inline(__always)
+    mutating func appendWord(_ delta: UInt64) {
+        words.append(delta)
+        lengths[lengths.count - 1] += 1
     }
 
     mutating func removeAll() {
         offsets.removeAll(keepingCapacity: true)
         lengths.removeAll(keepingCapacity: true)
-        data.removeAll(keepingCapacity: true)
+        words.removeAll(keepingCapacity: true)
     }
 
-    /// Writes every run into `base` (the start of the arena the offsets are relative to).
+    /// XORs every run into `base` (the start of the arena the offsets are relative to).
     func apply(to base: UnsafeMutableRawPointer) {
-        data.withUnsafeBytes { packed in
+        words.withUnsafeBufferPointer { deltas in
             var position = 0
             for index in offsets.indices {
-                let count = Int(lengths[index])
-                memcpy(base + offsets[index], packed.baseAddress! + position, count)
-                position += count
+                let target = (base + offsets[index]).assumingMemoryBound(to: UInt64.self)
+                for word in 0..<Int(lengths[index]) { target[word] ^= deltas[position + word] }
+                position += Int(lengths[index])
             }
         }
     }
 
-    /// Wire form for the message path: run count, (offset, length) pairs, packed bytes.
+    /// Wire form for the message path: run count, (offset, length) pairs, packed deltas.
     func encode(into writer: inout MessageWriter) {
         writer.append(runCount)
         for index in offsets.indices {
             writer.append(offsets[index])
             writer.append(Int(lengths[index]))
         }
-        data.withUnsafeBytes { writer.append(contentsOf: $0) }
+        words.withUnsafeBytes { writer.append(contentsOf: $0) }
     }
 
     /// Applies a batch in wire form to `base` without building a `RunBatch`.
@@ -52,8 +65,11 @@ struct RunBatch {
         runs.reserveCapacity(count)
         for _ in 0..<count { runs.append((reader.int(), reader.int())) }
         for run in runs {
-            let source = reader.bytes(run.length)
-            memcpy(base + run.offset, source.baseAddress!, run.length)
+            let deltas = reader.bytes(run.length * 8)
+            let target = (base + run.offset).assumingMemoryBound(to: UInt64.self)
+            for word in 0..<run.length {
+                target[word] ^= deltas.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
+            }
         }
     }
 }

@@ -1,0 +1,153 @@
+import Collectives
+import Foundation
+import SwiftDSM
+
+/// One figure: how to measure it once (collectively, returning rank 0's value) and its unit.
+struct Figure {
+    let name: String
+    let unit: String
+    let measure: () -> Double
+}
+
+struct Measurements {
+    let dsm: DSM
+    let repetitions: Int
+
+    var figures: [Figure] {
+        [
+            Figure(name: "fault_read_us", unit: "us") { median { faultRead() } },
+            Figure(name: "stream_read_mibs", unit: "MiB/s") { median { streamRead() } },
+            Figure(name: "write_release_us_per_page", unit: "us") { median { writeRelease() } },
+            Figure(name: "lock_remote_us", unit: "us") { median { lockRemote() } },
+            Figure(name: "lock_contended_us", unit: "us") { median { lockContended() } },
+            Figure(name: "barrier_us", unit: "us") { median { barrierLatency() } },
+            Figure(name: "idle_cpu_percent", unit: "%") { median(count: 3) { idleCPU() } },
+        ]
+    }
+
+    private func median(count: Int? = nil, _ body: () -> Double) -> Double {
+        let values = (0..<(count ?? repetitions)).map { _ in body() }.sorted()
+        return values[values.count / 2]
+    }
+
+    private func seconds(_ body: () -> Void) -> Double {
+        let start = monotonicNanoseconds()
+        body()
+        return Double(monotonicNanoseconds() - start) / 1e9
+    }
+
+    /// First-touch read of pages homed on rank 1, one page per fault (pages touched in
+    /// descending order, so no fault can prefetch the next one). Median fault, in us.
+    func faultRead() -> Double {
+        let pages = 2048
+        let words = dsm.pageSize / 8
+        let data = dsm.allocate(Int.self, count: pages * words, homes: .onRank(1))
+        var times = [Double]()
+        times.reserveCapacity(pages)
+        if dsm.rank == 0 {
+            var sink = 0
+            for page in stride(from: pages - 1, through: 0, by: -1) {
+                let start = monotonicNanoseconds()
+                sink &+= data[page * words]
+                times.append(Double(monotonicNanoseconds() - start) / 1000)
+            }
+            blackHole(sink)
+        }
+        dsm.barrier()
+        return times.isEmpty ? 0 : times.sorted()[times.count / 2]
+    }
+
+    /// Sequential first-touch read of 64 MiB homed on rank 1 (every word summed).
+    func streamRead() -> Double {
+        let bytes = 64 << 20
+        let data = dsm.allocate(Int.self, count: bytes / 8, homes: .onRank(1))
+        var elapsed = 0.0
+        if dsm.rank == 0 {
+            var sink = 0
+            elapsed = seconds {
+                let base = data.base
+                for index in 0..<data.count { sink &+= base[index] }
+            }
+            blackHole(sink)
+        }
+        dsm.barrier()
+        return elapsed > 0 ? Double(bytes) / Double(1 << 20) / elapsed : 0
+    }
+
+    /// Rank 0 writes every word of 8 MiB homed on rank 1, then both meet at a barrier
+    /// (diffs pushed home). Microseconds per page, barrier included.
+    func writeRelease() -> Double {
+        let bytes = 8 << 20
+        let data = dsm.allocate(Int.self, count: bytes / 8, homes: .onRank(1))
+        dsm.barrier()
+        let elapsed = seconds {
+            if dsm.rank == 0 {
+                let base = data.base
+                for index in 0..<data.count { base[index] = index }
+            }
+            dsm.barrier()
+        }
+        if dsm.rank == 1, data[data.count - 1] != data.count - 1 { fatalError("dsm-bench: written data did not arrive") }
+        return elapsed * 1e6 / Double(bytes / dsm.pageSize)
+    }
+
+    /// Uncontended acquire+release by rank 0 of a lock managed by rank 1.
+    func lockRemote() -> Double {
+        let rounds = 5000
+        let lock = dsm.lock(1)  // lock 1 is managed by rank 1 of 2
+        dsm.barrier()
+        var elapsed = 0.0
+        if dsm.rank == 0 { elapsed = seconds { for _ in 0..<rounds { lock.lock(); lock.unlock() } } }
+        dsm.barrier()
+        return elapsed * 1e6 / Double(rounds)
+    }
+
+    /// Both ranks take the same lock in turn; microseconds per acquire+release round.
+    func lockContended() -> Double {
+        let rounds = 3000
+        let lock = dsm.lock(0)
+        dsm.barrier()
+        let elapsed = seconds {
+            for _ in 0..<rounds { lock.lock(); lock.unlock() }
+            dsm.barrier()
+        }
+        return elapsed * 1e6 / Double(rounds * dsm.rankCount)
+    }
+
+    func barrierLatency() -> Double {
+        let rounds = 2000
+        dsm.barrier()
+        let elapsed = seconds { for _ in 0..<rounds { dsm.barrier() } }
+        return elapsed * 1e6 / Double(rounds)
+    }
+
+    /// CPU used by rank 0 (all its threads) while it waits one second for a lock held by rank 1.
+    func idleCPU() -> Double {
+        let lock = dsm.lock(2)
+        if dsm.rank == 1 { lock.lock() }
+        dsm.rendezvous()  // rank 1 holds the lock now (a barrier may not run inside a critical section)
+        var percent = 0.0
+        if dsm.rank == 0 {
+            let cpuBefore = processCPUSeconds()
+            let wall = seconds { lock.lock() }
+            percent = (processCPUSeconds() - cpuBefore) / wall * 100
+            lock.unlock()
+        } else {
+            usleep(1_000_000)
+            lock.unlock()
+        }
+        dsm.rendezvous()
+        return percent
+    }
+}
+
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+@inline(never) func blackHole(_ value: Int) {
+    if value == 0x5eed_f00d { print("") }
+}
