@@ -42,6 +42,8 @@ struct Measurements {
         let pages = 2048
         let words = dsm.pageSize / 8
         let data = dsm.allocate(Int.self, count: pages * words, homes: .onRank(1))
+        if dsm.rank == 1 { for page in 0..<pages { data[page * words] = page } }
+        dsm.barrier()
         var times = [Double]()
         times.reserveCapacity(pages)
         if dsm.rank == 0 {
@@ -57,10 +59,13 @@ struct Measurements {
         return times.isEmpty ? 0 : times.sorted()[times.count / 2]
     }
 
-    /// Sequential first-touch read of 64 MiB homed on rank 1 (every word summed).
+    /// Sequential first-touch read of 64 MiB homed on rank 1 (every word summed), after
+    /// the home has initialised it.
     func streamRead() -> Double {
         let bytes = 64 << 20
         let data = dsm.allocate(Int.self, count: bytes / 8, homes: .onRank(1))
+        if dsm.rank == 1 { for index in stride(from: 0, to: data.count, by: 512) { data[index] = index } }
+        dsm.barrier()
         var elapsed = 0.0
         if dsm.rank == 0 {
             var sink = 0

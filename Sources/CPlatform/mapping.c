@@ -3,6 +3,7 @@
 #include "cplatform.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -51,4 +52,8 @@ void *cplatform_map_shared(size_t length, int fd, int64_t offset) {
 
 int cplatform_protect(void *address, size_t length, int prot) {
     return mprotect(address, length, prot_flags(prot)) == 0 ? 0 : errno;
+}
+
+int cplatform_punch_hole(int fd, int64_t offset, int64_t length) {
+    return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0 ? 0 : errno;
 }

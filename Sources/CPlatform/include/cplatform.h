@@ -39,6 +39,9 @@ int cplatform_map_shared_fixed(void *address, size_t length, int prot, int fd, i
 /// Maps `length` bytes of `fd` at `offset` anywhere, read+write. NULL on failure.
 void *cplatform_map_shared(size_t length, int fd, int64_t offset);
 
+/// Frees the file pages of [offset, offset+length) (fallocate PUNCH_HOLE | KEEP_SIZE). Returns 0 or errno.
+int cplatform_punch_hole(int fd, int64_t offset, int64_t length);
+
 /// mprotect with prot: 0 none, 1 read, 3 read+write.
 int cplatform_protect(void *address, size_t length, int prot);
 

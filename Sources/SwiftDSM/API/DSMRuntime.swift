@@ -9,8 +9,7 @@ public final class DSMRuntime: @unchecked Sendable {
     public let settings: Settings
     public let cluster: Cluster
     let space: AddressSpace
-    let arena: HomeArena
-    let cache: PageCache
+    let store: PageStore
     let service: ServiceThread
     let transport: PageTransport
     let engine: CoherenceEngine
@@ -42,19 +41,19 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.configure(rank: cluster.rank, level: settings.logLevel)
         let capacity = (settings.capacity + settings.pageSize - 1) / settings.pageSize * settings.pageSize
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
-        arena = HomeArena(length: capacity)
-        cache = PageCache(slotCount: settings.cachePages, pageSize: settings.pageSize)
+        store = PageStore(space: space)
         service = ServiceThread(cluster: cluster)
-        service.register(PageServer(cluster: cluster, arena: arena.alias, arenaLength: capacity),
+        service.register(PageServer(cluster: cluster, arena: store.alias, arenaLength: capacity),
                          for: [.fetchPages, .diff])
         service.register(SyncService(cluster: cluster), for: SyncService.kinds)
         errorReports = ErrorReports(cluster: cluster)
         service.register(errorReports, for: [.reportError])
 
-        transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, arena: arena,
+        transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, store: store,
                                                service: service)
-        engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, arena: arena,
-                                 cache: cache, transport: transport, prefetchPages: settings.prefetchPages)
+        engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, store: store,
+                                 cachePages: settings.cachePages, transport: transport,
+                                 prefetchPages: settings.prefetchPages)
         sync = Synchronizer(cluster: cluster, engine: engine, service: service, maxLocks: settings.maxLocks,
                             maxConditions: settings.maxConditionVariables)
         service.start()
@@ -68,20 +67,20 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
 
-    private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, arena: HomeArena,
+    private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, store: PageStore,
                                         service: ServiceThread) -> PageTransport {
         switch choice {
         case .message:
             return MessageTransport(cluster: cluster, service: service)
         case .rma:
-            guard let rma = RMATransport.create(cluster: cluster, arena: arena.alias, length: arena.length) else {
+            guard let rma = RMATransport.create(cluster: cluster, arena: store.alias, length: store.length) else {
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
                     + "(Open MPI over TCP has no one-sided support); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
             }
             return rma
         case .auto:
-            return RMATransport.create(cluster: cluster, arena: arena.alias, length: arena.length)
+            return RMATransport.create(cluster: cluster, arena: store.alias, length: store.length)
                 ?? MessageTransport(cluster: cluster, service: service)
         }
     }
@@ -160,10 +159,9 @@ public final class DSMRuntime: @unchecked Sendable {
         service.stop()
         transport.close()
         cluster.quietBarrier()
-        cache.release()
-        arena.release()
+        engine.release()
+        store.release()
         space.release()
-        engine.table.release()
         DSMRuntime.current = nil
         cluster.finish()
     }

@@ -3,14 +3,18 @@ import Glibc
 /// The home-based multiple-writer protocol on one rank: what a fault does, what the end
 /// of an interval pushes to the homes, and what an invalidation drops. Runs on the
 /// application's thread only (faults are synchronous), so its state needs no locking.
+///
+/// Every page lives at its own offset of the page store, so a fetch lands in place
+/// through the alias and a fault costs one transfer plus one protection change.
 final class CoherenceEngine {
     let rank: Int
     let ranks: Int
     let space: AddressSpace
     var table: PageTable
-    let arena: HomeArena
-    let cache: PageCache
+    let store: PageStore
     let transport: PageTransport
+    private var residents: ResidentPages
+    private let twins: TwinStore
     private let prefetchPages: Int
     var statistics = Statistics()
 
@@ -23,18 +27,18 @@ final class CoherenceEngine {
     /// One reusable batch per home rank.
     private var batches: [RunBatch]
     private var flushed: [Int] = []
-    private var victims: [Int] = []
 
-    init(rank: Int, ranks: Int, space: AddressSpace, arena: HomeArena, cache: PageCache,
+    init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int,
          transport: PageTransport, prefetchPages: Int) {
         self.rank = rank
         self.ranks = ranks
         self.space = space
         self.table = PageTable(pageCount: space.pageCount)
-        self.arena = arena
-        self.cache = cache
+        self.store = store
         self.transport = transport
-        self.prefetchPages = prefetchPages
+        self.residents = ResidentPages(capacity: cachePages)
+        self.twins = TwinStore(slotCount: cachePages, pageSize: space.pageSize)
+        self.prefetchPages = min(prefetchPages, cachePages)
         self.batches = [RunBatch](repeating: RunBatch(), count: ranks)
     }
 
@@ -43,7 +47,7 @@ final class CoherenceEngine {
 
     // MARK: allocation
 
-    /// Records the homes of newly allocated pages and maps the ones homed here.
+    /// Records the homes of newly allocated pages and opens the ones homed here.
     func addRegion(firstPage: Int, pages: Int, blockPages: Int, startRank: Int) {
         for run in HomeLayout.runs(firstPage: firstPage, pages: pages, blockPages: blockPages,
                                    startRank: startRank, ranks: ranks) {
@@ -54,7 +58,7 @@ final class CoherenceEngine {
                 table.setState(page, state)
             }
             if run.home == rank {
-                arena.mapHome(space, firstPage: run.firstPage, count: run.count, writable: ranks == 1)
+                space.protect(firstPage: run.firstPage, count: run.count, ranks == 1 ? .readWrite : .read)
             }
         }
         table.allocatedPages = firstPage + pages
@@ -74,7 +78,8 @@ final class CoherenceEngine {
         case .unmapped:
             if isWrite {
                 statistics.writeFaults += 1
-                fetchForWriting(page)
+                fetch(page, count: 1)
+                startWriting(page)
             } else {
                 statistics.readFaults += 1
                 fetchForReading(page)
@@ -87,8 +92,7 @@ final class CoherenceEngine {
         case .homeReadOnly:
             if isWrite {
                 statistics.homeWriteFaults += 1
-                space.protect(firstPage: page, count: 1, .readWrite)
-                statistics.protectionCalls += 1
+                protect(page, count: 1, .readWrite)
                 table.setState(page, .homeWritable)
                 dirtyHomePages.append(page)
             }
@@ -99,8 +103,8 @@ final class CoherenceEngine {
         return true
     }
 
-    /// Fetches the faulting page, and the missing pages after it on the same home, into
-    /// consecutive cache slots with one transfer, and maps them read-only with one call.
+    /// Fetches the faulting page and the missing pages after it on the same home with one
+    /// transfer, and opens them read-only with one protection change.
     private func fetchForReading(_ page: Int) {
         let home = table.home[page]
         var count = 1
@@ -108,63 +112,53 @@ final class CoherenceEngine {
               table.home[page + count] == home, table.state(page + count) == .unmapped {
             count += 1
         }
-        let slots = takeSlots(count)
-        let fetched = slots.count
-        fetch(page, count: fetched, home: Int(home), slot: slots.lowerBound)
-        space.mapShared(firstPage: page, count: fetched, .read, fd: cache.fd,
-                        fileOffset: slots.lowerBound * pageSize, populate: true)
-        statistics.protectionCalls += 1
-        for index in 0..<fetched {
-            table.setState(page + index, .readOnly)
-            table.setSlot(page + index, slots.lowerBound + index)
-            cache.assign(slots.lowerBound + index, to: page + index)
-        }
+        fetch(page, count: count)
+        protect(page, count: count, .read)
+        for index in page..<(page + count) { table.setState(index, .readOnly) }
     }
 
-    private func fetchForWriting(_ page: Int) {
-        let slot = takeSlots(1).lowerBound
-        fetch(page, count: 1, home: Int(table.home[page]), slot: slot)
-        memcpy(cache.twinAddress(slot), cache.slotAddress(slot), pageSize)
-        space.mapShared(firstPage: page, count: 1, .readWrite, fd: cache.fd, fileOffset: slot * pageSize,
-                        populate: true)
-        statistics.protectionCalls += 1
-        table.setState(page, .readWrite)
-        table.setSlot(page, slot)
-        cache.assign(slot, to: page)
-        dirtyPages.append(page)
-    }
-
-    private func startWriting(_ page: Int) {
-        let slot = table.slot(page)!
-        memcpy(cache.twinAddress(slot), cache.slotAddress(slot), pageSize)
-        space.protect(firstPage: page, count: 1, .readWrite)
-        statistics.protectionCalls += 1
-        table.setState(page, .readWrite)
-        dirtyPages.append(page)
-    }
-
-    private func fetch(_ page: Int, count: Int, home: Int, slot: Int) {
+    /// Copies pages from their home into place (through the alias) and makes them resident.
+    private func fetch(_ page: Int, count: Int) {
+        makeRoom(for: page, count: count)
         let start = monotonicNanoseconds()
-        transport.fetch(home: home, offset: page << pageShift, length: count << pageShift,
-                        into: cache.slotAddress(slot))
+        transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
+                        into: store.aliasAddress(ofPage: page))
         statistics.fetchNanoseconds += monotonicNanoseconds() - start
         statistics.fetchOperations += 1
         statistics.pagesFetched += UInt64(count)
+        for index in page..<(page + count) where table.resident[index] == 0 {
+            table.resident[index] = 1
+            residents.append(index)
+        }
+    }
+
+    private func startWriting(_ page: Int) {
+        let slot = twins.take()
+        memcpy(twins.address(slot), store.aliasAddress(ofPage: page), pageSize)
+        table.setTwin(page, slot)
+        protect(page, count: 1, .readWrite)
+        table.setState(page, .readWrite)
+        dirtyPages.append(page)
+    }
+
+    private func protect(_ page: Int, count: Int, _ protection: Protection) {
+        space.protect(firstPage: page, count: count, protection)
+        statistics.protectionCalls += 1
     }
 
     // MARK: cache replacement
 
-    /// Takes up to `count` consecutive slots, evicting what they held.
-    private func takeSlots(_ count: Int) -> Range<Int> {
-        let slots = cache.ring.take(count)
-        victims.removeAll(keepingCapacity: true)
-        for slot in slots where cache.owner[slot] >= 0 { victims.append(cache.owner[slot]) }
-        if !victims.isEmpty { evict(victims) }
-        return slots
+    /// Evicts the oldest resident pages until a whole run fits. (Counting only the run's
+    /// non-resident pages could undercount: eviction may pick a page of the run itself.)
+    private func makeRoom(for page: Int, count: Int) {
+        guard residents.freeCount < count else { return }
+        var victims: [Int] = []
+        while residents.freeCount < count { victims.append(residents.removeOldest()) }
+        evict(victims)
     }
 
-    /// Drops cached pages; a dirty one first sends its diff home (and stays a write
-    /// notice of this interval).
+    /// Drops resident pages and frees their memory; a dirty one first sends its diff home
+    /// (and stays a write notice of this interval).
     private func evict(_ pages: [Int]) {
         var wroteDiffs = false
         for page in pages where table.state(page) == .readWrite {
@@ -174,18 +168,20 @@ final class CoherenceEngine {
         }
         if wroteDiffs { sendBatches() }
         statistics.evictions += UInt64(pages.count)
-        drop(pages.sorted())
+        let sorted = pages.sorted()
+        close(sorted)
+        forEachRun(sorted) { first, count in store.discard(firstPage: first, count: count) }
+        for page in sorted { table.resident[page] = 0 }
     }
 
-    /// Unmaps sorted cached pages (one call per consecutive run) and frees their slots.
-    private func drop(_ sortedPages: [Int]) {
-        forEachRun(sortedPages) { first, count in
-            space.unmapToReserved(firstPage: first, count: count)
-            statistics.protectionCalls += 1
-        }
+    /// Protects sorted cached pages against any access and forgets their twins.
+    private func close(_ sortedPages: [Int]) {
+        forEachRun(sortedPages) { first, count in protect(first, count: count, .none) }
         for page in sortedPages {
-            if let slot = table.slot(page) { cache.free(slot) }
-            table.setSlot(page, nil)
+            if let slot = table.twin(page) {
+                twins.give(slot)
+                table.setTwin(page, nil)
+            }
             table.setState(page, .unmapped)
         }
     }
@@ -202,24 +198,20 @@ final class CoherenceEngine {
         if !dirtyPages.isEmpty {
             flushed.removeAll(keepingCapacity: true)
             for page in dirtyPages where table.state(page) == .readWrite {
+                if encodeDiff(page) { written.append(page) }
+                twins.give(table.twin(page)!)
+                table.setTwin(page, nil)
                 table.setState(page, .readOnly)
                 flushed.append(page)
-                if encodeDiff(page) { written.append(page) }
             }
             dirtyPages.removeAll(keepingCapacity: true)
             sendBatches()
             flushed.sort()
-            forEachRun(flushed) { first, count in
-                space.protect(firstPage: first, count: count, .read)
-                statistics.protectionCalls += 1
-            }
+            forEachRun(flushed) { first, count in protect(first, count: count, .read) }
         }
         if !dirtyHomePages.isEmpty {
             dirtyHomePages.sort()
-            forEachRun(dirtyHomePages) { first, count in
-                space.protect(firstPage: first, count: count, .read)
-                statistics.protectionCalls += 1
-            }
+            forEachRun(dirtyHomePages) { first, count in protect(first, count: count, .read) }
             for page in dirtyHomePages { table.setState(page, .homeReadOnly) }
             written.append(contentsOf: dirtyHomePages)
             dirtyHomePages.removeAll(keepingCapacity: true)
@@ -227,12 +219,11 @@ final class CoherenceEngine {
         return written
     }
 
-    /// Diffs a twinned page into its home's batch. Returns true if any byte changed.
+    /// Diffs a twinned page into its home's batch. Returns true if any word changed.
     private func encodeDiff(_ page: Int) -> Bool {
-        let slot = table.slot(page)!
-        let home = Int(table.home[page])
-        let changed = DiffEncoder.encode(page: cache.slotAddress(slot), twin: cache.twinAddress(slot),
-                                         length: pageSize, offset: page << pageShift, into: &batches[home])
+        let changed = DiffEncoder.encode(page: store.aliasAddress(ofPage: page), twin: twins.address(table.twin(page)!),
+                                         length: pageSize, offset: page << pageShift,
+                                         into: &batches[Int(table.home[page])])
         if changed > 0 {
             statistics.diffsSent += 1
             statistics.diffBytesSent += UInt64(changed * 8)
@@ -247,7 +238,8 @@ final class CoherenceEngine {
         for home in 0..<ranks { batches[home].removeAll() }
     }
 
-    /// Drops this rank's cached copies of `pages` (pages homed here are always current).
+    /// Drops this rank's copies of `pages` (pages homed here are always current). Their
+    /// memory stays resident, to be refetched in place or evicted later.
     func invalidate(_ pages: [Int]) {
         var stale: [Int] = []
         for page in pages where page < table.allocatedPages {
@@ -260,7 +252,7 @@ final class CoherenceEngine {
         stale.sort()
         stale.removeDuplicatesFromSorted()
         statistics.invalidations += UInt64(stale.count)
-        drop(stale)
+        close(stale)
     }
 
     /// Makes [address, address+length) accessible without faults (so MPI may read it, or
@@ -275,6 +267,11 @@ final class CoherenceEngine {
                 || (forWriting && (state == .readOnly || state == .homeReadOnly))
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
         }
+    }
+
+    func release() {
+        twins.release()
+        table.release()
     }
 
     private func forEachRun(_ sortedPages: [Int], _ body: (Int, Int) -> Void) {

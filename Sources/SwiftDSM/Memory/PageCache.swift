@@ -1,66 +1,61 @@
-import CPlatform
-import Glibc
+/// Which non-home pages hold data on this rank, in first-in first-out order: a ring of at
+/// most `capacity` page numbers. When it is full, the oldest resident page is the victim.
+/// Pure bookkeeping; the coherence engine flushes and discards what it evicts.
+struct ResidentPages {
+    let capacity: Int
+    private var ring: [Int]
+    private var head = 0
+    private(set) var count = 0
 
-/// Which cache slots a new run of pages takes: first-in first-out over a ring, handing
-/// out runs of consecutive slots so a prefetched run maps with one call. The caller evicts
-/// whatever the returned slots held.
-struct SlotRing {
-    let slotCount: Int
-    private(set) var hand = 0
+    init(capacity: Int) {
+        self.capacity = capacity
+        ring = [Int](repeating: -1, count: capacity)
+    }
 
-    init(slotCount: Int) { self.slotCount = slotCount }
+    var isFull: Bool { count == capacity }
+    var freeCount: Int { capacity - count }
 
-    /// Up to `wanted` consecutive slots starting at the hand (never wrapping).
-    mutating func take(_ wanted: Int) -> Range<Int> {
-        if hand == slotCount { hand = 0 }
-        let count = min(wanted, slotCount - hand)
-        let slots = hand..<(hand + count)
-        hand += count
-        return slots
+    mutating func append(_ page: Int) {
+        precondition(count < capacity, "SwiftDSM: resident page ring overflow")
+        ring[(head + count) % capacity] = page
+        count += 1
+    }
+
+    /// Removes and returns the oldest page.
+    mutating func removeOldest() -> Int {
+        precondition(count > 0, "SwiftDSM: no resident page to evict")
+        let page = ring[head]
+        head = (head + 1) % capacity
+        count -= 1
+        return page
     }
 }
 
-/// The fixed-size cache of non-home pages: a memfd of `slotCount` pages (mapped at the
-/// cached pages' global addresses, and once more as an always-writable alias that fetches
-/// land in), twins in a parallel area, and which page each slot holds.
-final class PageCache {
-    let fd: Int32
-    let alias: UnsafeMutableRawPointer
-    let twins: UnsafeMutableRawPointer
+/// Twins of the pages being written in this interval, in a fixed area of slots (one per
+/// page the cache may hold, so a slot is always free when a resident page is written).
+final class TwinStore {
     let pageSize: Int
-    var ring: SlotRing
-    /// Page held by each slot, or -1.
-    private(set) var owner: [Int]
+    private let storage: PageArray<UInt8>
+    private let area: UnsafeMutableRawPointer
+    private var free: [Int32]
+    let slotCount: Int
 
     init(slotCount: Int, pageSize: Int) {
         self.pageSize = pageSize
-        let length = slotCount * pageSize
-        fd = cplatform_memfd("swiftdsm-cache")
-        if fd < 0 || ftruncate(fd, off_t(length)) != 0 {
-            Fatal.stop("cannot create the page cache of \(slotCount) pages: \(String(cString: strerror(errno)))")
-        }
-        guard let mapped = cplatform_map_shared(length, fd, 0) else {
-            Fatal.stop("cannot map the page cache of \(slotCount) pages")
-        }
-        alias = mapped
-        let twinArea = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let twinArea, twinArea != MAP_FAILED else { Fatal.stop("cannot allocate the twin area") }
-        twins = twinArea
-        ring = SlotRing(slotCount: slotCount)
-        owner = [Int](repeating: -1, count: slotCount)
+        self.slotCount = slotCount
+        storage = PageArray<UInt8>(count: slotCount * pageSize)  // backed lazily, as slots are used
+        area = UnsafeMutableRawPointer(storage.pointer)
+        free = (0..<Int32(slotCount)).reversed()
     }
 
-    var slotCount: Int { ring.slotCount }
-
-    @inline(__always) func slotAddress(_ slot: Int) -> UnsafeMutableRawPointer { alias + slot * pageSize }
-    @inline(__always) func twinAddress(_ slot: Int) -> UnsafeMutableRawPointer { twins + slot * pageSize }
-
-    func assign(_ slot: Int, to page: Int) { owner[slot] = page }
-    func free(_ slot: Int) { owner[slot] = -1 }
-
-    func release() {
-        munmap(alias, slotCount * pageSize)
-        munmap(twins, slotCount * pageSize)
-        close(fd)
+    func take() -> Int {
+        guard let slot = free.popLast() else { Fatal.stop("SwiftDSM: no twin slot free (internal error)") }
+        return Int(slot)
     }
+
+    func give(_ slot: Int) { free.append(Int32(slot)) }
+
+    @inline(__always) func address(_ slot: Int) -> UnsafeMutableRawPointer { area + slot * pageSize }
+
+    func release() { storage.release() }
 }

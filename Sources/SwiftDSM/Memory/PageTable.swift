@@ -36,13 +36,15 @@ struct PageArray<Element> {
     func release() { munmap(pointer, max(count * MemoryLayout<Element>.stride, 1)) }
 }
 
-/// What this rank knows of every page: its home, its local state, its cache slot, and
+/// What this rank knows of every page: its home, its local state, its twin, and
 /// marks that keep write-notice lists free of duplicates without hashing.
 struct PageTable {
     let home: PageArray<Int32>
     private let rawState: PageArray<UInt8>
-    /// Cache slot + 1; 0 when the page holds no slot.
-    private let slotPlusOne: PageArray<Int32>
+    /// Twin slot + 1 while the page is being written; 0 otherwise.
+    private let twinPlusOne: PageArray<Int32>
+    /// 1 while a non-home page holds data in the page store (it is in the resident ring).
+    let resident: PageArray<UInt8>
     /// The barrier epoch in which the page last entered this rank's barrier notice list.
     let barrierMark: PageArray<UInt32>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
@@ -51,26 +53,28 @@ struct PageTable {
     init(pageCount: Int) {
         home = PageArray(count: pageCount)
         rawState = PageArray(count: pageCount)
-        slotPlusOne = PageArray(count: pageCount)
+        twinPlusOne = PageArray(count: pageCount)
+        resident = PageArray(count: pageCount)
         barrierMark = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
     @inline(__always) func setState(_ page: Int, _ state: PageState) { rawState[page] = state.rawValue }
 
-    @inline(__always) func slot(_ page: Int) -> Int? {
-        let stored = slotPlusOne[page]
+    @inline(__always) func twin(_ page: Int) -> Int? {
+        let stored = twinPlusOne[page]
         return stored == 0 ? nil : Int(stored) - 1
     }
 
-    @inline(__always) func setSlot(_ page: Int, _ slot: Int?) {
-        slotPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
+    @inline(__always) func setTwin(_ page: Int, _ slot: Int?) {
+        twinPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
     }
 
     func release() {
         home.release()
         rawState.release()
-        slotPlusOne.release()
+        twinPlusOne.release()
+        resident.release()
         barrierMark.release()
     }
 }
