@@ -1,0 +1,27 @@
+import XCTest
+
+/// The Swift examples print a result that must not depend on the number of ranks or on
+/// the transport: the run at 2 and 4 ranks must print exactly what the 1-rank run prints.
+final class ExampleTests: XCTestCase {
+    private func resultLine(_ program: String, _ arguments: [String], ranks: Int, network: MPIRun.Network,
+                            prefix: String) -> String? {
+        let result = MPIRun.run(program, arguments, ranks: ranks, network: network)
+        XCTAssertEqual(result.status, 0, "\(program) at np \(ranks) over \(network.rawValue):\n\(result.output)")
+        return result.output.split(separator: "\n").first { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
+    private func check(_ program: String, _ arguments: [String], prefix: String) {
+        let reference = resultLine(program, arguments, ranks: 1, network: .sharedMemory, prefix: prefix)
+        XCTAssertNotNil(reference, "\(program) printed no '\(prefix)' line")
+        for network in MPIRun.Network.allCases {
+            for ranks in [2, 4] {
+                XCTAssertEqual(resultLine(program, arguments, ranks: ranks, network: network, prefix: prefix), reference,
+                               "\(program) at np \(ranks) over \(network.rawValue) differs from the 1-rank run")
+            }
+        }
+    }
+
+    func testPiEqualsOneRankRun() { check("example-pi", ["2000000"], prefix: "pi = ") }
+    func testMatrixMultiplyEqualsOneRankRun() { check("example-matmul", ["200"], prefix: "matmul checksum = ") }
+    func testRedBlackSOREqualsOneRankRun() { check("example-sor", ["130", "20"], prefix: "sor checksum = ") }
+}
