@@ -78,8 +78,7 @@ final class CoherenceEngine {
         case .unmapped:
             if isWrite {
                 statistics.writeFaults += 1
-                fetch(page, count: 1)
-                startWriting(page)
+                fetchForWriting(page)
             } else {
                 statistics.readFaults += 1
                 fetchForReading(page)
@@ -87,7 +86,7 @@ final class CoherenceEngine {
         case .readOnly:
             if isWrite {
                 statistics.writeFaults += 1
-                startWriting(page)
+                startWriting(page, count: run(from: page, in: .readOnly, sameHome: false))
             }
         case .homeReadOnly:
             if isWrite {
@@ -103,18 +102,32 @@ final class CoherenceEngine {
         return true
     }
 
-    /// Fetches the faulting page and the missing pages after it on the same home with one
-    /// transfer, and opens them read-only with one protection change.
-    private func fetchForReading(_ page: Int) {
+    /// The faulting page and the pages after it in the same state (and on the same home,
+    /// when they must be fetched), up to the prefetch length: a sequential sweep then takes
+    /// one fault, one transfer and one protection change per run instead of per page.
+    private func run(from page: Int, in state: PageState, sameHome: Bool) -> Int {
         let home = table.home[page]
         var count = 1
-        while count < prefetchPages, page + count < table.allocatedPages,
-              table.home[page + count] == home, table.state(page + count) == .unmapped {
+        while count < prefetchPages, page + count < table.allocatedPages, table.state(page + count) == state,
+              !sameHome || table.home[page + count] == home {
             count += 1
         }
+        return count
+    }
+
+    private func fetchForReading(_ page: Int) {
+        let count = run(from: page, in: .unmapped, sameHome: true)
         fetch(page, count: count)
         protect(page, count: count, .read)
         for index in page..<(page + count) { table.setState(index, .readOnly) }
+    }
+
+    /// A write to a missing page fetches the run after it too, all twinned and writable:
+    /// pages the program does not write produce empty diffs and no write notices.
+    private func fetchForWriting(_ page: Int) {
+        let count = run(from: page, in: .unmapped, sameHome: true)
+        fetch(page, count: count)
+        startWriting(page, count: count)
     }
 
     /// Copies pages from their home into place (through the alias) and makes them resident.
@@ -132,13 +145,16 @@ final class CoherenceEngine {
         }
     }
 
-    private func startWriting(_ page: Int) {
-        let slot = twins.take()
-        memcpy(twins.address(slot), store.aliasAddress(ofPage: page), pageSize)
-        table.setTwin(page, slot)
-        protect(page, count: 1, .readWrite)
-        table.setState(page, .readWrite)
-        dirtyPages.append(page)
+    /// Twins a run of valid pages and makes it writable with one protection change.
+    private func startWriting(_ page: Int, count: Int) {
+        for index in page..<(page + count) {
+            let slot = twins.take()
+            memcpy(twins.address(slot), store.aliasAddress(ofPage: index), pageSize)
+            table.setTwin(index, slot)
+            table.setState(index, .readWrite)
+            dirtyPages.append(index)
+        }
+        protect(page, count: count, .readWrite)
     }
 
     private func protect(_ page: Int, count: Int, _ protection: Protection) {

@@ -1,9 +1,9 @@
 import Glibc
 
 /// How a thread waits for MPI progress without burning a core: re-test at once for a
-/// short while (requests usually complete within microseconds), then yield, then sleep
-/// with doubling intervals up to a cap. Two cores and oversubscribed runs make spinning
-/// waiters steal time from the ranks that would complete the wait.
+/// short while (requests usually complete within microseconds), then re-test between
+/// yields (a runnable rank or service thread on the same core gets the CPU at once, which
+/// matters with more threads than cores), then sleep with doubling intervals up to a cap.
 struct Backoff {
     private var attempts = 0
     private var sleepNanoseconds = 1_000
@@ -12,7 +12,7 @@ struct Backoff {
     private let capNanoseconds: Int
 
     /// `capMicroseconds` bounds the extra latency a waiter adds once it has gone to sleep.
-    init(spinAttempts: Int = 200, yieldAttempts: Int = 20, capMicroseconds: Int = 200) {
+    init(spinAttempts: Int = 50, yieldAttempts: Int = 400, capMicroseconds: Int = 200) {
         self.spinAttempts = spinAttempts
         self.yieldAttempts = yieldAttempts
         self.capNanoseconds = capMicroseconds * 1_000
