@@ -45,4 +45,12 @@ int cplatform_punch_hole(int fd, int64_t offset, int64_t length);
 /// mprotect with prot: 0 none, 1 read, 3 read+write.
 int cplatform_protect(void *address, size_t length, int prot);
 
+/// XORs `count` 64-bit deltas into `target`. A delta that changes only some bytes of its
+/// word is applied with an atomic XOR, since another thread may be writing the word's other
+/// bytes; a delta that changes every byte is applied with a plain XOR. Deltas may be unaligned.
+void cplatform_xor_words(uint64_t *target, const void *deltas, size_t count);
+
+/// A full memory fence.
+void cplatform_memory_fence(void);
+
 #endif

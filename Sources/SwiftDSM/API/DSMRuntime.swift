@@ -72,6 +72,13 @@ public final class DSMRuntime: @unchecked Sendable {
         switch choice {
         case .message:
             return MessageTransport(cluster: cluster, service: service)
+        case .shm:
+            guard let mapped = MappedTransport.create(cluster: cluster, store: store) else {
+                Fatal.everyRank("transport shm was requested, but the ranks cannot map each other's memory "
+                    + "(they are not all on one host, or /proc/<pid>/fd cannot be opened); use transport auto",
+                    comm: cluster.syncComm)
+            }
+            return mapped
         case .rma:
             guard let rma = RMATransport.create(cluster: cluster, arena: store.alias, length: store.length) else {
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
@@ -80,8 +87,14 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             return rma
         case .auto:
-            return RMATransport.create(cluster: cluster, arena: store.alias, length: store.length)
-                ?? MessageTransport(cluster: cluster, service: service)
+            // A window exists only where MPI runs over shared memory or RDMA; on one host that
+            // also means the ranks may map each other's memory directly, which is faster still.
+            guard let rma = RMATransport.create(cluster: cluster, arena: store.alias, length: store.length) else {
+                return MessageTransport(cluster: cluster, service: service)
+            }
+            guard let mapped = MappedTransport.create(cluster: cluster, store: store) else { return rma }
+            rma.close()
+            return mapped
         }
     }
 

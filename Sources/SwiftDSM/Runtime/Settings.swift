@@ -2,8 +2,12 @@ import Foundation
 
 /// Which data path moves pages and diffs.
 public enum TransportChoice: String, Sendable, CaseIterable {
-    /// One-sided MPI RMA where the MPI library supports it, otherwise messages (agreed by all ranks).
+    /// The fastest path this MPI setup supports, agreed by all ranks: `shm` when MPI itself
+    /// runs over shared memory on one host (it can create RMA windows there), else `rma`,
+    /// else `message`.
     case auto
+    /// Ranks on one host map each other's memory: fetches are memcpy, diffs atomic XORs.
+    case shm
     /// MPI_Get / MPI_Put into the homes' windows. Fails at start-up if windows cannot be created.
     case rma
     /// Request/reply to each rank's service thread over two-sided MPI (works over TCP).
@@ -52,7 +56,7 @@ extension Settings {
     }
 
     static let definitions: [Definition] = [
-        Definition(name: "transport", allowed: "auto, rma or message") { settings, text in
+        Definition(name: "transport", allowed: "auto, shm, rma or message") { settings, text in
             guard let value = TransportChoice(rawValue: text.lowercased()) else { return false }
             settings.transport = value
             return true

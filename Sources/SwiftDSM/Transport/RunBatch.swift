@@ -1,3 +1,4 @@
+import CPlatform
 import Glibc
 
 /// Changes headed for one home, as runs of 64-bit words to XOR into the home's arena:
@@ -36,13 +37,14 @@ struct RunBatch {
         words.removeAll(keepingCapacity: true)
     }
 
-    /// XORs every run into `base` (the start of the arena the offsets are relative to).
+    /// XORs every run into `base` (the start of the arena the offsets are relative to),
+    /// atomically where a word is shared with writes to its other bytes.
     func apply(to base: UnsafeMutableRawPointer) {
         words.withUnsafeBufferPointer { deltas in
             var position = 0
             for index in offsets.indices {
                 let target = (base + offsets[index]).assumingMemoryBound(to: UInt64.self)
-                for word in 0..<Int(lengths[index]) { target[word] ^= deltas[position + word] }
+                cplatform_xor_words(target, deltas.baseAddress! + position, Int(lengths[index]))
                 position += Int(lengths[index])
             }
         }
@@ -66,10 +68,8 @@ struct RunBatch {
         for _ in 0..<count { runs.append((reader.int(), reader.int())) }
         for run in runs {
             let deltas = reader.bytes(run.length * 8)
-            let target = (base + run.offset).assumingMemoryBound(to: UInt64.self)
-            for word in 0..<run.length {
-                target[word] ^= deltas.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self)
-            }
+            cplatform_xor_words((base + run.offset).assumingMemoryBound(to: UInt64.self), deltas.baseAddress!,
+                                run.length)
         }
     }
 }

@@ -1,0 +1,69 @@
+import CMPI
+import CPlatform
+import Glibc
+
+/// Pages and diffs between ranks on one host without MPI: every rank maps the other ranks'
+/// page stores (opened through /proc/<pid>/fd), so a fetch is a memcpy from the home's
+/// memory and a diff is applied by XOR straight into it (atomically where a word is shared
+/// with other writers). No system call, no message, no target involvement.
+final class MappedTransport: PageTransport {
+    let name = "shm"
+    /// Each rank's page store, mapped here (nil for this rank).
+    private var peers: [UnsafeMutableRawPointer?]
+    private let length: Int
+
+    /// Collective. Returns nil on every rank unless all ranks share one host and each could
+    /// map every other rank's page store.
+    static func create(cluster: Cluster, store: PageStore) -> MappedTransport? {
+        var nodeComm: MPI_Comm? = nil
+        mpiCheck(MPI_Comm_split_type(cluster.syncComm, Int32(MPI_COMM_TYPE_SHARED), Int32(cluster.rank),
+                                     cmpi_info_null(), &nodeComm), "MPI_Comm_split_type")
+        var nodeSize: Int32 = 0
+        MPI_Comm_size(nodeComm, &nodeSize)
+        MPI_Comm_free(&nodeComm)
+        var mine: [Int64] = [Int64(getpid()), Int64(store.fd)]
+        var all = [Int64](repeating: 0, count: 2 * cluster.size)
+        mpiCheck(MPI_Allgather(&mine, 2, cmpi_int64(), &all, 2, cmpi_int64(), cluster.syncComm), "MPI_Allgather")
+        var peers = [UnsafeMutableRawPointer?](repeating: nil, count: cluster.size)
+        var ok: Int32 = nodeSize == Int32(cluster.size) ? 1 : 0
+        if ok == 1 {
+            for rank in 0..<cluster.size where rank != cluster.rank {
+                let fd = open("/proc/\(all[2 * rank])/fd/\(all[2 * rank + 1])", O_RDWR | O_CLOEXEC)
+                if fd < 0 { ok = 0; break }
+                peers[rank] = cplatform_map_shared(store.length, fd, 0)
+                Glibc.close(fd)
+                if peers[rank] == nil { ok = 0; break }
+            }
+        }
+        var everyone: Int32 = 0
+        mpiCheck(MPI_Allreduce(&ok, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm), "MPI_Allreduce")
+        if everyone == 0 {
+            for case let peer? in peers { munmap(peer, store.length) }
+            DSMLog.logger.info("ranks cannot map each other's memory (not one host, or /proc not usable)")
+            return nil
+        }
+        return MappedTransport(peers: peers, length: store.length)
+    }
+
+    private init(peers: [UnsafeMutableRawPointer?], length: Int) {
+        self.peers = peers
+        self.length = length
+    }
+
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        memcpy(destination, peers[home]! + offset, length)
+    }
+
+    func write(_ batch: RunBatch, to home: Int) {
+        batch.apply(to: peers[home]!)
+    }
+
+    /// The deltas are in the homes' memory already; the fence orders them before the write
+    /// notices this rank publishes next.
+    func completeWrites() { cplatform_memory_fence() }
+
+    func close() {
+        for case let peer? in peers { munmap(peer, length) }
+        peers = []
+    }
+}
