@@ -48,6 +48,7 @@ final class ScenarioTests: XCTestCase {
     func testRandomizedStressAgainstSequentialModel() { runEverywhere("stress") }
     func testApplicationMPIAlongsideTheDSM() { runEverywhere("mixed-mpi") }
     func testCollectivesOnSharedAndPrivateBuffers() { runEverywhere("collectives") }
+    func testApplicationInitializesAndFinalizesMPI() { runEverywhere("preinit") }
 
     func testMessageTransportOnSharedMemoryToo() {
         for scenario in ["stress", "sweep"] {
@@ -91,6 +92,10 @@ final class ErrorReportTests: XCTestCase {
     func testAllocationBeyondCapacity() { expectError("error-alloc-full", "the shared space is full") }
     func testAccessOutsideAllocatedMemory() { expectError("error-outside", "outside the allocated shared memory") }
     func testConditionVariableOutOfRange() { expectError("error-cv-range", "condition variable id out of range") }
+
+    func testMPIInitializedWithoutThreadSupport() {
+        expectError("error-thread-level", "needs MPI_THREAD_MULTIPLE", ranks: [2])
+    }
 
     func testBadSettingValues() {
         expectError("counter", "JIA_CACHE_PAGES=many", ranks: [2], environment: ["JIA_CACHE_PAGES": "many"])

@@ -63,6 +63,7 @@ public final class DSMRuntime: @unchecked Sendable {
         FaultTrampoline.install(range: space.base, length: capacity) { address, isWrite in
             engine.handleFault(at: address, isWrite: isWrite)
         }
+        DSMRuntime.checkMapCount(settings: settings, rank: cluster.rank)
         cluster.quietBarrier()
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
@@ -96,6 +97,18 @@ public final class DSMRuntime: @unchecked Sendable {
             rma.close()
             return mapped
         }
+    }
+
+    /// Every run of pages in a different protection is one kernel mapping, and resident pages
+    /// of other ranks can alternate with missing ones page by page. Warn at start-up when the
+    /// kernel's limit is below the cache size; a later ENOMEM also names the limit.
+    private static func checkMapCount(settings: Settings, rank: Int) {
+        let limit = maxMapCount()
+        guard limit > 0, rank == 0, limit < settings.cachePages + 1024 else { return }
+        let advice = "vm.max_map_count is \(limit), below what a cache of \(settings.cachePages) pages "
+            + "can need in the worst case; if mmap or mprotect fails with ENOMEM, raise it with "
+            + "`sysctl -w vm.max_map_count=\(max(262_144, settings.cachePages * 4))` or lower cache-pages"
+        DSMLog.logger.warning("\(advice)")
     }
 
     public var transportName: String { transport.name }

@@ -235,11 +235,19 @@ final class CoherenceEngine {
         return written
     }
 
+    /// Batches are handed to the transport once they reach this size, so no single MPI
+    /// message or operation approaches MPI's 2^31-element count limit.
+    private static let batchLimitBytes = 64 << 20
+
     /// Diffs a twinned page into its home's batch. Returns true if any word changed.
     private func encodeDiff(_ page: Int) -> Bool {
+        let home = Int(table.home[page])
         let changed = DiffEncoder.encode(page: store.aliasAddress(ofPage: page), twin: twins.address(table.twin(page)!),
-                                         length: pageSize, offset: page << pageShift,
-                                         into: &batches[Int(table.home[page])])
+                                         length: pageSize, offset: page << pageShift, into: &batches[home])
+        if batches[home].byteCount >= Self.batchLimitBytes {
+            transport.write(batches[home], to: home)  // completed with the rest by sendBatches
+            batches[home] = RunBatch()
+        }
         if changed > 0 {
             statistics.diffsSent += 1
             statistics.diffBytesSent += UInt64(changed * 8)

@@ -36,10 +36,11 @@ public final class Cluster: @unchecked Sendable {
         MPI_Comm_size(cmpi_comm_world(), &worldSize)
         rank = Int(worldRank)
         size = Int(worldSize)
+        Fatal.rank = rank
         if provided < Int32(MPI_THREAD_MULTIPLE) {
-            Fatal.local("MPI was initialized with thread level \(provided), but SwiftDSM's service thread "
+            Fatal.everyRank("MPI was initialized with thread level \(provided), but SwiftDSM's service thread "
                 + "needs MPI_THREAD_MULTIPLE: initialize MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) "
-                + "or let jia_init initialize it")
+                + "or let jia_init initialize it", comm: cmpi_comm_world())
         }
         requestComm = Cluster.duplicateWorld()
         replyComm = Cluster.duplicateWorld()

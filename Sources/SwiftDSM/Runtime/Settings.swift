@@ -21,7 +21,7 @@ public struct Settings: Sendable, Equatable {
     /// Bytes of shared address space (virtual; homes and cache are the physical part).
     public var capacity: Int = 16 << 30
     /// Slots in the cache of non-home pages, per rank.
-    public var cachePages: Int = 65_536
+    public var cachePages: Int = 32_768
     /// Coherence unit in bytes: a power of two, at least the system page size.
     public var pageSize: Int = 4096
     /// Pages fetched by one read fault when the following pages are also missing.

@@ -18,14 +18,14 @@ enum Check {
         expect(actual == expected, "\(what()): expected \(expected), found \(actual)")
     }
 
-    static func finish(_ name: String, _ dsm: DSM) {
+    /// Agrees the verdict over all ranks; rank 0 prints it. Returns the total of mismatches.
+    static func verdict(_ name: String, _ dsm: DSM) -> Int {
         let total = Collectives.allreduce(failures, .sum)
         if dsm.rank == 0 {
             print(total == 0 ? "dsm-check \(name): PASS (\(dsm.rankCount) ranks, transport \(dsm.runtime.transportName))"
                   : "dsm-check \(name): FAIL (\(total) mismatches)")
         }
-        dsm.finish()
-        exit(total == 0 ? 0 : 1)
+        return total
     }
 }
 

@@ -283,3 +283,17 @@ func collectivesScenario(_ dsm: DSM) {
     if dsm.rank == 0 { Check.equal(Array(sums), [Int](repeating: ranks * (ranks - 1) / 2, count: 8), "reduce into shared") }
     dsm.barrier()
 }
+
+/// The application called MPI_Init_thread itself before the DSM started: DSM and MPI
+/// traffic work as usual, and MPI stays usable after jia_exit (checked in main).
+func preinitializedScenario(_ dsm: DSM) {
+    let values = dsm.allocate(Int.self, count: 2048, homes: .blocked)
+    for index in dsm.share(of: values.count) { values[index] = index * 3 }
+    dsm.barrier()
+    for index in 0..<values.count where values[index] != index * 3 {
+        Check.equal(values[index], index * 3, "value \(index)")
+    }
+    dsm.lock(0).withLock { values[0] += 1 }
+    dsm.barrier()
+    Check.equal(values[0], dsm.rankCount, "locked increments")
+}

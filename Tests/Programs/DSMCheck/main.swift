@@ -3,6 +3,7 @@
 // scenarios make a deliberate mistake and must stop every rank with a clear message.
 //
 //   mpirun -np 4 .build/release/dsm-check <scenario> [--jia-<setting>=<value> ...]
+import CMPI
 import Foundation
 import SwiftDSM
 
@@ -18,6 +19,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "stress": stressScenario,
     "mixed-mpi": mixedMPIScenario,
     "collectives": collectivesScenario,
+    "preinit": preinitializedScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -40,6 +42,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
         dsm.barrier()
     },
     "error-cv-range": { dsm in if dsm.rank == 0 { jia_setcv(-1) }; dsm.barrier() },
+    "error-thread-level": { _ in },
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1
@@ -54,10 +57,26 @@ guard arguments.count >= 2, let name = Optional(arguments[1]),
     exit(2)
 }
 
+// The application may initialize MPI itself; SwiftDSM then leaves finalizing to it.
+if name == "preinit" || name == "error-thread-level" {
+    var provided: Int32 = 0
+    let level = name == "preinit" ? Int32(MPI_THREAD_MULTIPLE) : Int32(MPI_THREAD_SINGLE)
+    MPI_Init_thread(nil, nil, level, &provided)
+}
 let dsm = DSM.start()
 if let scenario = scenarios[name] {
     scenario(dsm)
-    Check.finish(name, dsm)
+    let failures = Check.verdict(name, dsm)
+    dsm.finish()
+    if name == "preinit" {
+        // MPI is still usable after jia_exit when the application owns it.
+        var ranks: Int32 = 0
+        MPI_Comm_size(cmpi_comm_world(), &ranks)
+        MPI_Barrier(cmpi_comm_world())
+        MPI_Finalize()
+        if ranks < 1 { exit(1) }
+    }
+    exit(failures == 0 ? 0 : 1)
 } else {
     errorScenarios[name]!(dsm)
     print("dsm-check \(name): the mistake was not reported")
