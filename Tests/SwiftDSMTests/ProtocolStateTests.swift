@@ -78,41 +78,25 @@ final class NoticeTests: XCTestCase {
 }
 
 final class PageStructureTests: XCTestCase {
-    func testResidentPagesAreEvictedOldestFirst() {
-        var residents = ResidentPages(capacity: 3)
-        for page in [10, 11, 12] { residents.append(page) }
-        XCTAssertTrue(residents.isFull)
-        XCTAssertEqual(residents.removeOldest(), 10)
-        residents.append(40)
-        XCTAssertEqual(residents.freeCount, 0)
-        XCTAssertEqual([residents.removeOldest(), residents.removeOldest(), residents.removeOldest()], [11, 12, 40])
-        XCTAssertEqual(residents.count, 0)
+    func testSlotRingHandsOutConsecutiveSlotsOldestFirstWithoutWrapping() {
+        var ring = SlotRing(slotCount: 10)
+        XCTAssertEqual(ring.take(4), 0..<4)
+        XCTAssertEqual(ring.take(4), 4..<8)
+        XCTAssertEqual(ring.take(4), 8..<10)
+        XCTAssertEqual(ring.take(3), 0..<3)
     }
 
-    func testTwinSlotsAreReused() {
-        let twins = TwinStore(slotCount: 2, pageSize: 4096)
-        defer { twins.release() }
-        let first = twins.take()
-        let second = twins.take()
-        XCTAssertNotEqual(first, second)
-        twins.address(second).storeBytes(of: 7, as: UInt64.self)
-        twins.give(first)
-        XCTAssertEqual(twins.take(), first)
-        XCTAssertEqual(twins.address(second).load(as: UInt64.self), 7)
-    }
-
-    func testPageTableStateAndTwins() {
+    func testPageTableStateAndSlots() {
         let table = PageTable(pageCount: 1 << 20)
         defer { table.release() }
         XCTAssertEqual(table.state(12345), .unmapped)
-        XCTAssertNil(table.twin(12345))
-        table.setTwin(12345, 0)
-        table.setState(12345, .readWrite)
-        XCTAssertEqual(table.twin(12345), 0)
-        XCTAssertEqual(table.state(12345), .readWrite)
-        table.setTwin(12345, nil)
-        XCTAssertNil(table.twin(12345))
-        XCTAssertEqual(table.resident[12345], 0)
+        XCTAssertNil(table.slot(12345))
+        table.setSlot(12345, 0)
+        table.setState(12345, .invalid)
+        XCTAssertEqual(table.slot(12345), 0)
+        XCTAssertEqual(table.state(12345), .invalid)
+        table.setSlot(12345, nil)
+        XCTAssertNil(table.slot(12345))
     }
 
     func testHomeLayoutIsBlockCyclic() {

@@ -4,18 +4,21 @@ import Glibc
 /// of an interval pushes to the homes, and what an invalidation drops. Runs on the
 /// application's thread only (faults are synchronous), so its state needs no locking.
 ///
-/// Every page lives at its own offset of the page store, so a fetch lands in place
-/// through the alias and a fault costs one transfer plus one protection change.
+/// A fetched page lands in a cache slot (memory reused from page to page), which is then
+/// mapped at the page's address; a stale copy keeps its slot and is refetched in place.
 final class CoherenceEngine {
     let rank: Int
     let ranks: Int
     let space: AddressSpace
     var table: PageTable
     let store: PageStore
+    let cache: PageCache
     let transport: PageTransport
-    private var residents: ResidentPages
-    private let twins: TwinStore
     private let prefetchPages: Int
+    /// Sequential read faults double the prefetch window up to this many pages.
+    private let maxPrefetchPages: Int
+    private var readWindow: Int
+    private var lastReadRunEnd = -1
     var statistics = Statistics()
 
     /// Cached pages made writable (twinned) in this interval.
@@ -27,6 +30,7 @@ final class CoherenceEngine {
     /// One reusable batch per home rank.
     private var batches: [RunBatch]
     private var flushed: [Int] = []
+    private var victims: [Int] = []
 
     init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int,
          transport: PageTransport, prefetchPages: Int) {
@@ -35,10 +39,11 @@ final class CoherenceEngine {
         self.space = space
         self.table = PageTable(pageCount: space.pageCount)
         self.store = store
+        self.cache = PageCache(slotCount: cachePages, pageSize: space.pageSize)
         self.transport = transport
-        self.residents = ResidentPages(capacity: cachePages)
-        self.twins = TwinStore(slotCount: cachePages, pageSize: space.pageSize)
         self.prefetchPages = min(prefetchPages, cachePages)
+        self.maxPrefetchPages = min(max(prefetchPages, 256), cachePages)
+        self.readWindow = self.prefetchPages
         self.batches = [RunBatch](repeating: RunBatch(), count: ranks)
     }
 
@@ -78,15 +83,26 @@ final class CoherenceEngine {
         case .unmapped:
             if isWrite {
                 statistics.writeFaults += 1
-                fetchForWriting(page)
+                let count = fetchIntoNewSlots(page, limit: prefetchPages, .readWrite)
+                startWriting(page, count: count, protect: false)
             } else {
                 statistics.readFaults += 1
                 fetchForReading(page)
             }
+        case .invalid:
+            let count = refetchIntoSlots(page, limit: isWrite ? 1 : prefetchPages)
+            if isWrite {
+                statistics.writeFaults += 1
+                startWriting(page, count: count, protect: true)
+            } else {
+                statistics.readFaults += 1
+                openRun(page, count: count, .read)
+            }
         case .readOnly:
             if isWrite {
                 statistics.writeFaults += 1
-                startWriting(page, count: run(from: page, in: .readOnly, sameHome: false))
+                startWriting(page, count: run(from: page, in: .readOnly, sameHome: false, limit: prefetchPages),
+                             protect: true)
             }
         case .homeReadOnly:
             if isWrite {
@@ -103,58 +119,81 @@ final class CoherenceEngine {
     }
 
     /// The faulting page and the pages after it in the same state (and on the same home,
-    /// when they must be fetched), up to the prefetch length: a sequential sweep then takes
-    /// one fault, one transfer and one protection change per run instead of per page.
-    private func run(from page: Int, in state: PageState, sameHome: Bool) -> Int {
+    /// when they must be fetched), up to `limit`: a sequential sweep then takes one fault,
+    /// one transfer and one mapping change per run instead of per page.
+    private func run(from page: Int, in state: PageState, sameHome: Bool, limit: Int) -> Int {
         let home = table.home[page]
         var count = 1
-        while count < prefetchPages, page + count < table.allocatedPages, table.state(page + count) == state,
+        while count < limit, page + count < table.allocatedPages, table.state(page + count) == state,
               !sameHome || table.home[page + count] == home {
             count += 1
         }
         return count
     }
 
+    /// A read fault right after the previous run doubles the window (a sequential sweep
+    /// then takes few faults per megabyte); any other fault starts again from the setting.
     private func fetchForReading(_ page: Int) {
-        let count = run(from: page, in: .unmapped, sameHome: true)
-        fetch(page, count: count)
-        protect(page, count: count, .read)
+        readWindow = page == lastReadRunEnd ? min(readWindow * 2, maxPrefetchPages) : prefetchPages
+        let count = fetchIntoNewSlots(page, limit: readWindow, .read)
+        lastReadRunEnd = page + count
+    }
+
+    /// Fetches a run of uncached pages into consecutive free slots with one transfer and
+    /// maps the slots at the pages' addresses with one call. Returns the run's length.
+    private func fetchIntoNewSlots(_ page: Int, limit: Int, _ protection: Protection) -> Int {
+        let wanted = run(from: page, in: .unmapped, sameHome: true, limit: limit)
+        let slots = takeSlots(wanted)
+        let count = slots.count
+        fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
+        space.mapShared(firstPage: page, count: count, protection, fd: cache.fd,
+                        fileOffset: slots.lowerBound * pageSize, populate: count >= 4)
+        statistics.protectionCalls += 1
+        for index in 0..<count {
+            table.setSlot(page + index, slots.lowerBound + index)
+            table.setState(page + index, .readOnly)
+            cache.assign(slots.lowerBound + index, to: page + index)
+        }
+        return count
+    }
+
+    /// Refetches stale cached pages into the slots they still hold: the run continues while
+    /// the following pages are stale, on the same home, in the following slots.
+    private func refetchIntoSlots(_ page: Int, limit: Int) -> Int {
+        let slot = table.slot(page)!
+        var count = run(from: page, in: .invalid, sameHome: true, limit: min(limit, cache.slotCount - slot))
+        for index in 1..<max(count, 1) where table.slot(page + index) != slot + index {
+            count = index
+            break
+        }
+        fetch(page, count: count, into: cache.slotAddress(slot))
         for index in page..<(page + count) { table.setState(index, .readOnly) }
+        return count
     }
 
-    /// A write to a missing page fetches the run after it too, all twinned and writable:
-    /// pages the program does not write produce empty diffs and no write notices.
-    private func fetchForWriting(_ page: Int) {
-        let count = run(from: page, in: .unmapped, sameHome: true)
-        fetch(page, count: count)
-        startWriting(page, count: count)
+    private func openRun(_ page: Int, count: Int, _ protection: Protection) {
+        protect(page, count: count, protection)
     }
 
-    /// Copies pages from their home into place (through the alias) and makes them resident.
-    private func fetch(_ page: Int, count: Int) {
-        makeRoom(for: page, count: count)
+    private func fetch(_ page: Int, count: Int, into destination: UnsafeMutableRawPointer) {
         let start = monotonicNanoseconds()
         transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
-                        into: store.aliasAddress(ofPage: page))
+                        into: destination)
         statistics.fetchNanoseconds += monotonicNanoseconds() - start
         statistics.fetchOperations += 1
         statistics.pagesFetched += UInt64(count)
-        for index in page..<(page + count) where table.resident[index] == 0 {
-            table.resident[index] = 1
-            residents.append(index)
-        }
     }
 
-    /// Twins a run of valid pages and makes it writable with one protection change.
-    private func startWriting(_ page: Int, count: Int) {
+    /// Twins a run of valid cached pages and makes it writable (with one protection change
+    /// unless the caller mapped it writable already).
+    private func startWriting(_ page: Int, count: Int, protect needsProtect: Bool) {
         for index in page..<(page + count) {
-            let slot = twins.take()
-            memcpy(twins.address(slot), store.aliasAddress(ofPage: index), pageSize)
-            table.setTwin(index, slot)
+            let slot = table.slot(index)!
+            memcpy(cache.twinAddress(slot), cache.slotAddress(slot), pageSize)
             table.setState(index, .readWrite)
             dirtyPages.append(index)
         }
-        protect(page, count: count, .readWrite)
+        if needsProtect { protect(page, count: count, .readWrite) }
     }
 
     private func protect(_ page: Int, count: Int, _ protection: Protection) {
@@ -164,16 +203,16 @@ final class CoherenceEngine {
 
     // MARK: cache replacement
 
-    /// Evicts the oldest resident pages until a whole run fits. (Counting only the run's
-    /// non-resident pages could undercount: eviction may pick a page of the run itself.)
-    private func makeRoom(for page: Int, count: Int) {
-        guard residents.freeCount < count else { return }
-        var victims: [Int] = []
-        while residents.freeCount < count { victims.append(residents.removeOldest()) }
-        evict(victims)
+    /// Takes up to `count` consecutive slots, evicting what they held.
+    private func takeSlots(_ count: Int) -> Range<Int> {
+        let slots = cache.ring.take(count)
+        victims.removeAll(keepingCapacity: true)
+        for slot in slots where cache.owner[slot] >= 0 { victims.append(cache.owner[slot]) }
+        if !victims.isEmpty { evict(victims) }
+        return slots
     }
 
-    /// Drops resident pages and frees their memory; a dirty one first sends its diff home
+    /// Drops cached pages and frees their slots; a dirty one first sends its diff home
     /// (and stays a write notice of this interval).
     private func evict(_ pages: [Int]) {
         var wroteDiffs = false
@@ -185,19 +224,13 @@ final class CoherenceEngine {
         if wroteDiffs { sendBatches() }
         statistics.evictions += UInt64(pages.count)
         let sorted = pages.sorted()
-        close(sorted)
-        forEachRun(sorted) { first, count in store.discard(firstPage: first, count: count) }
-        for page in sorted { table.resident[page] = 0 }
-    }
-
-    /// Protects sorted cached pages against any access and forgets their twins.
-    private func close(_ sortedPages: [Int]) {
-        forEachRun(sortedPages) { first, count in protect(first, count: count, .none) }
-        for page in sortedPages {
-            if let slot = table.twin(page) {
-                twins.give(slot)
-                table.setTwin(page, nil)
-            }
+        forEachRun(sorted) { first, count in
+            store.restore(space, firstPage: first, count: count)
+            statistics.protectionCalls += 1
+        }
+        for page in sorted {
+            cache.free(table.slot(page)!)
+            table.setSlot(page, nil)
             table.setState(page, .unmapped)
         }
     }
@@ -215,8 +248,6 @@ final class CoherenceEngine {
             flushed.removeAll(keepingCapacity: true)
             for page in dirtyPages where table.state(page) == .readWrite {
                 if encodeDiff(page) { written.append(page) }
-                twins.give(table.twin(page)!)
-                table.setTwin(page, nil)
                 table.setState(page, .readOnly)
                 flushed.append(page)
             }
@@ -242,7 +273,8 @@ final class CoherenceEngine {
     /// Diffs a twinned page into its home's batch. Returns true if any word changed.
     private func encodeDiff(_ page: Int) -> Bool {
         let home = Int(table.home[page])
-        let changed = DiffEncoder.encode(page: store.aliasAddress(ofPage: page), twin: twins.address(table.twin(page)!),
+        let slot = table.slot(page)!
+        let changed = DiffEncoder.encode(page: cache.slotAddress(slot), twin: cache.twinAddress(slot),
                                          length: pageSize, offset: page << pageShift, into: &batches[home])
         if batches[home].byteCount >= Self.batchLimitBytes {
             transport.write(batches[home], to: home)  // completed with the rest by sendBatches
@@ -262,21 +294,19 @@ final class CoherenceEngine {
         for home in 0..<ranks { batches[home].removeAll() }
     }
 
-    /// Drops this rank's copies of `pages` (pages homed here are always current). Their
-    /// memory stays resident, to be refetched in place or evicted later.
+    /// Marks this rank's copies of `pages` stale (pages homed here are always current).
+    /// They keep their slots, so a later access refetches in place.
     func invalidate(_ pages: [Int]) {
         var stale: [Int] = []
-        for page in pages where page < table.allocatedPages {
-            switch table.state(page) {
-            case .readOnly, .readWrite: stale.append(page)
-            default: break
-            }
+        for page in pages where page < table.allocatedPages && table.state(page) == .readOnly {
+            stale.append(page)
         }
         guard !stale.isEmpty else { return }
         stale.sort()
         stale.removeDuplicatesFromSorted()
         statistics.invalidations += UInt64(stale.count)
-        close(stale)
+        forEachRun(stale) { first, count in protect(first, count: count, .none) }
+        for page in stale { table.setState(page, .invalid) }
     }
 
     /// Makes [address, address+length) accessible without faults (so MPI may read it, or
@@ -287,14 +317,14 @@ final class CoherenceEngine {
         let last = space.page(of: address + (length - 1))
         for page in first...last {
             let state = table.state(page)
-            let needsFault = state == .unmapped
+            let needsFault = state == .unmapped || state == .invalid
                 || (forWriting && (state == .readOnly || state == .homeReadOnly))
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
         }
     }
 
     func release() {
-        twins.release()
+        cache.release()
         table.release()
     }
 

@@ -1,12 +1,12 @@
 import CPlatform
 import Glibc
 
-/// The memory behind the shared range on this rank: one memfd as large as the range,
-/// sparse, at identity offsets (page p lives at file offset p * pageSize), mapped twice.
-/// The global mapping covers the whole shared range once and is only ever re-protected;
-/// the alias is always read-write and is what MPI touches: the RMA window, fetches landing
-/// here, remote diffs applied to home pages. Home pages and cached copies of other ranks'
-/// pages share the file; only the coherence state tells them apart.
+/// This rank's home pages: one memfd as large as the shared range, sparse, at identity
+/// offsets (page p lives at file offset p * pageSize), mapped twice. The global mapping
+/// covers the whole shared range; home pages are only ever re-protected in it, and other
+/// ranks' pages are mapped over it from the page cache while cached. The alias is always
+/// read-write and is what other ranks touch: the RMA window, the shm transport's mapping,
+/// the message path's reads and diffs.
 final class PageStore {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
@@ -30,10 +30,10 @@ final class PageStore {
 
     @inline(__always) func aliasAddress(ofPage page: Int) -> UnsafeMutableRawPointer { alias + (page << pageShift) }
 
-    /// Gives the memory of cached pages back to the system (their data is no longer needed).
-    func discard(firstPage: Int, count: Int) {
-        let code = cplatform_punch_hole(fd, Int64(firstPage << pageShift), Int64(count << pageShift))
-        if code != 0 { Fatal.stop("releasing cached pages failed: \(String(cString: strerror(code)))") }
+    /// Puts the home file back at the global addresses of pages no longer cached, inaccessible.
+    func restore(_ space: AddressSpace, firstPage: Int, count: Int) {
+        space.mapShared(firstPage: firstPage, count: count, .none, fd: fd, fileOffset: firstPage << pageShift,
+                        populate: false)
     }
 
     func release() {

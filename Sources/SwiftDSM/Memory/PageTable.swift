@@ -2,8 +2,10 @@ import Glibc
 
 /// The state of one page on this rank.
 enum PageState: UInt8 {
-    /// Not homed here and no valid copy: any access faults and fetches.
+    /// Not homed here and not cached: any access faults and fetches.
     case unmapped = 0
+    /// Not homed here; cached in a slot, but stale: any access faults and refetches into the slot.
+    case invalid
     /// A valid cached copy, read-only: a write makes a twin.
     case readOnly
     /// A cached copy written in this interval, with a twin.
@@ -36,15 +38,13 @@ struct PageArray<Element> {
     func release() { munmap(pointer, max(count * MemoryLayout<Element>.stride, 1)) }
 }
 
-/// What this rank knows of every page: its home, its local state, its twin, and
+/// What this rank knows of every page: its home, its local state, its cache slot, and
 /// marks that keep write-notice lists free of duplicates without hashing.
 struct PageTable {
     let home: PageArray<Int32>
     private let rawState: PageArray<UInt8>
-    /// Twin slot + 1 while the page is being written; 0 otherwise.
-    private let twinPlusOne: PageArray<Int32>
-    /// 1 while a non-home page holds data in the page store (it is in the resident ring).
-    let resident: PageArray<UInt8>
+    /// Cache slot + 1 while the page is cached (its twin, when written, has the same index); 0 otherwise.
+    private let slotPlusOne: PageArray<Int32>
     /// The barrier epoch in which the page last entered this rank's barrier notice list.
     let barrierMark: PageArray<UInt32>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
@@ -53,28 +53,26 @@ struct PageTable {
     init(pageCount: Int) {
         home = PageArray(count: pageCount)
         rawState = PageArray(count: pageCount)
-        twinPlusOne = PageArray(count: pageCount)
-        resident = PageArray(count: pageCount)
+        slotPlusOne = PageArray(count: pageCount)
         barrierMark = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
     @inline(__always) func setState(_ page: Int, _ state: PageState) { rawState[page] = state.rawValue }
 
-    @inline(__always) func twin(_ page: Int) -> Int? {
-        let stored = twinPlusOne[page]
+    @inline(__always) func slot(_ page: Int) -> Int? {
+        let stored = slotPlusOne[page]
         return stored == 0 ? nil : Int(stored) - 1
     }
 
-    @inline(__always) func setTwin(_ page: Int, _ slot: Int?) {
-        twinPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
+    @inline(__always) func setSlot(_ page: Int, _ slot: Int?) {
+        slotPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
     }
 
     func release() {
         home.release()
         rawState.release()
-        twinPlusOne.release()
-        resident.release()
+        slotPlusOne.release()
         barrierMark.release()
     }
 }
