@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "SwiftDSM", targets: ["SwiftDSM"]),
         .library(name: "Collectives", targets: ["Collectives"]),
+        // The C face: libjia.so and include/jia.h, for programs written for JIAJIA 2.1.
+        .library(name: "jia", type: .dynamic, targets: ["JIA"]),
         .executable(name: "dsm-bench", targets: ["DSMBench"]),
         .executable(name: "dsm-check", targets: ["DSMCheck"]),
         .executable(name: "example-pi", targets: ["ExamplePi"]),
@@ -28,6 +30,7 @@ let package = Package(
             dependencies: ["CMPI", "CPlatform", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
+        .target(name: "JIA", dependencies: ["SwiftDSM", "Collectives", "CMPI"]),
 
         // Programs.
         .executableTarget(

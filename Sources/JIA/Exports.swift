@@ -1,0 +1,2 @@
+// C exports of the JIAJIA API (being written).
+import SwiftDSM
