@@ -48,6 +48,10 @@ func runEP(_ context: RunContext) {
     let x = UnsafeMutablePointer<Double>.allocate(capacity: 2 * nk)
     defer { x.deallocate() }
     x.initialize(repeating: -1e99, count: 2 * nk)
+    let px = UnsafeMutablePointer<Double>.allocate(capacity: nk + 1)
+    let py = UnsafeMutablePointer<Double>.allocate(capacity: nk + 1)
+    let pt = UnsafeMutablePointer<Double>.allocate(capacity: nk + 1)
+    defer { px.deallocate(); py.deallocate(); pt.deallocate() }
     let q = UnsafeMutablePointer<Double>.allocate(capacity: nq)
     defer { q.deallocate() }
 
@@ -74,21 +78,28 @@ func runEP(_ context: RunContext) {
                 kk = ik
             }
             vranlc(2 * nk, &seed, a, x)
-            var lsx = 0.0
-            var lsy = 0.0
+            // Accepted pairs first (branch-free compaction), then the transcendental work on them.
+            var accepted = 0
             for i in 0..<nk {
                 let x1 = 2.0 * x[2 * i] - 1.0
                 let x2 = 2.0 * x[2 * i + 1] - 1.0
                 let t = x1 * x1 + x2 * x2
-                if t <= 1.0 {
-                    let f = (-2.0 * log(t) / t).squareRoot()
-                    let t3 = x1 * f
-                    let t4 = x2 * f
-                    let l = Int(max(abs(t3), abs(t4)))
-                    q[l] += 1.0
-                    lsx += t3
-                    lsy += t4
-                }
+                px[accepted] = x1
+                py[accepted] = x2
+                pt[accepted] = t
+                accepted &+= 1 &- Int((1.0 - t).bitPattern >> 63)  // t <= 1, without a branch
+            }
+            var lsx = 0.0
+            var lsy = 0.0
+            for i in 0..<accepted {
+                let t = pt[i]
+                let f = (-2.0 * log(t) / t).squareRoot()
+                let t3 = px[i] * f
+                let t4 = py[i] * f
+                let l = Int(max(abs(t3), abs(t4)))
+                q[l] += 1.0
+                lsx += t3
+                lsy += t4
             }
             sx += lsx
             sy += lsy

@@ -1,3 +1,4 @@
+import Foundation
 import SwiftDSM
 
 /// One slab of shared memory per rank, homed on that rank, page-aligned, in `buffers`
@@ -65,10 +66,39 @@ struct Mailbox {
         board.slab(source, buffer: turn) + board.dsm.rank * blockBytes
     }
 
-    /// The barrier that publishes the outboxes; the next exchange uses the other buffer.
-    mutating func deliver() {
+    /// The barrier that publishes the outboxes.
+    func deliver() {
         board.dsm.barrier()
     }
 
+    /// After the inboxes are read: the next exchange uses the other buffer.
     mutating func finishTurn() { turn ^= 1 }
 }
+
+/// Copies `bytes` out of shared memory, first touching its pages in ascending order so the
+/// read faults come in address order and each one prefetches a run of following pages
+/// (glibc's memcpy may walk large copies backwards or in interleaved streams, which would
+/// make every fault fetch a single page).
+@inline(__always)
+func pullShared(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ bytes: Int) {
+    guard bytes > 0 else { return }
+    touchShared(source, bytes)
+    memcpy(destination, source, bytes)
+}
+
+/// Reads one byte of every page of [source, source + bytes) in ascending order.
+@inline(__always)
+func touchShared(_ source: UnsafeRawPointer, _ bytes: Int) {
+    guard bytes > 0 else { return }
+    let page = 4096
+    var sink: UInt8 = 0
+    var offset = 0
+    while offset < bytes {
+        sink &+= source.load(fromByteOffset: offset, as: UInt8.self)
+        offset += page
+    }
+    sink &+= source.load(fromByteOffset: bytes - 1, as: UInt8.self)
+    touchSink = sink
+}
+
+nonisolated(unsafe) var touchSink: UInt8 = 0

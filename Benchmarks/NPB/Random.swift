@@ -13,8 +13,9 @@ let npbMultiplier: Double = 1_220_703_125.0
 @inline(__always)
 func randlc(_ x: inout Double, _ a: Double) -> Double {
     let next = (UInt64(x) &* UInt64(a)) & npbMask46
-    x = Double(next)
-    return Double(next) * npbR46
+    let value = Double(Int64(bitPattern: next))
+    x = value
+    return value * npbR46
 }
 
 /// Fills `y[0..<n]` with the next `n` numbers of the stream starting after `x`, and leaves
@@ -26,7 +27,7 @@ func vranlc(_ n: Int, _ x: inout Double, _ a: Double, _ y: UnsafeMutablePointer<
     var index = 0
     while index < n {
         state = (state &* multiplier) & npbMask46
-        y[index] = Double(state) * npbR46
+        y[index] = Double(Int64(bitPattern: state)) * npbR46
         index += 1
     }
     x = Double(state)

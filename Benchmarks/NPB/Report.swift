@@ -4,8 +4,7 @@ import SwiftDSM
 /// Seconds on the monotonic clock.
 @inline(__always) func wallSeconds() -> Double { Double(monotonicNanoseconds()) * 1e-9 }
 
-/// Writes to stdout (only rank 0 calls it for the report) and flushes, so the output of
-/// the ranks does not interleave in the middle of the block.
+/// A line on stdout (only rank 0 writes the report).
 func out(_ text: String = "") {
     print(text)
 }

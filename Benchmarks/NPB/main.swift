@@ -57,7 +57,7 @@ func runMain() {
     case .mg: runMG(context)
     case .ft: runFT(context)
     }
-    fflush(stdout)
+    fflush(nil)
     dsm.finish()
 }
 

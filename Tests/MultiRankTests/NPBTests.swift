@@ -1,0 +1,33 @@
+import XCTest
+
+/// Every NPB kernel verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP.
+final class NPBTests: XCTestCase {
+    private func verify(_ kernel: String, file: StaticString = #filePath, line: UInt = #line) {
+        for network in MPIRun.Network.allCases {
+            for ranks in [1, 2, 4] {
+                let result = MPIRun.run("npb", [kernel, "--class", "S"], ranks: ranks, network: network, timeout: 300)
+                let label = "npb \(kernel) class S at np \(ranks) over \(network.rawValue)"
+                XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
+                XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
+                XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                              "\(label) did not verify:\n\(result.output)", file: file, line: line)
+            }
+        }
+    }
+
+    func testEP() { verify("ep") }
+    func testIS() { verify("is") }
+    func testCG() { verify("cg") }
+    func testMG() { verify("mg") }
+    func testFT() { verify("ft") }
+
+    func testBadArgumentsGetAUsageError() {
+        for arguments in [["xx", "--class", "S"], ["cg", "--class", "Q"]] {
+            let result = MPIRun.run("npb", arguments, ranks: 2, network: .sharedMemory, timeout: 120)
+            XCTAssertNotEqual(result.status, 0, "npb \(arguments) should fail:\n\(result.output)")
+        }
+        let result = MPIRun.run("npb", ["cg", "--class", "S"], ranks: 3, network: .sharedMemory, timeout: 120)
+        XCTAssertNotEqual(result.status, 0, "npb cg at 3 ranks should be refused:\n\(result.output)")
+        XCTAssertTrue(result.output.contains("power of two"), result.output)
+    }
+}
