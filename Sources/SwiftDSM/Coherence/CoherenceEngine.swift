@@ -18,6 +18,7 @@ final class CoherenceEngine {
     /// Sequential read faults double the prefetch window up to this many pages.
     private let maxPrefetchPages: Int
     private var readWindow: Int
+    private var lastReadRunStart = -1
     private var lastReadRunEnd = -1
     var statistics = Statistics()
 
@@ -132,11 +133,24 @@ final class CoherenceEngine {
     }
 
     /// A read fault right after the previous run doubles the window (a sequential sweep
-    /// then takes few faults per megabyte); any other fault starts again from the setting.
+    /// then takes few faults per megabyte); a fault right before it does the same going
+    /// down (a descending sweep, or a memcpy that copies backwards); any other fault starts
+    /// again from the setting and reads ahead.
     private func fetchForReading(_ page: Int) {
-        readWindow = page == lastReadRunEnd ? min(readWindow * 2, maxPrefetchPages) : prefetchPages
-        let count = fetchIntoNewSlots(page, limit: readWindow, .read)
-        lastReadRunEnd = page + count
+        let ascending = page == lastReadRunEnd
+        let descending = page + 1 == lastReadRunStart
+        readWindow = ascending || descending ? min(readWindow * 2, maxPrefetchPages) : prefetchPages
+        var first = page
+        if descending {
+            let home = table.home[page]
+            while page - first + 1 < readWindow, first > 0, table.state(first - 1) == .unmapped,
+                  table.home[first - 1] == home {
+                first -= 1
+            }
+        }
+        let count = fetchIntoNewSlots(first, limit: descending ? page - first + 1 : readWindow, .read)
+        lastReadRunStart = first
+        lastReadRunEnd = first + count
     }
 
     /// Fetches a run of uncached pages into consecutive free slots with one transfer and
@@ -310,16 +324,28 @@ final class CoherenceEngine {
     }
 
     /// Makes [address, address+length) accessible without faults (so MPI may read it, or
-    /// write it when `forWriting`): the same steps a fault would take, page by page.
+    /// write it when `forWriting`, or a program may announce a bulk write): the steps a fault
+    /// would take, with a run of home pages opened for writing by one protection change.
     func makeAccessible(_ address: UnsafeRawPointer, length: Int, forWriting: Bool) {
         guard length > 0, space.contains(address) else { return }
-        let first = space.page(of: address)
+        var page = space.page(of: address)
         let last = space.page(of: address + (length - 1))
-        for page in first...last {
+        while page <= last {
             let state = table.state(page)
-            let needsFault = state == .unmapped || state == .invalid
-                || (forWriting && (state == .readOnly || state == .homeReadOnly))
+            if forWriting && state == .homeReadOnly {
+                let count = run(from: page, in: .homeReadOnly, sameHome: false, limit: last - page + 1)
+                statistics.homeWriteFaults += 1
+                protect(page, count: count, .readWrite)
+                for index in page..<(page + count) {
+                    table.setState(index, .homeWritable)
+                    dirtyHomePages.append(index)
+                }
+                page += count
+                continue
+            }
+            let needsFault = state == .unmapped || state == .invalid || (forWriting && state == .readOnly)
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
+            page += 1
         }
     }
 
