@@ -35,11 +35,24 @@ struct MPIRun {
             return Result(status: -1, output: "\(binary) is not built: run `swift build -c release` first "
                 + "(scripts/test does)", timedOut: false)
         }
+        return run(path: binary, arguments, ranks: ranks, network: network, environment: environment,
+                   timeout: timeout)
+    }
+
+    /// Runs the program at the absolute path `binary` (a C program built with scripts/jiacc, say),
+    /// in `directory` when given.
+    static func run(path binary: String, _ arguments: [String], ranks: Int, network: Network,
+                    environment: [String: String] = [:], directory: URL? = nil,
+                    timeout: TimeInterval = 240) -> Result {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            return Result(status: -1, output: "\(binary) is not an executable", timedOut: false)
+        }
         var mpirunArguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)",
                                "--mca", "orte_base_help_aggregate", "0"]
         if network == .tcp { mpirunArguments += ["--mca", "btl", "self,tcp"] }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = mpirunArguments + [binary] + arguments
         var processEnvironment = ProcessInfo.processInfo.environment
         for (key, value) in environment { processEnvironment[key] = value }

@@ -1,0 +1,30 @@
+// jia_config: HMIG, ADWD, BROADCAST, LOADBAL, WVEC.
+import CMPI
+import Collectives
+@preconcurrency import Glibc
+import Foundation
+import SwiftDSM
+
+nonisolated(unsafe) var reportedOptions = Set<Int32>()
+
+@_cdecl("jia_config")
+public func c_jia_config(_ option: Int32, _ value: Int32) {
+    let on = value != 0
+    let unimplemented: String
+    switch option {
+    case 3:  // LOADBAL
+        LoadBalance.enabled = on
+        return
+    case 0: unimplemented = "HMIG (home migration)"
+    case 1: unimplemented = "ADWD (adaptive write detection)"
+    case 2: unimplemented = "BROADCAST (tree broadcast of barrier grants; SwiftDSM's barrier is an MPI collective already)"
+    case 4: unimplemented = "WVEC (write vectors)"
+    default:
+        Fatal.stop("jia_config: unknown option \(option) (HMIG 0, ADWD 1, BROADCAST 2, LOADBAL 3, WVEC 4)")
+    }
+    guard on, !reportedOptions.contains(option) else { return }
+    reportedOptions.insert(option)
+    if cachedPid == 0 {
+        print("SwiftDSM: jia_config: \(unimplemented) is not implemented; the option is accepted and has no effect")
+    }
+}

@@ -1,2 +1,0 @@
-// C exports of the JIAJIA API (being written).
-import SwiftDSM

@@ -1,0 +1,48 @@
+// jia_init and jia_exit for C programs.
+import CMPI
+import Collectives
+@preconcurrency import Glibc
+import Foundation
+import SwiftDSM
+
+@_cdecl("jia_init")
+public func c_jia_init(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) {
+    // Output of every rank goes to mpirun line by line, as printf-debugging programs expect.
+    setvbuf(stdout, nil, _IOLBF, 0)
+    var arguments: [String] = []
+    if let argv {
+        for index in 0..<Int(max(argc, 0)) {
+            if let argument = argv[index] { arguments.append(String(cString: argument)) }
+        }
+    }
+    if arguments.isEmpty { arguments = CommandLine.arguments }
+    // The program's argv is left as it is: SwiftDSM reads its --jia- flags from the copy.
+    jia_init(arguments: arguments)
+    cachedPid = Int32(jiapid)
+    cachedHosts = Int32(jiahosts)
+    Messages.open()
+    LoadBalance.reset(hosts: Int(cachedHosts))
+    JIAStatistics.start()
+    if cachedPid == 0 && FileManager.default.fileExists(atPath: ".jiahosts") {
+        print("SwiftDSM: .jiahosts is ignored; the \(cachedHosts) ranks come from mpirun")
+    }
+}
+
+@_cdecl("jia_exit")
+public func c_jia_exit() {
+    guard DSM.current != nil else { return }
+    fflush(nil)
+    Messages.close()
+    JIAStatistics.printTable()
+    jia_exit()
+    fflush(nil)
+}
+
+@_cdecl("jia_getpid")
+public func c_jia_getpid() -> Int32 { cachedPid }
+
+@_cdecl("jia_gethosts")
+public func c_jia_gethosts() -> Int32 { cachedHosts }
+
+@_cdecl("jia_lock_index_location")
+public func c_jia_lock_index_location() -> UnsafeMutablePointer<Int32> { lockIndex }

@@ -1,0 +1,74 @@
+// jia_divtask and jia_loadcheck.
+import CMPI
+import Collectives
+@preconcurrency import Glibc
+import Foundation
+import SwiftDSM
+
+/// JIAJIA's LOADBAL: each rank's share of a jia_divtask range is proportional to its
+/// power, which jia_loadcheck measures as the inverse of its computation time (elapsed
+/// time minus the time in locks, barriers, waits and receives) since the last check.
+enum LoadBalance {
+    nonisolated(unsafe) static var enabled = false
+    nonisolated(unsafe) static var powers: [Double] = [1]
+    nonisolated(unsafe) static var synchronizationNanoseconds: UInt64 = 0
+    nonisolated(unsafe) static var lastCheck: UInt64 = 0
+    /// JIAJIA's threshold: rebalance when the coefficient of variation of the times is at least this.
+    static let delta = 0.05
+
+    static func reset(hosts: Int) {
+        powers = Array(repeating: 1 / Double(hosts), count: hosts)
+        synchronizationNanoseconds = 0
+        lastCheck = monotonicNanoseconds()
+    }
+
+    /// Every rank computes the same powers from the same gathered times.
+    static func check() {
+        let now = monotonicNanoseconds()
+        let elapsed = now &- lastCheck
+        let computing = elapsed > synchronizationNanoseconds ? elapsed - synchronizationNanoseconds : 0
+        let times = Collectives.allgather([max(Double(computing) / 1e9, 1e-9)])
+        lastCheck = monotonicNanoseconds()
+        synchronizationNanoseconds = 0
+        let mean = times.reduce(0, +) / Double(times.count)
+        let variance = times.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(times.count)
+        guard variance >= delta * delta * mean * mean else { return }
+        var updated = zip(powers, times).map { $0 / $1 }
+        let total = updated.reduce(0, +)
+        updated = updated.map { $0 / total }
+        powers = updated
+    }
+
+    /// The inclusive share of [begin, end] of rank `pid`.
+    static func share(begin: Int, end: Int, pid: Int, hosts: Int) -> (Int, Int) {
+        let count = end - begin + 1
+        guard count > 0, hosts > 1 else { return (begin, end) }
+        if !enabled || powers.count != hosts {
+            let chunk = count / hosts
+            let first = begin + pid * chunk
+            return (first, pid == hosts - 1 ? end : first + chunk - 1)
+        }
+        var before = 0.0
+        for index in 0..<pid { before += powers[index] }
+        let first = begin + Int((Double(count) * before).rounded(.down))
+        if pid == hosts - 1 { return (first, end) }
+        let last = begin + Int((Double(count) * (before + powers[pid])).rounded(.down)) - 1
+        return (first, last)
+    }
+}
+
+@_cdecl("jia_divtask")
+public func c_jia_divtask(_ begin: UnsafeMutablePointer<Int32>?, _ end: UnsafeMutablePointer<Int32>?) {
+    guard let begin, let end else { Fatal.stop("jia_divtask: begin or end is NULL") }
+    let (first, last) = LoadBalance.share(begin: Int(begin.pointee), end: Int(end.pointee), pid: Int(cachedPid),
+                                          hosts: Int(cachedHosts))
+    begin.pointee = Int32(first)
+    end.pointee = Int32(last)
+}
+
+@_cdecl("jia_loadcheck")
+public func c_jia_loadcheck() {
+    guard LoadBalance.enabled else { return }
+    _ = runtime
+    LoadBalance.check()
+}

@@ -1,0 +1,172 @@
+import Foundation
+import XCTest
+
+/// The C face: C programs written for JIAJIA 2.1 (Tests/C: every function and macro of
+/// jia.h; Examples/C: the classic workloads) are compiled with scripts/jiacc against
+/// libjia.so and run under mpirun at 1, 2 and 4 ranks over shared memory and TCP.
+///
+/// libjia.so must be built (`swift build -c release`, or `--product jia`): the tests look
+/// for it in $JIACC_BUILD_DIR, else in the folder of the other programs (MPIRun.binaryDirectory).
+final class JIAJIATests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    static let libraryDirectory: URL = {
+        if let path = ProcessInfo.processInfo.environment["JIACC_BUILD_DIR"] { return URL(fileURLWithPath: path) }
+        return MPIRun.binaryDirectory
+    }()
+
+    static let outputDirectory: URL = {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftdsm-jiajia-\(getpid())")
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }()
+
+    nonisolated(unsafe) private static var compiled: [String: String] = [:]
+    private static let compileLock = NSLock()
+
+    /// Compiles `source` (relative to the repository) with scripts/jiacc once; returns the binary's path.
+    private func compile(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
+        Self.compileLock.lock()
+        defer { Self.compileLock.unlock() }
+        if let path = Self.compiled[source] { return path }
+        let library = Self.libraryDirectory.appendingPathComponent("libjia.so").path
+        guard FileManager.default.fileExists(atPath: library) else {
+            XCTFail("\(library) is missing: run `swift build -c release` (or --product jia) first", file: file, line: line)
+            return nil
+        }
+        let name = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        let binary = Self.outputDirectory.appendingPathComponent(name).path
+        let process = Process()
+        process.executableURL = Self.root.appendingPathComponent("scripts/jiacc")
+        process.arguments = ["-O2", "-Wall", "-Werror", Self.root.appendingPathComponent(source).path, "-o", binary]
+        var environment = ProcessInfo.processInfo.environment
+        environment["JIACC_BUILD_DIR"] = Self.libraryDirectory.path
+        environment["JIACC_NO_BUILD"] = "1"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do { try process.run() } catch {
+            XCTFail("cannot run scripts/jiacc: \(error)", file: file, line: line)
+            return nil
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            XCTFail("scripts/jiacc \(source) failed:\n\(output)", file: file, line: line)
+            return nil
+        }
+        Self.compiled[source] = binary
+        return binary
+    }
+
+    private static let configurations: [(ranks: Int, network: MPIRun.Network)] =
+        [(1, .sharedMemory), (2, .sharedMemory), (4, .sharedMemory), (1, .tcp), (2, .tcp), (4, .tcp)]
+
+    private func lines(_ output: String, prefix: String) -> [String] {
+        output.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
+    }
+
+    // MARK: every function and macro of jia.h
+
+    func testEveryFunctionAndMacro() {
+        guard let binary = compile("Tests/C/coverage.c") else { return }
+        let parts = ["identity", "alloc3 alloc2 alloc2p alloc1 alloc G_MALLOC G2_MALLOC", "divtask",
+                     "lock unlock LOCK UNLOCK ALOCK AULOCK BARRIER", "setcv resetcv waitcv wait",
+                     "clock CLOCK startstat stopstat", "config", "send recv", "bcast", "reduce",
+                     "LOADBAL loadcheck", "wtnt PAUSE GS MAIN_ENV WAIT_FOR_END"]
+        for (ranks, network) in Self.configurations {
+            let run = MPIRun.run(path: binary, ["alpha", "7"], ranks: ranks, network: network, timeout: 120)
+            let context = "coverage at np \(ranks) over \(network.rawValue):\n\(run.output)"
+            XCTAssertEqual(run.status, 0, context)
+            XCTAssertFalse(run.output.contains("FAIL"), context)
+            XCTAssertEqual(lines(run.output, prefix: "coverage: "), ["coverage: all ok"], context)
+            XCTAssertEqual(lines(run.output, prefix: "hosts "), ["hosts \(ranks) args 3 alpha 7"], context)
+            for part in parts {
+                XCTAssertEqual(lines(run.output, prefix: "ok \(part)").count, 1, "ok \(part): \(context)")
+            }
+            for option in ["HMIG", "ADWD", "BROADCAST", "WVEC"] {
+                XCTAssertEqual(lines(run.output, prefix: "SwiftDSM: jia_config: \(option) ").count, 1,
+                               "\(option) reported once: \(context)")
+            }
+        }
+    }
+
+    func testStatisticsAreCountedBetweenStartstatAndStopstat() {
+        guard let binary = compile("Tests/C/stats.c") else { return }
+        for network in MPIRun.Network.allCases {
+            let run = MPIRun.run(path: binary, [], ranks: 2, network: network,
+                                 environment: ["JIA_STATISTICS": "on"], timeout: 120)
+            let context = "stats over \(network.rawValue):\n\(run.output)"
+            XCTAssertEqual(run.status, 0, context)
+            func total(_ row: String) -> Int? {
+                guard let line = lines(run.output, prefix: row).first else { return nil }
+                return Int(line.dropFirst(30).split(separator: " ").first ?? "")
+            }
+            XCTAssertEqual(total("Barriers"), 8, context)          // 4 per rank: the 50 after jia_stopstat are not counted
+            XCTAssertEqual(total("Locks"), 2, context)
+            XCTAssertEqual(total("Msgs sent (jia_send)"), 2, context)
+            XCTAssertEqual(total("Msgs received (jia_recv)"), 2, context)
+            XCTAssertEqual(total("Msg bytes sent"), 8, context)
+            XCTAssertEqual(total("SEGVs remote (cached pages)"), 16, context)   // 8 pages of the other rank each
+            XCTAssertEqual(total("SEGVs local (home pages)"), 2, context)
+            XCTAssertEqual(lines(run.output, prefix: "JIAJIA statistics (2 ranks").count, 1, context)
+        }
+    }
+
+    func testJiaErrorStopsEveryRankWithTheFormattedMessage() {
+        guard let binary = compile("Tests/C/error.c") else { return }
+        for network in MPIRun.Network.allCases {
+            let run = MPIRun.run(path: binary, [], ranks: 2, network: network, timeout: 60)
+            XCTAssertNotEqual(run.status, 0, run.output)
+            XCTAssertTrue(run.output.contains("bad value 42 on host 1"), run.output)
+            XCTAssertFalse(run.output.contains("not reached"), run.output)
+            let alias = MPIRun.run(path: binary, ["errexit"], ranks: 2, network: network, timeout: 60)
+            XCTAssertNotEqual(alias.status, 0, alias.output)
+            XCTAssertTrue(alias.output.contains("alias used by host 0"), alias.output)
+        }
+    }
+
+    func testJiahostsFileIsIgnoredWithOneNotice() throws {
+        guard let binary = compile("Tests/C/stats.c") else { return }
+        let folder = Self.outputDirectory.appendingPathComponent("with-jiahosts")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try "localhost user password\nlocalhost user password\n".write(
+            to: folder.appendingPathComponent(".jiahosts"), atomically: true, encoding: .utf8)
+        let run = MPIRun.run(path: binary, [], ranks: 2, network: .sharedMemory, directory: folder, timeout: 60)
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertEqual(lines(run.output, prefix: "SwiftDSM: .jiahosts is ignored").count, 1, run.output)
+    }
+
+    // MARK: the classic JIAJIA workloads, ported (Examples/C)
+
+    /// The result line at 2 and 4 ranks, over both networks, must equal the 1-rank run's.
+    private func checkWorkload(_ name: String, _ arguments: [String] = [], prefix: String, expect: String? = nil) {
+        guard let binary = compile("Examples/C/\(name).c") else { return }
+        func resultLine(ranks: Int, network: MPIRun.Network) -> String? {
+            let run = MPIRun.run(path: binary, arguments, ranks: ranks, network: network, timeout: 120)
+            XCTAssertEqual(run.status, 0, "\(name) at np \(ranks) over \(network.rawValue):\n\(run.output)")
+            let found = lines(run.output, prefix: prefix)
+            XCTAssertEqual(found.count, 1, "\(name) at np \(ranks) over \(network.rawValue):\n\(run.output)")
+            return found.first
+        }
+        let reference = resultLine(ranks: 1, network: .sharedMemory)
+        XCTAssertNotNil(reference, "\(name) printed no '\(prefix)' line")
+        if let expect, let reference { XCTAssertTrue(reference.contains(expect), "\(name): \(reference)") }
+        for network in MPIRun.Network.allCases {
+            for ranks in [2, 4] {
+                XCTAssertEqual(resultLine(ranks: ranks, network: network), reference,
+                               "\(name) at np \(ranks) over \(network.rawValue) differs from the 1-rank run")
+            }
+        }
+    }
+
+    func testPi() { checkWorkload("pi", prefix: "pi = ", expect: "pi = 3.1415926535") }
+    func testMatrixMultiply() { checkWorkload("matmul", prefix: "matmul ") }
+    func testRedBlackSOR() { checkWorkload("sor", prefix: "sor ") }
+    func testIntegerSort() { checkWorkload("is", prefix: "is ", expect: ": sorted checksum") }
+    func testEP() { checkWorkload("ep", prefix: "ep ", expect: "counts agree") }
+    func testLU() { checkWorkload("lu", prefix: "lu ", expect: "L*U equals A") }
+    func testTSPBranchAndBound() { checkWorkload("tsp", prefix: "tsp ", expect: "every job done once") }
+}
