@@ -52,7 +52,8 @@ public final class DSMRuntime: @unchecked Sendable {
         transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, store: store,
                                                service: service)
         engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, store: store,
-                                 cachePages: settings.cachePages, transport: transport,
+                                 cachePages: settings.cachePages, prefaultCache: settings.cachePrefault,
+                                 transport: transport,
                                  prefetchPages: settings.prefetchPages)
         sync = Synchronizer(cluster: cluster, engine: engine, service: service, maxLocks: settings.maxLocks,
                             maxConditions: settings.maxConditionVariables)

@@ -33,14 +33,14 @@ final class CoherenceEngine {
     private var flushed: [Int] = []
     private var victims: [Int] = []
 
-    init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int,
+    init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int, prefaultCache: Bool,
          transport: PageTransport, prefetchPages: Int) {
         self.rank = rank
         self.ranks = ranks
         self.space = space
         self.table = PageTable(pageCount: space.pageCount)
         self.store = store
-        self.cache = PageCache(slotCount: cachePages, pageSize: space.pageSize)
+        self.cache = PageCache(slotCount: cachePages, pageSize: space.pageSize, prefault: prefaultCache && ranks > 1)
         self.transport = transport
         self.prefetchPages = min(prefetchPages, cachePages)
         self.maxPrefetchPages = min(max(prefetchPages, 256), cachePages)

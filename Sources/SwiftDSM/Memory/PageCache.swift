@@ -34,7 +34,7 @@ final class PageCache {
     /// Page held by each slot, or -1.
     private(set) var owner: [Int]
 
-    init(slotCount: Int, pageSize: Int) {
+    init(slotCount: Int, pageSize: Int, prefault: Bool) {
         self.pageSize = pageSize
         let length = slotCount * pageSize
         fd = cplatform_memfd("swiftdsm-cache")
@@ -45,6 +45,9 @@ final class PageCache {
             Fatal.stop("cannot map the page cache of \(slotCount) pages")
         }
         alias = mapped
+        // Allocating a fresh page costs several times the copy into it; doing it for every slot
+        // now keeps that cost out of page faults (best effort: older kernels lack the call).
+        if prefault { _ = cplatform_populate_write(alias, length) }
         twinStorage = PageArray<UInt8>(count: length)  // backed lazily, as twins are made
         ring = SlotRing(slotCount: slotCount)
         owner = [Int](repeating: -1, count: slotCount)

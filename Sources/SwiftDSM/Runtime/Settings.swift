@@ -22,6 +22,8 @@ public struct Settings: Sendable, Equatable {
     public var capacity: Int = 16 << 30
     /// Slots in the cache of non-home pages, per rank.
     public var cachePages: Int = 32_768
+    /// Allocate the cache's memory at start-up rather than in the first faults that use it.
+    public var cachePrefault: Bool = true
     /// Coherence unit in bytes: a power of two, at least the system page size.
     public var pageSize: Int = 4096
     /// Pages fetched by one read fault when the following pages are also missing.
@@ -69,6 +71,11 @@ extension Settings {
         Definition(name: "cache-pages", allowed: "an integer from 1 to 16777216") { settings, text in
             guard let value = Int(text), (1...16_777_216).contains(value) else { return false }
             settings.cachePages = value
+            return true
+        },
+        Definition(name: "cache-prefault", allowed: "on or off") { settings, text in
+            guard let value = parseSwitch(text) else { return false }
+            settings.cachePrefault = value
             return true
         },
         Definition(name: "page-size", allowed: "a power of two from the system page size to 1M") { settings, text in
