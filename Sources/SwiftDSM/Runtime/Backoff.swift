@@ -12,7 +12,7 @@ struct Backoff {
     private let capNanoseconds: Int
 
     /// `capMicroseconds` bounds the extra latency a waiter adds once it has gone to sleep.
-    init(spinAttempts: Int = 50, yieldAttempts: Int = 400, capMicroseconds: Int = 100) {
+    init(spinAttempts: Int = 50, yieldAttempts: Int = 400, capMicroseconds: Int = 250) {
         self.spinAttempts = spinAttempts
         self.yieldAttempts = yieldAttempts
         self.capNanoseconds = capMicroseconds * 1_000

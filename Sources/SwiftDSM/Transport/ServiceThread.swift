@@ -59,7 +59,7 @@ final class ServiceThread: @unchecked Sendable {
     }
 
     private func serve() {
-        var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 200)
+        var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
         var status = MPI_Status()
         var found: Int32 = 0
         while true {
