@@ -97,7 +97,7 @@ final class CoherenceEngine {
                 startWriting(page, count: count, protect: true)
             } else {
                 statistics.readFaults += 1
-                openRun(page, count: count, .read)
+                protect(page, count: count, .read)
             }
         case .readOnly:
             if isWrite {
@@ -183,10 +183,6 @@ final class CoherenceEngine {
         fetch(page, count: count, into: cache.slotAddress(slot))
         for index in page..<(page + count) { table.setState(index, .readOnly) }
         return count
-    }
-
-    private func openRun(_ page: Int, count: Int, _ protection: Protection) {
-        protect(page, count: count, protection)
     }
 
     private func fetch(_ page: Int, count: Int, into destination: UnsafeMutableRawPointer) {
