@@ -15,10 +15,12 @@ let package = Package(
         .executable(name: "example-matmul", targets: ["ExampleMatMul"]),
         .executable(name: "example-sor", targets: ["ExampleSOR"]),
         .executable(name: "npb", targets: ["NPB"]),
+        .executable(name: "dsm-config", targets: ["DSMConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C edges: MPI handles Swift cannot import, and the SIGSEGV context / memfd.
@@ -27,7 +29,8 @@ let package = Package(
 
         .target(
             name: "SwiftDSM",
-            dependencies: ["CMPI", "CPlatform", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CMPI", "CPlatform", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Yams", package: "Yams")]
         ),
         .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
         .target(name: "JIA", dependencies: ["SwiftDSM", "Collectives", "CMPI"]),
@@ -49,6 +52,8 @@ let package = Package(
             path: "Benchmarks/NPB",
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        // dsm-config: the effective settings and where each came from (no MPI needed).
+        .executableTarget(name: "DSMConfig", dependencies: ["SwiftDSM"], path: "Sources/DSMConfig"),
         .executableTarget(name: "ExamplePi", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/Pi"),
         .executableTarget(name: "ExampleMatMul", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/MatMul"),
         .executableTarget(name: "ExampleSOR", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/SOR"),

@@ -16,8 +16,11 @@ struct DSMBench: ParsableCommand {
     @Option(help: "Repetitions of each measurement; the median is printed.")
     var repetitions: Int = 5
 
-    @Flag(help: "Print the DSM statistics table at exit.")
+    @Flag(help: "Print the DSM statistics breakdown (counters, latency percentiles) at exit.")
     var statistics = false
+
+    @Option(help: "Write every rank's raw statistics as one JSON array to this file at exit.")
+    var statisticsJson: String?
 
     @Option(help: "Only these figures (comma-separated names).")
     var only: String?
@@ -25,6 +28,7 @@ struct DSMBench: ParsableCommand {
     func run() throws {
         var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)"]
         if statistics { arguments.append("--jia-statistics=on") }
+        if let statisticsJson { arguments.append("--jia-statistics-json=\(statisticsJson)") }
         let dsm = DSM.start(arguments: arguments)
         guard dsm.rankCount == 2 else {
             if dsm.rank == 0 { print("dsm-bench: run with exactly 2 ranks (mpirun -np 2), not \(dsm.rankCount)") }

@@ -18,6 +18,9 @@ struct NPBOptions: ParsableArguments {
 
     @Flag(help: "Report progress (per iteration, with times) on stderr.")
     var progress = false
+
+    @Flag(help: "Print the DSM statistics breakdown (counters, latency percentiles) at exit; same as --jia-statistics=on.")
+    var statistics = false
 }
 
 func usageFailure(_ dsm: DSM, _ message: String, showUsage: Bool) -> Never {
@@ -28,7 +31,8 @@ func usageFailure(_ dsm: DSM, _ message: String, showUsage: Bool) -> Never {
 }
 
 func runMain() {
-    let remaining = jia_init(arguments: CommandLine.arguments)
+    // --statistics must reach the settings, which jia_init reads before the options are parsed.
+    let remaining = jia_init(arguments: CommandLine.arguments.map { $0 == "--statistics" ? "--jia-statistics=on" : $0 })
     guard let dsm = DSM.current else { exit(1) }
     let options: NPBOptions
     do {

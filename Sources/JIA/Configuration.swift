@@ -7,6 +7,15 @@ import SwiftDSM
 
 nonisolated(unsafe) var reportedOptions = Set<Int32>()
 
+/// The options' values before the program calls jia_config: the hmig, adwd, broadcast,
+/// loadbal and wvec settings (jia.yaml, JIA_<OPTION>, --jia-<option>=on), so the settings
+/// file and jia_config agree.
+func applyConfigurationSettings(_ settings: Settings) {
+    let options: [(Int32, Bool)] = [(0, settings.hmig), (1, settings.adwd), (2, settings.broadcast),
+                                    (3, settings.loadbal), (4, settings.wvec)]
+    for (option, on) in options where on || option == 3 { c_jia_config(option, on ? 1 : 0) }
+}
+
 @_cdecl("jia_config")
 public func c_jia_config(_ option: Int32, _ value: Int32) {
     let on = value != 0

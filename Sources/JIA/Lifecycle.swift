@@ -22,6 +22,9 @@ public func c_jia_init(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutable
     cachedHosts = Int32(jiahosts)
     Messages.open()
     LoadBalance.reset(hosts: Int(cachedHosts))
+    // JIAJIA's table replaces the core's; the statistics-json file is still written.
+    runtime.printsStatisticsTable = false
+    applyConfigurationSettings(runtime.settings)
     JIAStatistics.start()
     if cachedPid == 0 && FileManager.default.fileExists(atPath: ".jiahosts") {
         print("SwiftDSM: .jiahosts is ignored; the \(cachedHosts) ranks come from mpirun")

@@ -7,10 +7,11 @@ import SwiftDSM
 
 /// jia_startstat / jia_stopstat and the table jia_exit prints on rank 0 (with
 /// --jia-statistics=on or JIA_STATISTICS=on): JIAJIA's DOSTAT counters, as far as
-/// SwiftDSM counts them, over the counting interval.
+/// SwiftDSM counts them, over the counting interval. The counters are the core's
+/// (DSMRuntime.startStatistics/stopStatistics bracket them); only jia_send/jia_recv's
+/// message counts are the C face's own. The core's table is not printed for C programs.
 enum JIAStatistics {
-    nonisolated(unsafe) static var frozen: (Statistics, Messages.Counts)?
-    nonisolated(unsafe) static var servedAtStart: UInt64 = 0
+    nonisolated(unsafe) static var frozen: Messages.Counts?
 
     static func microseconds() -> UInt32 {
         var now = timeval()
@@ -19,22 +20,22 @@ enum JIAStatistics {
     }
 
     static func start() {
-        runtime.resetStatistics()
-        servedAtStart = runtime.statistics.requestsServed
+        runtime.startStatistics()
         Messages.counts = Messages.Counts()
         frozen = nil
     }
 
     static func stop() {
         guard frozen == nil else { return }
-        frozen = (runtime.statistics, Messages.counts)
+        runtime.stopStatistics()
+        frozen = Messages.counts
     }
 
     static func printTable() {
         let runtime = runtime
         guard runtime.settings.statistics else { return }
-        var (statistics, counts) = frozen ?? (runtime.statistics, Messages.counts)
-        statistics.requestsServed &-= min(servedAtStart, statistics.requestsServed)
+        let statistics = runtime.statistics
+        let counts = frozen ?? Messages.counts
         let rows: [(String, UInt64)] = [
             ("Msgs sent (jia_send)", counts.sent),
             ("Msg bytes sent", counts.bytesSent),
@@ -58,6 +59,15 @@ enum JIAStatistics {
             ("Invalidations", statistics.invalidations),
             ("Replaced pages", statistics.evictions),
             ("Replaced RW pages", statistics.dirtyEvictions),
+            ("Lock releases", statistics.lockReleases),
+            ("Condition wait time (ms)", statistics.conditionWaitNanoseconds / 1_000_000),
+            ("DSM msgs sent", statistics.messagesSent),
+            ("DSM msg bytes sent", statistics.messageBytesSent),
+            ("DSM msgs received", statistics.messagesReceived),
+            ("DSM msg bytes received", statistics.messageBytesReceived),
+            ("RMA operations", statistics.rmaOperations),
+            ("mmap/mprotect calls", statistics.protectionCalls),
+            ("mmap/mprotect time (ms)", statistics.protectionNanoseconds / 1_000_000),
         ]
         let values = rows.map { $0.1 }
         let hosts = Int(cachedHosts)

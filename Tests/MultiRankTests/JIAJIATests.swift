@@ -112,6 +112,8 @@ final class JIAJIATests: XCTestCase {
             XCTAssertEqual(total("SEGVs remote (cached pages)"), 16, context)   // 8 pages of the other rank each
             XCTAssertEqual(total("SEGVs local (home pages)"), 2, context)
             XCTAssertEqual(lines(run.output, prefix: "JIAJIA statistics (2 ranks").count, 1, context)
+            // One set of counters, one table: the core's table is not printed for C programs.
+            XCTAssertFalse(run.output.contains("SwiftDSM statistics ("), context)
         }
     }
 

@@ -61,6 +61,16 @@ final class DiffEncoderTests: XCTestCase {
                 if index % 2 == 0 { first[index] = value } else { second[index] = value }
                 expected[index] = value
             }
+            // Some whole words too, owned by one writer each.
+            for word in stride(from: 0, to: 512, by: 37) {
+                for byte in (word * 8)..<(word * 8 + 8) {
+                    let value = ~twin[byte]
+                    if word % 2 == 0 { first[byte] = value; second[byte] = twin[byte] } else {
+                        second[byte] = value; first[byte] = twin[byte]
+                    }
+                    expected[byte] = value
+                }
+            }
             let a = encode(first, twin)
             let b = encode(second, twin)
             XCTAssertEqual(applied([a, b], to: twin), expected)
@@ -68,24 +78,26 @@ final class DiffEncoderTests: XCTestCase {
         }
     }
 
-    func testRunsCoverChangedWordsOnlyAndMergeAcrossPageBoundaries() {
+    func testWholeAndPartialWordsAreSeparatedAndRunsMergeAcrossPages() {
         var twin = [UInt8](repeating: 0, count: 4096)
         var page = twin
-        page[8] = 1       // word 1
-        page[16] = 1      // word 2: same run
-        page[40] = 1      // word 5: new run
-        page[4095] = 1    // last word of the page
+        for byte in 8..<24 { page[byte] = 0xAB }  // words 1 and 2 entirely
+        page[40] = 1                               // word 5, one byte: partial
+        for byte in 4088..<4096 { page[byte] = 7 } // last word entirely
         var batch = RunBatch()
         encode(page, twin, offset: 0, into: &batch)
-        XCTAssertEqual(batch.offsets, [8, 40, 4088])
-        XCTAssertEqual(batch.lengths, [2, 1, 1])
-        // The next page changes its first word: the run continues across the boundary.
+        XCTAssertEqual(batch.whole.offsets, [8, 4088])
+        XCTAssertEqual(batch.whole.lengths, [2, 1])
+        XCTAssertEqual(batch.whole.words[0], 0xABAB_ABAB_ABAB_ABAB)  // new values, not deltas
+        XCTAssertEqual(batch.partial.offsets, [40])
+        XCTAssertEqual(batch.partial.words, [1])                     // a delta
+        // The next page changes its first word entirely: the whole run continues across the boundary.
         twin = [UInt8](repeating: 0, count: 4096)
         page = twin
-        page[0] = 9
+        for byte in 0..<8 { page[byte] = 9 }
         encode(page, twin, offset: 4096, into: &batch)
-        XCTAssertEqual(batch.offsets, [8, 40, 4088])
-        XCTAssertEqual(batch.lengths, [2, 1, 2])
+        XCTAssertEqual(batch.whole.offsets, [8, 4088])
+        XCTAssertEqual(batch.whole.lengths, [2, 2])
     }
 
     func testWireFormRoundTrip() {

@@ -26,9 +26,13 @@ public final class DSMRuntime: @unchecked Sendable {
         var settings = Settings()
         var remaining = arguments
         do {
-            remaining = try settings.merge(environment: ProcessInfo.processInfo.environment, arguments: arguments)
+            (settings, remaining) = try Settings.load(environment: ProcessInfo.processInfo.environment,
+                                                      arguments: arguments)
         } catch {
             Fatal.everyRank("\(error)", comm: cluster.syncComm)
+        }
+        if settings.printConfig && cluster.rank == 0 {
+            print("SwiftDSM settings (\(cluster.size) ranks)\n" + settings.configurationTable, terminator: "")
         }
         let runtime = DSMRuntime(cluster: cluster, settings: settings)
         current = runtime
@@ -66,6 +70,7 @@ public final class DSMRuntime: @unchecked Sendable {
         }
         DSMRuntime.checkMapCount(settings: settings, rank: cluster.rank)
         cluster.quietBarrier()
+        startStatistics()
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
 
@@ -82,7 +87,8 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             return mapped
         case .rma:
-            guard let rma = RMATransport.create(cluster: cluster, arena: store.alias, length: store.length) else {
+            guard let rma = RMATransport.create(cluster: cluster, service: service, arena: store.alias,
+                                                length: store.length) else {
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
                     + "(Open MPI over TCP has no one-sided support); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
@@ -91,7 +97,8 @@ public final class DSMRuntime: @unchecked Sendable {
         case .auto:
             // A window exists only where MPI runs over shared memory or RDMA; on one host that
             // also means the ranks may map each other's memory directly, which is faster still.
-            guard let rma = RMATransport.create(cluster: cluster, arena: store.alias, length: store.length) else {
+            guard let rma = RMATransport.create(cluster: cluster, service: service, arena: store.alias,
+                                                length: store.length) else {
                 return MessageTransport(cluster: cluster, service: service)
             }
             guard let mapped = MappedTransport.create(cluster: cluster, store: store) else { return rma }
@@ -114,14 +121,48 @@ public final class DSMRuntime: @unchecked Sendable {
 
     public var transportName: String { transport.name }
 
-    /// Statistics of this rank: the application thread's and the service thread's.
-    public var statistics: Statistics {
+    /// Everything counted on this rank since the process started: the application thread's,
+    /// the service thread's and the per-thread message counters.
+    var rawStatistics: Statistics {
         var total = engine.statistics
-        total.requestsServed = service.statistics.requestsServed
+        total.add(service.statistics)
+        total.add(ThreadStatistics.total)
         return total
     }
 
-    public func resetStatistics() { engine.statistics = Statistics() }
+    private var statisticsBaseline = Statistics()
+    private var frozenStatistics: Statistics?
+    private var statisticsStartNanoseconds: UInt64 = 0
+    private var statisticsStopNanoseconds: UInt64?
+
+    /// Statistics of this rank over the counting interval: from jia_init or the last
+    /// `startStatistics()` (jia_startstat) to now, or to `stopStatistics()` (jia_stopstat).
+    public var statistics: Statistics { frozenStatistics ?? rawStatistics.subtracting(statisticsBaseline) }
+
+    /// Nanoseconds of the counting interval so far (or up to `stopStatistics()`).
+    public var statisticsElapsedNanoseconds: UInt64 {
+        (statisticsStopNanoseconds ?? monotonicNanoseconds()) &- statisticsStartNanoseconds
+    }
+
+    /// Starts a new counting interval (jia_startstat): what was counted before is left out.
+    public func startStatistics() {
+        statisticsBaseline = rawStatistics
+        frozenStatistics = nil
+        statisticsStopNanoseconds = nil
+        statisticsStartNanoseconds = monotonicNanoseconds()
+    }
+
+    /// Ends the counting interval (jia_stopstat): later activity is not reported.
+    public func stopStatistics() {
+        guard frozenStatistics == nil else { return }
+        frozenStatistics = statistics
+        statisticsStopNanoseconds = monotonicNanoseconds()
+    }
+
+    public func resetStatistics() { startStatistics() }
+
+    /// Whether jia_exit prints the core statistics table (the C face prints JIAJIA's instead).
+    public var printsStatisticsTable = true
 
     // MARK: allocation
 
@@ -180,7 +221,12 @@ public final class DSMRuntime: @unchecked Sendable {
             DSMLog.logger.warning("jia_exit while holding locks \(sync.heldLocks); releasing nothing")
         }
         sync.collectiveCall(.exit)
-        if settings.statistics { StatisticsReport.print(statistics, cluster: cluster, transport: transport.name) }
+        if settings.statistics || !settings.statisticsJSON.isEmpty {
+            StatisticsReport.report(statistics, elapsed: statisticsElapsedNanoseconds, cluster: cluster,
+                                    transport: transport.name,
+                                    table: settings.statistics && printsStatisticsTable,
+                                    jsonPath: settings.statisticsJSON)
+        }
         FaultTrampoline.remove()
         Fatal.notifyOthers = nil
         service.stop()

@@ -74,6 +74,7 @@ final class CoherenceEngine {
 
     /// Resolves a fault at `address`. Returns false only for a state that cannot fault.
     func handleFault(at address: UnsafeMutableRawPointer, isWrite: Bool) -> Bool {
+        let faultStart = monotonicNanoseconds()
         let page = space.page(of: address)
         guard page < table.allocatedPages else {
             Fatal.stop("\(isWrite ? "write" : "read") at \(address) is outside the allocated shared memory "
@@ -115,7 +116,10 @@ final class CoherenceEngine {
         case .readWrite, .homeWritable:
             break  // already writable: the access retries and succeeds
         }
-        DSMLog.trace("fault \(isWrite ? "write" : "read") page \(page) home \(table.home[page])")
+        let faultTime = monotonicNanoseconds() &- faultStart
+        statistics.faultNanoseconds &+= faultTime
+        statistics.faultLatency.record(faultTime)
+        DSMLog.trace("fault \(isWrite ? "write" : "read") page \(page) home \(table.home[page]) in \(faultTime) ns")
         return true
     }
 
@@ -160,8 +164,10 @@ final class CoherenceEngine {
         let slots = takeSlots(wanted)
         let count = slots.count
         fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
+        let mapStart = monotonicNanoseconds()
         space.mapShared(firstPage: page, count: count, protection, fd: cache.fd,
                         fileOffset: slots.lowerBound * pageSize, populate: count >= 4)
+        statistics.protectionNanoseconds &+= monotonicNanoseconds() &- mapStart
         statistics.protectionCalls += 1
         for index in 0..<count {
             table.setSlot(page + index, slots.lowerBound + index)
@@ -189,9 +195,12 @@ final class CoherenceEngine {
         let start = monotonicNanoseconds()
         transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
                         into: destination)
-        statistics.fetchNanoseconds += monotonicNanoseconds() - start
+        let elapsed = monotonicNanoseconds() - start
+        statistics.fetchNanoseconds += elapsed
+        statistics.fetchLatency.record(elapsed)
         statistics.fetchOperations += 1
         statistics.pagesFetched += UInt64(count)
+        DSMLog.trace("fetch pages \(page)..<\(page + count) from rank \(table.home[page]) in \(elapsed) ns")
     }
 
     /// Twins a run of valid cached pages and makes it writable (with one protection change
@@ -207,7 +216,9 @@ final class CoherenceEngine {
     }
 
     private func protect(_ page: Int, count: Int, _ protection: Protection) {
+        let start = monotonicNanoseconds()
         space.protect(firstPage: page, count: count, protection)
+        statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
         statistics.protectionCalls += 1
     }
 
@@ -235,7 +246,9 @@ final class CoherenceEngine {
         statistics.evictions += UInt64(pages.count)
         let sorted = pages.sorted()
         forEachRun(sorted) { first, count in
+            let start = monotonicNanoseconds()
             store.restore(space, firstPage: first, count: count)
+            statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
             statistics.protectionCalls += 1
         }
         for page in sorted {
@@ -315,6 +328,7 @@ final class CoherenceEngine {
         stale.sort()
         stale.removeDuplicatesFromSorted()
         statistics.invalidations += UInt64(stale.count)
+        DSMLog.trace("invalidate \(stale.count) pages, first \(stale[0])")
         forEachRun(stale) { first, count in protect(first, count: count, .none) }
         for page in stale { table.setState(page, .invalid) }
     }

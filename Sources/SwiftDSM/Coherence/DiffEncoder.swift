@@ -1,10 +1,14 @@
-/// Twin/diff encoding for the multiple-writer protocol: a page is compared with its twin a
-/// 64-bit word at a time, and each stretch of changed words becomes a run of XOR deltas
-/// (see `RunBatch`). Bytes this rank did not change carry a zero delta, so the diff never
-/// overwrites what another rank wrote to other bytes of the same word or page.
+/// Twin/diff encoding for the multiple-writer protocol. A page is compared with its twin a
+/// 64-bit word at a time; a word whose every byte changed goes to the batch's `whole` runs
+/// as its new value, a word with only some bytes changed goes to the `partial` runs as an
+/// XOR delta (see `RunBatch`). Either way the diff never overwrites a byte this rank did not
+/// change, because another rank may legitimately have written it.
 enum DiffEncoder {
-    /// Appends the runs where `page` differs from `twin` to `batch`; run offsets are
-    /// `offset` + position in the page. Returns the number of changed words.
+    private static let lowBits: UInt64 = 0x0101_0101_0101_0101
+    private static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Appends the changes of `page` against `twin` to `batch`; offsets are `offset` +
+    /// position in the page. Returns the number of changed words.
     @discardableResult
     static func encode(page: UnsafeRawPointer, twin: UnsafeRawPointer, length: Int, offset: Int,
                        into batch: inout RunBatch) -> Int {
@@ -12,17 +16,16 @@ enum DiffEncoder {
         let current = page.assumingMemoryBound(to: UInt64.self)
         let original = twin.assumingMemoryBound(to: UInt64.self)
         var changed = 0
-        var word = 0
-        while word < wordCount {
-            if current[word] == original[word] {
-                word += 1
-                continue
-            }
-            batch.startRun(at: offset + word * 8)
-            while word < wordCount, current[word] != original[word] {
-                batch.appendWord(current[word] ^ original[word])
-                changed += 1
-                word += 1
+        for word in 0..<wordCount {
+            let value = current[word]
+            let delta = value ^ original[word]
+            if delta == 0 { continue }
+            changed += 1
+            let everyByteChanged = (delta &- lowBits) & ~delta & highBits == 0
+            if everyByteChanged {
+                batch.whole.append(value, at: offset + word &* 8)
+            } else {
+                batch.partial.append(delta, at: offset + word &* 8)
             }
         }
         return changed

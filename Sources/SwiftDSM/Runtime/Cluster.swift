@@ -93,6 +93,7 @@ public final class Cluster: @unchecked Sendable {
         var bytes = [UInt8](repeating: 0, count: Int(count))
         bytes.withUnsafeMutableBytes { buffer in
             mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
+            ThreadStatistics.received(bytes: Int(count))
         }
         return bytes
     }

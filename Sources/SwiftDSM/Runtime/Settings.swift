@@ -1,4 +1,5 @@
 import Foundation
+import Yams
 
 /// Which data path moves pages and diffs.
 public enum TransportChoice: String, Sendable, CaseIterable {
@@ -15,7 +16,8 @@ public enum TransportChoice: String, Sendable, CaseIterable {
 }
 
 /// Every tunable of a SwiftDSM run. Sources, lowest to highest precedence: built-in
-/// defaults, environment variables `JIA_<SETTING>`, command-line flags `--jia-<setting>=<value>`.
+/// defaults, a YAML file (`jia.yaml` in the working directory, or the file `JIA_CONFIG`
+/// names), environment variables `JIA_<SETTING>`, command-line flags `--jia-<setting>=<value>`.
 public struct Settings: Sendable, Equatable {
     public var transport: TransportChoice = .auto
     /// Bytes of shared address space (virtual; homes and cache are the physical part).
@@ -34,8 +36,20 @@ public struct Settings: Sendable, Equatable {
     public var maxConditionVariables: Int = 1024
     /// Print the statistics table at jia_exit.
     public var statistics: Bool = false
+    /// Write every rank's raw statistics as JSON to this path at exit (empty: do not).
+    public var statisticsJSON: String = ""
     /// swift-log level name for SwiftDSM's own messages.
     public var logLevel: String = "warning"
+    /// Rank 0 prints the effective settings and their sources at start-up.
+    public var printConfig: Bool = false
+    /// JIAJIA 2.1's jia_config options: their values before the program calls jia_config.
+    public var hmig: Bool = false
+    public var adwd: Bool = false
+    public var broadcast: Bool = false
+    public var loadbal: Bool = false
+    public var wvec: Bool = false
+    /// Where each setting that is not a default came from, by setting name.
+    public var sources: [String: String] = [:]
 
     public init() {}
 }
@@ -51,6 +65,7 @@ extension Settings {
     struct Definition: Sendable {
         let name: String
         let allowed: String
+        let show: @Sendable (Settings) -> String
         let apply: @Sendable (inout Settings, String) -> Bool
 
         var variable: String { "JIA_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
@@ -58,59 +73,83 @@ extension Settings {
     }
 
     static let definitions: [Definition] = [
-        Definition(name: "transport", allowed: "auto, shm, rma or message") { settings, text in
+        Definition(name: "transport", allowed: "auto, shm, rma or message", show: { $0.transport.rawValue }) { settings, text in
             guard let value = TransportChoice(rawValue: text.lowercased()) else { return false }
             settings.transport = value
             return true
         },
-        Definition(name: "capacity", allowed: "a byte count from 1M to 64T, with an optional K, M, G or T suffix") { settings, text in
+        Definition(name: "capacity", allowed: "a byte count from 1M to 64T, with an optional K, M, G or T suffix", show: { String($0.capacity) }) { settings, text in
             guard let value = parseByteCount(text), value >= 1 << 20, value <= 64 << 40 else { return false }
             settings.capacity = value
             return true
         },
-        Definition(name: "cache-pages", allowed: "an integer from 1 to 16777216") { settings, text in
+        Definition(name: "cache-pages", allowed: "an integer from 1 to 16777216", show: { String($0.cachePages) }) { settings, text in
             guard let value = Int(text), (1...16_777_216).contains(value) else { return false }
             settings.cachePages = value
             return true
         },
-        Definition(name: "cache-prefault", allowed: "on or off") { settings, text in
+        Definition(name: "cache-prefault", allowed: "on or off", show: { $0.cachePrefault ? "on" : "off" }) { settings, text in
             guard let value = parseSwitch(text) else { return false }
             settings.cachePrefault = value
             return true
         },
-        Definition(name: "page-size", allowed: "a power of two from the system page size to 1M") { settings, text in
+        Definition(name: "page-size", allowed: "a power of two from the system page size to 1M", show: { String($0.pageSize) }) { settings, text in
             guard let value = parseByteCount(text), value >= systemPageSize, value <= 1 << 20,
                   value & (value - 1) == 0 else { return false }
             settings.pageSize = value
             return true
         },
-        Definition(name: "prefetch-pages", allowed: "an integer from 1 to 1024") { settings, text in
+        Definition(name: "prefetch-pages", allowed: "an integer from 1 to 1024", show: { String($0.prefetchPages) }) { settings, text in
             guard let value = Int(text), (1...1024).contains(value) else { return false }
             settings.prefetchPages = value
             return true
         },
-        Definition(name: "max-locks", allowed: "an integer from 1 to 1048576") { settings, text in
+        Definition(name: "max-locks", allowed: "an integer from 1 to 1048576", show: { String($0.maxLocks) }) { settings, text in
             guard let value = Int(text), (1...1_048_576).contains(value) else { return false }
             settings.maxLocks = value
             return true
         },
-        Definition(name: "max-cvs", allowed: "an integer from 1 to 1048576") { settings, text in
+        Definition(name: "max-cvs", allowed: "an integer from 1 to 1048576", show: { String($0.maxConditionVariables) }) { settings, text in
             guard let value = Int(text), (1...1_048_576).contains(value) else { return false }
             settings.maxConditionVariables = value
             return true
         },
-        Definition(name: "statistics", allowed: "on or off") { settings, text in
+        Definition(name: "statistics", allowed: "on or off", show: { $0.statistics ? "on" : "off" }) { settings, text in
             guard let value = parseSwitch(text) else { return false }
             settings.statistics = value
             return true
         },
-        Definition(name: "log-level", allowed: "trace, debug, info, notice, warning, error or critical") { settings, text in
+        Definition(name: "log-level", allowed: "trace, debug, info, notice, warning, error or critical", show: { $0.logLevel }) { settings, text in
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
             guard levels.contains(text.lowercased()) else { return false }
             settings.logLevel = text.lowercased()
             return true
         },
+        Definition(name: "statistics-json", allowed: "a file path (rank 0 writes one JSON array of all ranks), or off",
+                   show: { $0.statisticsJSON.isEmpty ? "off" : $0.statisticsJSON }) { settings, text in
+            guard !text.isEmpty, parseSwitch(text) != true else { return false }
+            settings.statisticsJSON = parseSwitch(text) == false ? "" : text
+            return true
+        },
+        Definition(name: "print-config", allowed: "on or off", show: { $0.printConfig ? "on" : "off" }) { settings, text in
+            guard let value = parseSwitch(text) else { return false }
+            settings.printConfig = value
+            return true
+        },
+        switchDefinition("hmig", \.hmig),
+        switchDefinition("adwd", \.adwd),
+        switchDefinition("broadcast", \.broadcast),
+        switchDefinition("loadbal", \.loadbal),
+        switchDefinition("wvec", \.wvec),
     ]
+
+    private static func switchDefinition(_ name: String, _ key: WritableKeyPath<Settings, Bool> & Sendable) -> Definition {
+        Definition(name: name, allowed: "on or off", show: { $0[keyPath: key] ? "on" : "off" }) { settings, text in
+            guard let value = parseSwitch(text) else { return false }
+            settings[keyPath: key] = value
+            return true
+        }
+    }
 
     /// Applies environment variables, then `--jia-` flags, over `self`. Returns the
     /// arguments with every `--jia-` flag removed, so the program never sees them.
@@ -143,6 +182,98 @@ extension Settings {
         guard definition.apply(&self, value.trimmingCharacters(in: .whitespaces)) else {
             throw SettingsError(description: "\(source): \(definition.name) must be \(definition.allowed)")
         }
+        sources[definition.name] = source
+    }
+
+    // MARK: the YAML file
+
+    /// The settings of a run: defaults, then the YAML file (the one `JIA_CONFIG` names, which
+    /// must exist, else `jia.yaml` in `directory` if there is one), then the environment, then
+    /// the flags. Returns the arguments without the `--jia-` flags.
+    public static func load(environment: [String: String], arguments: [String],
+                            directory: String = FileManager.default.currentDirectoryPath) throws -> (Settings, [String]) {
+        var settings = Settings()
+        if let path = environment["JIA_CONFIG"], !path.isEmpty {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw SettingsError(description: "environment variable JIA_CONFIG=\(path): cannot read the settings "
+                    + "file \(path); JIA_CONFIG must name a readable YAML file of setting: value lines")
+            }
+            try settings.merge(yaml: text, file: path)
+        } else {
+            let path = (directory as NSString).appendingPathComponent("jia.yaml")
+            if FileManager.default.fileExists(atPath: path) {
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw SettingsError(description: "file \(path): cannot be read as UTF-8 text")
+                }
+                try settings.merge(yaml: text, file: "jia.yaml")
+            }
+        }
+        let remaining = try settings.merge(environment: environment, arguments: arguments)
+        return (settings, remaining)
+    }
+
+    /// Applies a YAML mapping of `setting: value` lines (setting names as in the flags;
+    /// `cache_pages` is accepted for `cache-pages`) over `self`. `file` names it in errors.
+    public mutating func merge(yaml text: String, file: String) throws {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw SettingsError(description: Self.syntaxMessage(error, file: file))
+        }
+        guard let root else { return }  // an empty file or only comments
+        guard case .mapping(let mapping) = root else {
+            throw SettingsError(description: "file \(file) line \(root.mark?.line ?? 1): the settings file must be "
+                + "a mapping of setting: value lines (for example `cache-pages: 1024`)")
+        }
+        for (key, value) in mapping {
+            let line = key.mark?.line ?? 0
+            guard let name = key.scalar?.string,
+                  let definition = Self.definitions.first(where: {
+                      $0.name == name.lowercased().replacingOccurrences(of: "_", with: "-")
+                  }) else {
+                throw SettingsError(description: "file \(file) line \(line): unknown setting \(key.scalar?.string ?? "(not a name)"); known: "
+                    + Self.definitions.map(\.name).joined(separator: ", "))
+            }
+            guard let scalar = value.scalar else {
+                let kind = value.sequence != nil ? "a list" : "a mapping"
+                throw SettingsError(description: "file \(file) line \(line): \(definition.name) must be "
+                    + "\(definition.allowed), not \(kind)")
+            }
+            try apply(definition, scalar.string, source: "file \(file) line \(line) (\(name): \(scalar.string))")
+        }
+    }
+
+    static func syntaxMessage(_ error: YamlError, file: String) -> String {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\($0.text) " } ?? ""
+            return "file \(file) line \(mark.line) column \(mark.column): YAML syntax error: \(detail)\(problem); "
+                + "the settings file must be a mapping of setting: value lines"
+        default:
+            return "file \(file): YAML error: \(error)"
+        }
+    }
+
+    // MARK: showing the settings
+
+    /// Every setting, its effective value and where the value came from.
+    public var configurationTable: String {
+        let rows = Self.definitions.map { ($0.name, $0.show(self), sources[$0.name] ?? "default") }
+        let nameWidth = max(7, rows.map(\.0.count).max() ?? 0) + 2
+        let valueWidth = max(5, rows.map(\.1.count).max() ?? 0) + 2
+        func pad(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(1, width - text.count))
+        }
+        var text = pad("setting", nameWidth) + pad("value", valueWidth) + "source\n"
+        for row in rows { text += pad(row.0, nameWidth) + pad(row.1, valueWidth) + row.2 + "\n" }
+        return text
+    }
+
+    /// The effective value of the setting `name` as text, or nil for an unknown name.
+    public func value(of name: String) -> String? {
+        Self.definitions.first { $0.name == name }.map { $0.show(self) }
     }
 
     /// Parses "4096", "64K", "16M", "2G", "1T" (powers of 1024).

@@ -45,12 +45,15 @@ final class Synchronizer {
         request.append(lastScope[lock])
         service.send(&request, to: manager(of: lock))
         let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
-        engine.statistics.lockWaitNanoseconds += monotonicNanoseconds() - start
+        let waited = monotonicNanoseconds() - start
+        engine.statistics.lockWaitNanoseconds += waited
+        engine.statistics.lockLatency.record(waited)
         engine.statistics.lockAcquires += 1
         reply.withUnsafeBytes { raw in
             var reader = MessageReader(raw)
             lastScope[lock] = reader.int()
             let pages = reader.ints()
+            DSMLog.trace("grant lock \(lock) after \(waited) ns, \(pages.count) pages to invalidate")
             engine.invalidate(pages)
         }
         notices.push(lock: lock)
@@ -72,6 +75,8 @@ final class Synchronizer {
         release.append(lock)
         release.append(pages)
         service.send(&release, to: manager(of: lock))
+        engine.statistics.lockReleases += 1
+        DSMLog.trace("release lock \(lock) with \(pages.count) notices")
     }
 
     private func checkLockId(_ lock: Int, _ call: String) {
@@ -95,8 +100,11 @@ final class Synchronizer {
         endInterval()
         let start = monotonicNanoseconds()
         let others = collectiveCall(.barrier, notices: barrierNotices.pages)
-        engine.statistics.barrierWaitNanoseconds += monotonicNanoseconds() - start
+        let waited = monotonicNanoseconds() - start
+        engine.statistics.barrierWaitNanoseconds += waited
+        engine.statistics.barrierLatency.record(waited)
         engine.statistics.barriers += 1
+        DSMLog.trace("barrier \(engine.statistics.barriers): \(others.count) pages written elsewhere")
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
     }
@@ -190,8 +198,10 @@ final class Synchronizer {
     func resetCondition(_ cv: Int) { sendCondition(.resetCondition, cv, "jia_resetcv") }
 
     func waitCondition(_ cv: Int) {
+        let start = monotonicNanoseconds()
         sendCondition(.waitCondition, cv, "jia_waitcv")
         _ = cluster.receive(from: manager(of: cv), tag: Tag.conditionGrant, on: cluster.replyComm)
+        engine.statistics.conditionWaitNanoseconds += monotonicNanoseconds() - start
         engine.statistics.conditionWaits += 1
     }
 

@@ -19,6 +19,7 @@ final class MessageTransport: PageTransport {
         // Post the receive first so the reply lands straight in the destination.
         mpiCheck(MPI_Irecv(destination, Int32(length), cmpi_byte(), Int32(home), Tag.pageData,
                            cluster.replyComm, &request), "MPI_Irecv (page data)")
+        ThreadStatistics.received(bytes: length)
         var writer = MessageWriter(kind: .fetchPages)
         writer.append(offset)
         writer.append(length)
@@ -65,11 +66,13 @@ final class PageServer: RequestHandler {
             precondition(offset >= 0 && offset + length <= arenaLength, "SwiftDSM: page request outside the arena")
             mpiCheck(MPI_Send(arena + offset, Int32(length), cmpi_byte(), Int32(source), Tag.pageData,
                               cluster.replyComm), "MPI_Send (page data to rank \(source))")
+            ThreadStatistics.sent(bytes: length)
         case .diff:
             RunBatch.applyEncoded(&body, to: arena)
             var acknowledgement: Int64 = 1
             mpiCheck(MPI_Send(&acknowledgement, 8, cmpi_byte(), Int32(source), Tag.diffAcknowledgement,
                               cluster.replyComm), "MPI_Send (diff acknowledgement)")
+            ThreadStatistics.sent(bytes: 8)
         default:
             Fatal.stop("page server cannot handle \(kind)")
         }

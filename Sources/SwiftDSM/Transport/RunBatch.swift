@@ -1,34 +1,27 @@
 import CPlatform
 import Glibc
 
-/// Changes headed for one home, as runs of 64-bit words to XOR into the home's arena:
-/// where each run goes (a byte offset in the shared range, which is also its offset in
-/// the home's arena), its length in words, and the XOR deltas, packed.
-///
-/// XOR deltas are what make word-granular diffs safe with several writers: a byte this
-/// rank did not change has a zero delta, so applying the run leaves whatever another
-/// rank wrote there untouched, and deltas from different writers commute.
-struct RunBatch {
+/// Runs of 64-bit words headed for one home: where each run goes (a byte offset in the
+/// shared range, which is also its offset in the home's arena), its length in words, and
+/// the words, packed.
+struct WordRuns {
     var offsets: [Int] = []
     var lengths: [Int32] = []
     var words: [UInt64] = []
 
     var isEmpty: Bool { offsets.isEmpty }
     var runCount: Int { offsets.count }
-    var byteCount: Int { words.count * 8 }
 
-    /// Starts a run at `offset`, or extends the last run if it ends exactly there.
+    /// Appends a word at `offset`, extending the last run if it ends exactly there.
     @inline(__always)
-    mutating func startRun(at offset: Int) {
-        if let last = offsets.last, last + Int(lengths[lengths.count - 1]) * 8 == offset { return }
-        offsets.append(offset)
-        lengths.append(0)
-    }
-
-    @inline(__always)
-    mutating func appendWord(_ delta: UInt64) {
-        words.append(delta)
-        lengths[lengths.count - 1] += 1
+    mutating func append(_ word: UInt64, at offset: Int) {
+        if let last = offsets.last, last + Int(lengths[lengths.count - 1]) &* 8 == offset {
+            lengths[lengths.count - 1] += 1
+        } else {
+            offsets.append(offset)
+            lengths.append(1)
+        }
+        words.append(word)
     }
 
     mutating func removeAll() {
@@ -37,20 +30,6 @@ struct RunBatch {
         words.removeAll(keepingCapacity: true)
     }
 
-    /// XORs every run into `base` (the start of the arena the offsets are relative to),
-    /// atomically where a word is shared with writes to its other bytes.
-    func apply(to base: UnsafeMutableRawPointer) {
-        words.withUnsafeBufferPointer { deltas in
-            var position = 0
-            for index in offsets.indices {
-                let target = (base + offsets[index]).assumingMemoryBound(to: UInt64.self)
-                cplatform_xor_words(target, deltas.baseAddress! + position, Int(lengths[index]))
-                position += Int(lengths[index])
-            }
-        }
-    }
-
-    /// Wire form for the message path: run count, (offset, length) pairs, packed deltas.
     func encode(into writer: inout MessageWriter) {
         writer.append(runCount)
         for index in offsets.indices {
@@ -60,16 +39,69 @@ struct RunBatch {
         words.withUnsafeBytes { writer.append(contentsOf: $0) }
     }
 
-    /// Applies a batch in wire form to `base` without building a `RunBatch`.
-    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer) {
+    /// Reads runs in wire form and hands each (offset, word count, words) to `body`.
+    static func decode(_ reader: inout MessageReader, _ body: (Int, Int, UnsafeRawPointer) -> Void) {
         let count = reader.int()
         var runs: [(offset: Int, length: Int)] = []
         runs.reserveCapacity(count)
         for _ in 0..<count { runs.append((reader.int(), reader.int())) }
-        for run in runs {
-            let deltas = reader.bytes(run.length * 8)
-            cplatform_xor_words((base + run.offset).assumingMemoryBound(to: UInt64.self), deltas.baseAddress!,
-                                run.length)
+        for run in runs { body(run.offset, run.length, reader.bytes(run.length * 8).baseAddress!) }
+    }
+}
+
+/// One page diff batch for one home, split by what is safe to write how:
+///
+/// - `whole`: words every byte of which this rank changed, with their new values. No other
+///   rank (nor the home) may write any byte of them in this interval, so they are stored as
+///   they are: plain stores, or one-sided puts.
+/// - `partial`: words only some bytes of which this rank changed, as XOR deltas (zero on the
+///   bytes it did not change). Other bytes of such a word may be written concurrently by
+///   another rank or by the home itself, so they are applied with atomic XORs by a thread
+///   of the home's process, never by a remote read-modify-write.
+struct RunBatch {
+    var whole = WordRuns()
+    var partial = WordRuns()
+
+    var isEmpty: Bool { whole.isEmpty && partial.isEmpty }
+    var runCount: Int { whole.runCount + partial.runCount }
+    var byteCount: Int { (whole.words.count + partial.words.count) * 8 }
+
+    mutating func removeAll() {
+        whole.removeAll()
+        partial.removeAll()
+    }
+
+    /// Writes the batch into `base` (the start of the arena the offsets are relative to).
+    func apply(to base: UnsafeMutableRawPointer) {
+        whole.words.withUnsafeBytes { values in
+            var position = 0
+            for index in whole.offsets.indices {
+                let bytes = Int(whole.lengths[index]) * 8
+                memcpy(base + whole.offsets[index], values.baseAddress! + position, bytes)
+                position += bytes
+            }
+        }
+        partial.words.withUnsafeBufferPointer { deltas in
+            var position = 0
+            for index in partial.offsets.indices {
+                cplatform_xor_words((base + partial.offsets[index]).assumingMemoryBound(to: UInt64.self),
+                                    deltas.baseAddress! + position, Int(partial.lengths[index]))
+                position += Int(partial.lengths[index])
+            }
+        }
+    }
+
+    /// Wire form for the message path: the whole runs, then the partial runs.
+    func encode(into writer: inout MessageWriter) {
+        whole.encode(into: &writer)
+        partial.encode(into: &writer)
+    }
+
+    /// Applies a batch in wire form to `base` without building a `RunBatch`.
+    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer) {
+        WordRuns.decode(&reader) { offset, count, values in memcpy(base + offset, values, count * 8) }
+        WordRuns.decode(&reader) { offset, count, deltas in
+            cplatform_xor_words((base + offset).assumingMemoryBound(to: UInt64.self), deltas, count)
         }
     }
 }

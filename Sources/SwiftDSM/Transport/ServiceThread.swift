@@ -55,10 +55,12 @@ final class ServiceThread: @unchecked Sendable {
         bytes.withUnsafeBytes { raw in
             mpiCheck(MPI_Send(raw.baseAddress, Int32(raw.count), cmpi_byte(), Int32(destination), tag, comm),
                      "MPI_Send to rank \(destination)")
+            ThreadStatistics.sent(bytes: raw.count)
         }
     }
 
     private func serve() {
+        ThreadStatistics.serviceThread = pthread_self()
         var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
         var status = MPI_Status()
         var found: Int32 = 0
@@ -78,6 +80,7 @@ final class ServiceThread: @unchecked Sendable {
             let keepServing = buffer.withUnsafeMutableBytes { raw -> Bool in
                 mpiCheck(MPI_Mrecv(raw.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()),
                          "MPI_Mrecv (service thread)")
+                ThreadStatistics.received(bytes: Int(count))
                 var reader = MessageReader(UnsafeRawBufferPointer(rebasing: raw[0..<Int(count)]))
                 guard let kind = RequestKind(rawValue: reader.int64()) else {
                     Fatal.stop("service thread received an unknown request from rank \(source)")

@@ -297,3 +297,58 @@ func preinitializedScenario(_ dsm: DSM) {
     dsm.barrier()
     Check.equal(values[0], dsm.rankCount, "locked increments")
 }
+
+/// Statistics count a known access pattern exactly, between startStatistics and
+/// stopStatistics (jia_startstat/jia_stopstat): every rank but 0 reads `touched` pages homed
+/// on rank 0, each `prefetch-pages + 1` apart (one read fault and one fetch of
+/// `prefetch-pages` pages each); rank 1 writes one word of the first page (one write
+/// fault, one diff of 8 bytes at the next barrier); every rank takes `locks` locks and
+/// `barriers` barriers. What happens after stopStatistics is not counted. Run it with
+/// --jia-statistics=on to see the table.
+func statisticsScenario(_ dsm: DSM) {
+    let touched = 10, locks = 12, barriers = 3
+    let prefetch = dsm.runtime.settings.prefetchPages
+    let pageSize = dsm.runtime.pageSize
+    let stride = prefetch + 1
+    let bytes = dsm.allocate(UInt8.self, count: touched * stride * pageSize, homes: .onRank(0))
+    let words = dsm.allocate(Int.self, count: 4, homes: .onRank(0))
+    dsm.barrier()
+    dsm.runtime.startStatistics()
+    var sum = 0
+    if dsm.rank != 0 {
+        for index in 0..<touched { sum += Int(bytes[index * stride * pageSize]) }
+    }
+    if dsm.rank == 1 { bytes[8] = 1 }
+    for index in 0..<locks { dsm.lock(index % 3).withLock { sum += words[0] } }
+    for _ in 0..<barriers { dsm.barrier() }
+    dsm.runtime.stopStatistics()
+    // Not counted:
+    dsm.lock(0).withLock { words[1] += 1 }
+    dsm.barrier()
+    if dsm.rank != 0 { _ = bytes[(touched * stride - 1) * pageSize] }
+
+    let statistics = dsm.runtime.statistics
+    let reader = dsm.rank != 0
+    // Readers also fault once on `words` (its one page), read inside the first critical section.
+    Check.equal(statistics.readFaults, reader ? UInt64(touched + 1) : 0, "read faults")
+    Check.equal(statistics.fetchOperations, reader ? UInt64(touched + 1) : 0, "fetch operations")
+    Check.equal(statistics.pagesFetched, reader ? UInt64(touched * prefetch + 1) : 0, "pages fetched")
+    Check.equal(statistics.fetchLatency.count, reader ? UInt64(touched + 1) : 0, "fetch latency samples")
+    // Rank 1's write makes the other readers' copies of the first page stale at the barrier.
+    Check.equal(statistics.invalidations, dsm.rank >= 2 ? 1 : 0, "invalidations")
+    Check.equal(statistics.writeFaults, dsm.rank == 1 ? 1 : 0, "write faults (cached pages)")
+    Check.equal(statistics.homeWriteFaults, 0, "write faults (home pages)")
+    Check.equal(statistics.diffsSent, dsm.rank == 1 ? 1 : 0, "diffs sent")
+    Check.equal(statistics.diffBytesSent, dsm.rank == 1 ? 8 : 0, "diff bytes sent")
+    Check.equal(statistics.faultLatency.count, statistics.readFaults + statistics.writeFaults, "fault latency samples")
+    Check.equal(statistics.lockAcquires, UInt64(locks), "lock acquires")
+    Check.equal(statistics.lockReleases, UInt64(locks), "lock releases")
+    Check.equal(statistics.lockLatency.count, UInt64(locks), "lock latency samples")
+    Check.equal(statistics.barriers, UInt64(barriers), "barriers")
+    Check.equal(statistics.barrierLatency.count, UInt64(barriers), "barrier latency samples")
+    Check.equal(statistics.conditionWaits, 0, "condition waits")
+    Check.equal(statistics.evictions, 0, "evictions")
+    Check.expect(dsm.rankCount == 1 || statistics.messagesSent > 0, "lock requests are messages")
+    Check.expect(statistics.lockWaitNanoseconds >= statistics.lockLatency.percentile(0.5), "lock wait time")
+    Check.expect(sum >= 0, "sum")
+}

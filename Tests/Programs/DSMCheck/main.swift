@@ -20,6 +20,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "mixed-mpi": mixedMPIScenario,
     "collectives": collectivesScenario,
     "preinit": preinitializedScenario,
+    "statistics": statisticsScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
