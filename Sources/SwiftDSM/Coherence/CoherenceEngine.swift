@@ -208,7 +208,7 @@ final class CoherenceEngine {
     private func startWriting(_ page: Int, count: Int, protect needsProtect: Bool) {
         for index in page..<(page + count) {
             let slot = table.slot(index)!
-            memcpy(cache.twinAddress(slot), cache.slotAddress(slot), pageSize)
+            cache.makeTwin(of: slot)
             table.setState(index, .readWrite)
             dirtyPages.append(index)
         }
@@ -239,6 +239,7 @@ final class CoherenceEngine {
         var wroteDiffs = false
         for page in pages where table.state(page) == .readWrite {
             if encodeDiff(page) { wroteDiffs = true }
+            cache.dropTwin(of: table.slot(page)!)
             evictedWrites.append(page)
             statistics.dirtyEvictions += 1
         }
@@ -271,6 +272,7 @@ final class CoherenceEngine {
             flushed.removeAll(keepingCapacity: true)
             for page in dirtyPages where table.state(page) == .readWrite {
                 if encodeDiff(page) { written.append(page) }
+                cache.dropTwin(of: table.slot(page)!)
                 table.setState(page, .readOnly)
                 flushed.append(page)
             }

@@ -22,13 +22,17 @@ struct SlotRing {
 
 /// The fixed-size cache of other ranks' pages: a memfd of `slotCount` pages whose slots
 /// are mapped at the cached pages' global addresses, an always-writable alias of it that
-/// fetches land in, one twin per slot, and which page each slot holds. Slots are reused,
+/// fetches land in, twins of the slots being written, and which page each slot holds. Slots are reused,
 /// so a fetch copies into memory that already exists: allocating fresh pages costs about
 /// 4.5 us each on this kind of machine, six times the copy (BENCHMARKS.md).
 final class PageCache {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
     private let twinStorage: PageArray<UInt8>
+    /// Twin buffer of each slot while its page is being written (-1 otherwise). Buffers are
+    /// reused last-in first-out, so the next interval's twins land in memory that exists.
+    private var twinOfSlot: [Int32]
+    private var freeTwins: [Int32]
     let pageSize: Int
     var ring: SlotRing
     /// Page held by each slot, or -1.
@@ -48,7 +52,9 @@ final class PageCache {
         // Allocating a fresh page costs several times the copy into it; doing it for every slot
         // now keeps that cost out of page faults (best effort: older kernels lack the call).
         if prefault { _ = cplatform_populate_write(alias, length) }
-        twinStorage = PageArray<UInt8>(count: length)  // backed lazily, as twins are made
+        twinStorage = PageArray<UInt8>(count: length)  // backed lazily, as twin buffers are first used
+        twinOfSlot = [Int32](repeating: -1, count: slotCount)
+        freeTwins = (0..<Int32(slotCount)).reversed()
         ring = SlotRing(slotCount: slotCount)
         owner = [Int](repeating: -1, count: slotCount)
     }
@@ -56,8 +62,20 @@ final class PageCache {
     var slotCount: Int { ring.slotCount }
 
     @inline(__always) func slotAddress(_ slot: Int) -> UnsafeMutableRawPointer { alias + slot * pageSize }
+    /// Gives `slot` a twin buffer holding a copy of its page.
+    func makeTwin(of slot: Int) {
+        let buffer = freeTwins.removeLast()
+        twinOfSlot[slot] = buffer
+        memcpy(UnsafeMutableRawPointer(twinStorage.pointer) + Int(buffer) * pageSize, slotAddress(slot), pageSize)
+    }
+
     @inline(__always) func twinAddress(_ slot: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(twinStorage.pointer) + slot * pageSize
+        UnsafeMutableRawPointer(twinStorage.pointer) + Int(twinOfSlot[slot]) * pageSize
+    }
+
+    func dropTwin(of slot: Int) {
+        freeTwins.append(twinOfSlot[slot])
+        twinOfSlot[slot] = -1
     }
 
     func assign(_ slot: Int, to page: Int) { owner[slot] = page }
