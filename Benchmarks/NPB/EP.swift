@@ -67,16 +67,7 @@ func runEP(_ context: RunContext) {
 
     if myBatches > 0 {
         for k in 1...myBatches {
-            var kk = offset + k
-            var seed = s
-            var t2 = an
-            for _ in 1...100 {
-                let ik = kk / 2
-                if 2 * ik != kk { _ = randlc(&seed, t2) }
-                if ik == 0 { break }
-                _ = randlc(&t2, t2)
-                kk = ik
-            }
+            var seed = npbSkipAhead(s, strides: offset + k, strideMultiplier: an)
             vranlc(2 * nk, &seed, a, x)
             // Accepted pairs first (branch-free compaction), then the transcendental work on them.
             var accepted = 0

@@ -114,18 +114,7 @@ final class ISBenchmark {
         while nq > 1 { mq += 1; nq /= 2 }
         var t1 = npbMultiplier
         for _ in 0..<mq { _ = randlc(&t1, t1) }
-        let an = t1
-        var kk = rank
-        var seed = 314_159_265.0
-        var t2 = an
-        for _ in 1...100 {
-            let ik = kk / 2
-            if 2 * ik != kk { _ = randlc(&seed, t2) }
-            if ik == 0 { break }
-            _ = randlc(&t2, t2)
-            kk = ik
-        }
-        return seed
+        return npbSkipAhead(314_159_265.0, strides: rank, strideMultiplier: t1)
     }
 
     func createSequence(_ startSeed: Double) {

@@ -45,3 +45,19 @@ func npbPower(_ a: Double, _ n: Int) -> Double {
     }
     return Double(result)
 }
+
+/// The seed `k` strides of `stride` numbers after `seed`, where `strideMultiplier` is
+/// a^stride (NPB's binary skip-ahead used by EP's batches and IS's find_my_seed).
+func npbSkipAhead(_ seed: Double, strides k: Int, strideMultiplier: Double) -> Double {
+    var result = seed
+    var factor = strideMultiplier
+    var remaining = k
+    for _ in 1...100 {
+        let half = remaining / 2
+        if 2 * half != remaining { _ = randlc(&result, factor) }
+        if half == 0 { break }
+        _ = randlc(&factor, factor)
+        remaining = half
+    }
+    return result
+}
