@@ -293,6 +293,7 @@ func preinitializedScenario(_ dsm: DSM) {
     for index in 0..<values.count where values[index] != index * 3 {
         Check.equal(values[index], index * 3, "value \(index)")
     }
+    dsm.barrier()  // everyone has checked value 0 before anyone increments it
     dsm.lock(0).withLock { values[0] += 1 }
     dsm.barrier()
     Check.equal(values[0], dsm.rankCount, "locked increments")
