@@ -18,6 +18,11 @@ struct Backoff {
         self.capNanoseconds = capMicroseconds * 1_000
     }
 
+    /// For replies that are on their way (page data, diff acknowledgements): a large message
+    /// over TCP moves in fragments, each needing this side's progress, so a long sleep between
+    /// tests would stretch every fragment.
+    static let transfer = Backoff(spinAttempts: 200, yieldAttempts: 4_000, capMicroseconds: 20)
+
     mutating func reset() {
         attempts = 0
         sleepNanoseconds = 1_000

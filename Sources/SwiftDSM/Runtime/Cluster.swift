@@ -67,8 +67,8 @@ public final class Cluster: @unchecked Sendable {
     // MARK: waiting without spinning
 
     /// Waits for a nonblocking request, backing off so an idle rank leaves the CPU to others.
-    func wait(_ request: inout MPI_Request?) {
-        var backoff = Backoff()
+    func wait(_ request: inout MPI_Request?, backoff: Backoff = Backoff()) {
+        var backoff = backoff
         var done: Int32 = 0
         while true {
             mpiCheck(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test")
@@ -78,8 +78,8 @@ public final class Cluster: @unchecked Sendable {
     }
 
     /// Receives one message from `source` with `tag` on `comm`, of whatever length it has.
-    func receive(from source: Int, tag: Int32, on comm: MPI_Comm) -> [UInt8] {
-        var backoff = Backoff()
+    func receive(from source: Int, tag: Int32, on comm: MPI_Comm, backoff: Backoff = Backoff()) -> [UInt8] {
+        var backoff = backoff
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
         var status = MPI_Status()

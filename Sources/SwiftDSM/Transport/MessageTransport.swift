@@ -24,7 +24,7 @@ final class MessageTransport: PageTransport {
         writer.append(offset)
         writer.append(length)
         service.send(&writer, to: home)
-        cluster.wait(&request)
+        cluster.wait(&request, backoff: .transfer)
     }
 
     func write(_ batch: RunBatch, to home: Int) {
@@ -37,7 +37,7 @@ final class MessageTransport: PageTransport {
 
     func completeWrites() {
         for home in awaitingAcknowledgement {
-            _ = cluster.receive(from: home, tag: Tag.diffAcknowledgement, on: cluster.replyComm)
+            _ = cluster.receive(from: home, tag: Tag.diffAcknowledgement, on: cluster.replyComm, backoff: .transfer)
         }
         awaitingAcknowledgement.removeAll(keepingCapacity: true)
     }
