@@ -24,8 +24,12 @@ public func c_jia_config(_ option: Int32, _ value: Int32) {
     case 3:  // LOADBAL
         LoadBalance.enabled = on
         return
-    case 0: unimplemented = "HMIG (home migration)"
-    case 1: unimplemented = "ADWD (adaptive write detection)"
+    case 0:  // HMIG
+        DSM.current?.runtime.homeMigration = on
+        return
+    case 1:  // ADWD
+        DSM.current?.runtime.adaptiveWriteDetection = on
+        return
     case 2: unimplemented = "BROADCAST (tree broadcast of barrier grants; SwiftDSM's barrier is an MPI collective already)"
     case 4: unimplemented = "WVEC (write vectors)"
     default:

@@ -50,6 +50,23 @@ final class ScenarioTests: XCTestCase {
     func testCollectivesOnSharedAndPrivateBuffers() { runEverywhere("collectives") }
     func testApplicationInitializesAndFinalizesMPI() { runEverywhere("preinit") }
 
+    /// Home migration and adaptive write detection, each on and off, seen acting through
+    /// their counters (and a migrated page served by its new home).
+    func testAdaptiveProtocolsAct() {
+        for hmig in ["off", "on"] {
+            for adwd in ["off", "on"] { runEverywhere("adaptive", ["--jia-hmig=\(hmig)", "--jia-adwd=\(adwd)"]) }
+        }
+    }
+
+    /// The scenarios that check coherence against a model, with the adaptive protocols at
+    /// the opposite of their defaults (the other tests run the defaults).
+    func testCoherenceWithAdaptiveProtocolsOff() {
+        for scenario in ["counter", "scope", "nested", "multiwriter", "stress"] {
+            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off"])
+        }
+        runEverywhere("sweep", ["--jia-cache-pages=16", "--jia-hmig=off", "--jia-adwd=off"])
+    }
+
     func testMessageTransportOnSharedMemoryToo() {
         for scenario in ["stress", "sweep"] {
             let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=message", "--jia-cache-pages=16"],

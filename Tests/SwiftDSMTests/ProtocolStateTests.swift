@@ -38,6 +38,24 @@ final class LockManagerTests: XCTestCase {
         XCTAssertEqual(manager.acquire(0, by: 0, lastScope: 0)?.pages, [6])
     }
 
+    /// A barrier invalidated everywhere what was written before it: the notices go.
+    func testNoticesArePrunedOnceARankHasPassedTheNextBarrier() {
+        var manager = LockManager()
+        _ = manager.acquire(0, by: 0, lastScope: 0, barriers: 3)
+        _ = manager.release(0, by: 0, pages: [1, 2, 3], barriers: 3)
+        XCTAssertEqual(manager.acquire(0, by: 1, lastScope: 0, barriers: 3)?.pages, [1, 2, 3])
+        _ = manager.release(0, by: 1, pages: [4], barriers: 3)
+        XCTAssertEqual(manager.noticeCount(of: 0), 4)
+        // Rank 2 has passed barrier 4: pages 1-4 were written before it.
+        XCTAssertEqual(manager.acquire(0, by: 2, lastScope: 0, barriers: 4)?.pages, [])
+        XCTAssertEqual(manager.noticeCount(of: 0), 0)
+        // A release still in flight from before that barrier publishes nothing.
+        _ = manager.release(0, by: 2, pages: [5], barriers: 4)
+        _ = manager.acquire(0, by: 0, lastScope: 0, barriers: 3)
+        _ = manager.release(0, by: 0, pages: [6], barriers: 3)
+        XCTAssertEqual(manager.acquire(0, by: 1, lastScope: 0, barriers: 4)?.pages, [5])
+    }
+
     func testConditionVariablesAreLevelTriggered() {
         var conditions = ConditionManager()
         XCTAssertFalse(conditions.wait(3, by: 1))
@@ -113,8 +131,41 @@ final class PageStructureTests: XCTestCase {
         let b = CollectiveCall.allocate(size: 8192, block: 4096, startRank: 0)
         XCTAssertTrue(a.matches(a))
         XCTAssertFalse(a.matches(b))
-        XCTAssertFalse(CollectiveCall.barrier.matches(CollectiveCall.wait))
+        XCTAssertFalse(CollectiveCall.barrier(homeMigration: false).matches(CollectiveCall.wait))
+        XCTAssertFalse(CollectiveCall.barrier(homeMigration: true).matches(.barrier(homeMigration: false)))
+        XCTAssertTrue(CollectiveCall.barrier(homeMigration: true).description.contains("home migration on"))
         XCTAssertTrue(b.description.contains("size: 8192"))
+    }
+
+    /// JIAJIA's rule: one writer, which held a valid copy, and is not the home already.
+    func testHomesMoveOnlyToSingleWritersThatHeldACopy() {
+        var migration = HomeMigration(pageCount: 64)
+        defer { migration.release() }
+        let homes = [0: 0, 1: 0, 2: 1, 3: 1, 4: 0, 5: 2]
+        let lists: [[Int64]] = [
+            [HomeMigration.notice(2, heldValid: true), HomeMigration.notice(4, heldValid: false)],  // rank 0
+            [HomeMigration.notice(0, heldValid: true), HomeMigration.notice(1, heldValid: true),
+             HomeMigration.notice(5, heldValid: false)],                                              // rank 1
+            [HomeMigration.notice(1, heldValid: true), HomeMigration.notice(3, heldValid: true)],   // rank 2
+        ]
+        let moves = migration.moves(ranks: 3, lists: { lists[$0][...] }, home: { homes[$0]! })
+        // 0: rank 1 alone, with a copy -> moves; 1: two writers; 2: rank 0 alone -> moves;
+        // 3: rank 2 alone -> moves; 4: its home wrote it; 5: writer without a copy.
+        XCTAssertEqual(moves, [.init(page: 0, from: 0, to: 1), .init(page: 2, from: 1, to: 0),
+                               .init(page: 3, from: 1, to: 2)])
+        // The next barrier starts afresh: page 1 with one writer now moves.
+        let next = migration.moves(ranks: 3, lists: { $0 == 2 ? [HomeMigration.notice(1, heldValid: true)] : [] },
+                                   home: { homes[$0]! })
+        XCTAssertEqual(next, [.init(page: 1, from: 0, to: 2)])
+    }
+
+    func testGatheredNoticesSplitByRank() {
+        let gathered = GatheredNotices(counts: [1, 0, 2], values: [HomeMigration.notice(7, heldValid: true),
+                                                                 HomeMigration.notice(8, heldValid: false),
+                                                                 HomeMigration.notice(9, heldValid: true)])
+        XCTAssertEqual(gathered.pages(excluding: 0), [8, 9])
+        XCTAssertEqual(gathered.pages(excluding: 2), [7])
+        XCTAssertEqual(Array(gathered.list(of: 1)), [])
     }
 }
 

@@ -61,4 +61,16 @@ void cplatform_xor_words(uint64_t *target, const void *deltas, size_t count);
 /// A full memory fence.
 void cplatform_memory_fence(void);
 
+/// Sets `count` byte flags to 1 (relaxed atomic stores; order them with a fence).
+void cplatform_set_flags(uint8_t *flags, size_t count);
+
+/// 1 if the byte flag is set (relaxed atomic load).
+int cplatform_flag_is_set(const uint8_t *flag);
+
+/// Clears the byte flag and returns 1 if it was set (atomic exchange).
+int cplatform_take_flag(uint8_t *flag);
+
+/// 1 if any of `count` byte flags is set.
+int cplatform_any_flag(const uint8_t *flags, size_t count);
+
 #endif

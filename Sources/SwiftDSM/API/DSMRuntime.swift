@@ -47,7 +47,7 @@ public final class DSMRuntime: @unchecked Sendable {
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
         store = PageStore(space: space)
         service = ServiceThread(cluster: cluster)
-        service.register(PageServer(cluster: cluster, arena: store.alias, arenaLength: capacity),
+        service.register(PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift),
                          for: [.fetchPages, .diff])
         service.register(SyncService(cluster: cluster), for: SyncService.kinds)
         errorReports = ErrorReports(cluster: cluster)
@@ -61,6 +61,8 @@ public final class DSMRuntime: @unchecked Sendable {
                                  prefetchPages: settings.prefetchPages)
         sync = Synchronizer(cluster: cluster, engine: engine, service: service, maxLocks: settings.maxLocks,
                             maxConditions: settings.maxConditionVariables)
+        engine.adaptiveWriteDetection = settings.adwd
+        sync.homeMigration = settings.hmig
         service.start()
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
@@ -87,8 +89,7 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             return mapped
         case .rma:
-            guard let rma = RMATransport.create(cluster: cluster, service: service, arena: store.alias,
-                                                length: store.length) else {
+            guard let rma = RMATransport.create(cluster: cluster, service: service, store: store) else {
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
                     + "(Open MPI over TCP has no one-sided support); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
@@ -97,8 +98,7 @@ public final class DSMRuntime: @unchecked Sendable {
         case .auto:
             // A window exists only where MPI runs over shared memory or RDMA; on one host that
             // also means the ranks may map each other's memory directly, which is faster still.
-            guard let rma = RMATransport.create(cluster: cluster, service: service, arena: store.alias,
-                                                length: store.length) else {
+            guard let rma = RMATransport.create(cluster: cluster, service: service, store: store) else {
                 return MessageTransport(cluster: cluster, service: service)
             }
             guard let mapped = MappedTransport.create(cluster: cluster, store: store) else { return rma }
@@ -120,6 +120,21 @@ public final class DSMRuntime: @unchecked Sendable {
     }
 
     public var transportName: String { transport.name }
+
+    /// JIAJIA's ADWD (the adwd setting, jia_config(ADWD, ...)): pages written in consecutive
+    /// intervals stay writable instead of taking a write fault in each. Per rank.
+    public var adaptiveWriteDetection: Bool {
+        get { engine.adaptiveWriteDetection }
+        set { engine.adaptiveWriteDetection = newValue }
+    }
+
+    /// JIAJIA's HMIG (the hmig setting, jia_config(HMIG, ...)): at each barrier, a page
+    /// written by one rank only, which held a copy, moves its home to that rank. Every rank
+    /// must have the same value at each barrier (a difference is reported as an error).
+    public var homeMigration: Bool {
+        get { sync.homeMigration }
+        set { sync.homeMigration = newValue }
+    }
 
     /// Everything counted on this rank since the process started: the application thread's,
     /// the service thread's and the per-thread message counters.
@@ -232,6 +247,7 @@ public final class DSMRuntime: @unchecked Sendable {
         service.stop()
         transport.close()
         cluster.quietBarrier()
+        sync.release()
         engine.release()
         store.release()
         space.release()

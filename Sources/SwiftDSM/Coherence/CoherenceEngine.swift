@@ -1,3 +1,4 @@
+import CPlatform
 import Glibc
 
 /// The home-based multiple-writer protocol on one rank: what a fault does, what the end
@@ -21,8 +22,16 @@ final class CoherenceEngine {
     private var lastReadRunStart = -1
     private var lastReadRunEnd = -1
     var statistics = Statistics()
+    /// JIAJIA's ADWD: cached pages written in consecutive intervals stay writable with their
+    /// twin (diffed at each release), and home pages written in a barrier interval stay
+    /// writable into the next. Settable at any time (jia_config); each rank decides alone.
+    var adaptiveWriteDetection = false
+    /// This rank's count of intervals, for "written recently" (0 means never: the count
+    /// starts beyond the ADWD window).
+    private var interval: UInt32 = CoherenceEngine.firstInterval
+    private static let firstInterval: UInt32 = 16
 
-    /// Cached pages made writable (twinned) in this interval.
+    /// Cached pages made writable (twinned) in this interval, or kept writable from the last.
     private var dirtyPages: [Int] = []
     /// Home pages made writable in this interval.
     private var dirtyHomePages: [Int] = []
@@ -31,6 +40,9 @@ final class CoherenceEngine {
     /// One reusable batch per home rank.
     private var batches: [RunBatch]
     private var flushed: [Int] = []
+    private var kept: [Int] = []
+    private var arrived: [Int] = []
+    private var departed: [Int] = []
     private var victims: [Int] = []
 
     init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int, prefaultCache: Bool,
@@ -58,7 +70,9 @@ final class CoherenceEngine {
         for run in HomeLayout.runs(firstPage: firstPage, pages: pages, blockPages: blockPages,
                                    startRank: startRank, ranks: ranks) {
             let home = Int32(run.home)
-            let state: PageState = run.home == rank ? (ranks == 1 ? .homeWritable : .homeReadOnly) : .unmapped
+            // Home pages are write-protected until the first write shows whether they need
+            // detection (see `handleFault`); a page that is never written then costs nothing.
+            let state: PageState = run.home == rank ? (ranks == 1 ? .homeOpen : .homeReadOnly) : .unmapped
             for page in run.firstPage..<(run.firstPage + run.count) {
                 table.home[page] = home
                 table.setState(page, state)
@@ -109,11 +123,9 @@ final class CoherenceEngine {
         case .homeReadOnly:
             if isWrite {
                 statistics.homeWriteFaults += 1
-                protect(page, count: 1, .readWrite)
-                table.setState(page, .homeWritable)
-                dirtyHomePages.append(page)
+                startHomeWriting(page)
             }
-        case .readWrite, .homeWritable:
+        case .readWrite, .homeWritable, .homeOpen:
             break  // already writable: the access retries and succeeds
         }
         let faultTime = monotonicNanoseconds() &- faultStart
@@ -203,6 +215,27 @@ final class CoherenceEngine {
         DSMLog.trace("fetch pages \(page)..<\(page + count) from rank \(table.home[page]) in \(elapsed) ns")
     }
 
+    /// A write to a protected home page. If no other rank holds a copy (read notices), the
+    /// page and the following protected ones without copies become open: writable, with no
+    /// write detection, until a copy is made. Otherwise the write is noticed at the end of
+    /// the interval.
+    private func startHomeWriting(_ page: Int) {
+        let notices = store.readNotices
+        guard !notices.hasCopies(page) else {
+            protect(page, count: 1, .readWrite)
+            table.setState(page, .homeWritable)
+            dirtyHomePages.append(page)
+            return
+        }
+        var count = 1
+        while count < prefetchPages, page + count < table.allocatedPages,
+              table.state(page + count) == .homeReadOnly, !notices.hasCopies(page + count) {
+            count += 1
+        }
+        protect(page, count: count, .readWrite)
+        for index in page..<(page + count) { table.setState(index, .homeOpen) }
+    }
+
     /// Twins a run of valid cached pages and makes it writable (with one protection change
     /// unless the caller mapped it writable already).
     private func startWriting(_ page: Int, count: Int, protect needsProtect: Bool) {
@@ -262,33 +295,139 @@ final class CoherenceEngine {
     // MARK: intervals
 
     /// Ends the current interval: every page written in it has its diff applied at its
-    /// home when this returns, and is write-protected again. Returns those pages: the
-    /// write notices of the interval.
-    func endInterval() -> [Int] {
+    /// home when this returns, and is write-protected again unless adaptive write detection
+    /// keeps it open. Returns the write notices of the interval: the pages written in it
+    /// that another rank may hold a copy of. `atBarrier`: the interval ends at a barrier,
+    /// whose notices reach every rank (so the read notices of those pages can be forgotten).
+    func endInterval(atBarrier: Bool) -> [Int] {
         guard ranks > 1 else { return [] }
+        interval &+= 1
+        if interval == 0 {  // after 2^32 intervals: forget, since 0 means "never written"
+            table.writtenInterval.pointer.update(repeating: 0, count: table.writtenInterval.count)
+            interval = Self.firstInterval
+        }
         var written = evictedWrites
         evictedWrites.removeAll(keepingCapacity: true)
-        if !dirtyPages.isEmpty {
-            flushed.removeAll(keepingCapacity: true)
-            for page in dirtyPages where table.state(page) == .readWrite {
-                if encodeDiff(page) { written.append(page) }
-                cache.dropTwin(of: table.slot(page)!)
+        if !dirtyPages.isEmpty { endCachedWrites(into: &written) }
+        endHomeWrites(atBarrier: atBarrier, into: &written)
+        return written
+    }
+
+    /// Diffs every written cached page to its home. With ADWD a page written again within
+    /// `adaptiveWindow` intervals of its last write stays writable with a fresh twin, until
+    /// that many interval ends pass without a change; the others are protected again.
+    private func endCachedWrites(into written: inout [Int]) {
+        flushed.removeAll(keepingCapacity: true)
+        kept.removeAll(keepingCapacity: true)
+        // A page evicted and written again appears twice; its mark skips the second entry.
+        for page in dirtyPages where table.state(page) == .readWrite && table.writtenInterval[page] != interval {
+            let slot = table.slot(page)!
+            let recent = interval &- table.writtenInterval[page] <= Self.adaptiveWindow
+            let changed = encodeDiff(page)
+            if changed {
+                written.append(page)
+                table.writtenInterval[page] = interval
+            }
+            if adaptiveWriteDetection && recent {
+                kept.append(page)
+            } else {
+                cache.dropTwin(of: slot)
                 table.setState(page, .readOnly)
                 flushed.append(page)
             }
-            dirtyPages.removeAll(keepingCapacity: true)
-            sendBatches()
-            flushed.sort()
-            forEachRun(flushed) { first, count in protect(first, count: count, .read) }
         }
-        if !dirtyHomePages.isEmpty {
-            dirtyHomePages.sort()
-            forEachRun(dirtyHomePages) { first, count in protect(first, count: count, .read) }
-            for page in dirtyHomePages { table.setState(page, .homeReadOnly) }
-            written.append(contentsOf: dirtyHomePages)
-            dirtyHomePages.removeAll(keepingCapacity: true)
+        sendBatches()
+        for page in kept where table.writtenInterval[page] == interval { cache.refreshTwin(of: table.slot(page)!) }
+        statistics.pagesKeptWritable += UInt64(kept.count)
+        swap(&dirtyPages, &kept)
+        kept.removeAll(keepingCapacity: true)
+        flushed.sort()
+        forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+    }
+
+    /// ADWD keeps a page writable while it is written at least once every this many intervals
+    /// (a critical section's writes leave the interval between two sections unchanged).
+    private static let adaptiveWindow: UInt32 = 2
+
+    /// Write notices and protection of home pages. Open pages (no write detection) that
+    /// gained a copy since the last interval end may have been written: they are noticed,
+    /// and detected from now on. Detected writes are noticed if some rank holds a copy;
+    /// a page nobody holds a copy of is left open.
+    private func endHomeWrites(atBarrier: Bool, into written: inout [Int]) {
+        let notices = store.readNotices
+        cplatform_memory_fence()  // this rank's writes before the notices are read (see ReadNotices)
+        flushed.removeAll(keepingCapacity: true)
+        let limit = table.allocatedPages
+        notices.forEachChunkWithNewCopies(below: limit) { first in
+            for page in first..<min(first + (1 << ReadNotices.chunkShift), limit)
+            where table.state(page) == .homeOpen && notices.hasCopies(page) {
+                written.append(page)
+                table.setState(page, .homeReadOnly)
+                flushed.append(page)
+            }
         }
-        return written
+        for page in dirtyHomePages where table.state(page) == .homeWritable {
+            table.writtenInterval[page] = interval
+            if !notices.hasCopies(page) {
+                table.setState(page, .homeOpen)
+            } else {
+                written.append(page)
+                if atBarrier && adaptiveWriteDetection {
+                    table.setState(page, .homeOpen)  // its copies are invalidated by this barrier
+                    statistics.pagesKeptWritable += 1
+                } else {
+                    table.setState(page, .homeReadOnly)
+                    flushed.append(page)
+                }
+            }
+        }
+        dirtyHomePages.removeAll(keepingCapacity: true)
+        flushed.sort()
+        forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+    }
+
+    /// At a barrier, once the notices of `pages` (this rank's, since the last barrier) are
+    /// about to reach every rank: every copy of those homed here is invalidated by it.
+    func forgetCopies(of pages: [Int]) {
+        let notices = store.readNotices
+        for page in pages where table.home[page] == rank { notices.clear(page) }
+    }
+
+    // MARK: home migration
+
+    /// A valid cached copy of a page homed elsewhere (a migration candidate's condition).
+    func holdsValidCopy(_ page: Int) -> Bool {
+        let state = table.state(page)
+        return table.home[page] != rank && (state == .readOnly || state == .readWrite)
+    }
+
+    /// Applies a barrier's migrations (after its invalidations): a page moving here turns
+    /// its cached copy, current since its diff went home, into the home page; a page moving
+    /// away leaves this rank's store; every rank records the new home.
+    func migrate(_ moves: [HomeMigration.Move]) {
+        arrived.removeAll(keepingCapacity: true)
+        departed.removeAll(keepingCapacity: true)
+        for move in moves {
+            if move.to == rank {
+                let slot = table.slot(move.page)!
+                if table.state(move.page) == .readWrite { cache.dropTwin(of: slot) }
+                memcpy(store.aliasAddress(ofPage: move.page), cache.slotAddress(slot), pageSize)
+                cache.free(slot)
+                table.setSlot(move.page, nil)
+                table.setState(move.page, .homeOpen)  // every other copy was invalidated by the barrier
+                arrived.append(move.page)
+            } else if move.from == rank {
+                table.setState(move.page, .unmapped)
+                departed.append(move.page)
+            }
+            store.readNotices.clear(move.page)
+            table.home[move.page] = Int32(move.to)
+        }
+        if !arrived.isEmpty { dirtyPages.removeAll { table.state($0) == .homeOpen } }
+        forEachRun(arrived) { first, count in store.mapHome(space, firstPage: first, count: count) }
+        forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
+        statistics.pagesMigratedIn += UInt64(arrived.count)
+        statistics.pagesMigratedOut += UInt64(departed.count)
     }
 
     /// Batches are handed to the transport once they reach this size, so no single MPI
@@ -323,10 +462,22 @@ final class CoherenceEngine {
     /// They keep their slots, so a later access refetches in place.
     func invalidate(_ pages: [Int]) {
         var stale: [Int] = []
-        for page in pages where page < table.allocatedPages && table.state(page) == .readOnly {
-            stale.append(page)
+        var droppedWritable = false
+        for page in pages where page < table.allocatedPages {
+            switch table.state(page) {
+            case .readOnly:
+                stale.append(page)
+            case .readWrite:  // kept writable by ADWD; its diff went home when the interval ended
+                cache.dropTwin(of: table.slot(page)!)
+                table.setState(page, .invalid)  // at once: the list may name the page twice
+                stale.append(page)
+                droppedWritable = true
+            default:
+                break
+            }
         }
         guard !stale.isEmpty else { return }
+        if droppedWritable { dirtyPages.removeAll { table.state($0) == .invalid } }
         stale.sort()
         stale.removeDuplicatesFromSorted()
         statistics.invalidations += UInt64(stale.count)

@@ -67,3 +67,30 @@ extension Array where Element: Equatable {
         removeLast(count - kept)
     }
 }
+
+/// Every rank's notices of one barrier (`HomeMigration.notice` values), rank after rank.
+struct GatheredNotices {
+    let counts: [Int]
+    let values: [Int64]
+    private let offsets: [Int]
+
+    init(counts: [Int], values: [Int64]) {
+        self.counts = counts
+        self.values = values
+        var offsets = [0]
+        for count in counts { offsets.append(offsets[offsets.count - 1] + count) }
+        self.offsets = offsets
+    }
+
+    func list(of rank: Int) -> ArraySlice<Int64> { values[offsets[rank]..<offsets[rank + 1]] }
+
+    /// The pages the other ranks wrote.
+    func pages(excluding rank: Int) -> [Int] {
+        var pages: [Int] = []
+        pages.reserveCapacity(values.count - counts[rank])
+        for other in counts.indices where other != rank {
+            for notice in list(of: other) { pages.append(HomeMigration.page(notice)) }
+        }
+        return pages
+    }
+}

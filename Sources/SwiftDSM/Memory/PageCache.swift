@@ -73,7 +73,13 @@ final class PageCache {
         UnsafeMutableRawPointer(twinStorage.pointer) + Int(twinOfSlot[slot]) * pageSize
     }
 
+    /// Copies the slot's page into its twin again: the next diff starts from now.
+    func refreshTwin(of slot: Int) {
+        memcpy(twinAddress(slot), slotAddress(slot), pageSize)
+    }
+
     func dropTwin(of slot: Int) {
+        precondition(twinOfSlot[slot] >= 0, "SwiftDSM: cache slot \(slot) has no twin to drop")
         freeTwins.append(twinOfSlot[slot])
         twinOfSlot[slot] = -1
     }

@@ -6,15 +6,19 @@ import Glibc
 /// covers the whole shared range; home pages are only ever re-protected in it, and other
 /// ranks' pages are mapped over it from the page cache while cached. The alias is always
 /// read-write and is what other ranks touch: the RMA window, the shm transport's mapping,
-/// the message path's reads and diffs.
+/// the message path's reads and diffs. After the pages, the file holds the pages' read
+/// notices (`ReadNotices`), which only the alias maps.
 final class PageStore {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
+    /// Bytes of the file: the pages, then the read notices.
     let length: Int
-    private let pageShift: Int
+    let readNotices: ReadNotices
+    let pageShift: Int
 
     init(space: AddressSpace) {
-        length = space.capacity
+        let noticeBytes = ReadNotices.byteCount(pageCount: space.pageCount)
+        length = space.capacity + (noticeBytes + space.pageSize - 1) / space.pageSize * space.pageSize
         pageShift = space.pageShift
         fd = cplatform_memfd("swiftdsm-pages")
         if fd < 0 { Fatal.stop("memfd_create failed: \(String(cString: strerror(cplatform_errno())))") }
@@ -25,6 +29,7 @@ final class PageStore {
             Fatal.stop("mapping the page store alias failed: \(String(cString: strerror(cplatform_errno())))")
         }
         alias = mapped
+        readNotices = ReadNotices(storeBase: mapped, offset: space.capacity, pageCount: space.pageCount)
         space.mapShared(firstPage: 0, count: space.pageCount, .none, fd: fd, fileOffset: 0, populate: false)
     }
 
@@ -34,6 +39,18 @@ final class PageStore {
     func restore(_ space: AddressSpace, firstPage: Int, count: Int) {
         space.mapShared(firstPage: firstPage, count: count, .none, fd: fd, fileOffset: firstPage << pageShift,
                         populate: false)
+    }
+
+    /// Maps the store at the global addresses of pages that became homed here, writable.
+    func mapHome(_ space: AddressSpace, firstPage: Int, count: Int) {
+        space.mapShared(firstPage: firstPage, count: count, .readWrite, fd: fd, fileOffset: firstPage << pageShift,
+                        populate: false)
+    }
+
+    /// Pages homed elsewhere from now on: inaccessible here, and their memory freed.
+    func dropHome(_ space: AddressSpace, firstPage: Int, count: Int) {
+        space.protect(firstPage: firstPage, count: count, .none)
+        _ = cplatform_punch_hole(fd, Int64(firstPage << pageShift), Int64(count << pageShift))
     }
 
     func release() {

@@ -10,10 +10,13 @@ enum PageState: UInt8 {
     case readOnly
     /// A cached copy written in this interval, with a twin.
     case readWrite
-    /// Homed here, write-protected so the next write is noticed.
+    /// Homed here, write-protected so the next write is noticed (other ranks hold copies).
     case homeReadOnly
-    /// Homed here and writable: written in this interval (or a one-rank run).
+    /// Homed here, written in this interval after a write fault noticed it.
     case homeWritable
+    /// Homed here and writable without write detection: no other rank holds a copy its
+    /// writes could make stale (read notices), or adaptive write detection left it open.
+    case homeOpen
 }
 
 /// Zero-initialised storage for one entry per page of the shared range, from an anonymous
@@ -47,6 +50,9 @@ struct PageTable {
     private let slotPlusOne: PageArray<Int32>
     /// The barrier epoch in which the page last entered this rank's barrier notice list.
     let barrierMark: PageArray<UInt32>
+    /// The interval (this rank's count) in which this rank last wrote the page, for
+    /// adaptive write detection.
+    let writtenInterval: PageArray<UInt32>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
     var allocatedPages = 0
 
@@ -55,6 +61,7 @@ struct PageTable {
         rawState = PageArray(count: pageCount)
         slotPlusOne = PageArray(count: pageCount)
         barrierMark = PageArray(count: pageCount)
+        writtenInterval = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
@@ -74,5 +81,6 @@ struct PageTable {
         rawState.release()
         slotPlusOne.release()
         barrierMark.release()
+        writtenInterval.release()
     }
 }

@@ -19,6 +19,10 @@ public struct Statistics: Sendable {
     public var invalidations: UInt64 = 0
     public var evictions: UInt64 = 0
     public var dirtyEvictions: UInt64 = 0
+    // Adaptive protocols: pages kept writable across an interval, homes moved.
+    public var pagesKeptWritable: UInt64 = 0
+    public var pagesMigratedIn: UInt64 = 0
+    public var pagesMigratedOut: UInt64 = 0
     // Synchronization.
     public var lockAcquires: UInt64 = 0
     public var lockWaitNanoseconds: UInt64 = 0
@@ -61,6 +65,9 @@ public struct Statistics: Sendable {
         ("invalidations", \.invalidations, false),
         ("evictions", \.evictions, false),
         ("dirtyEvictions", \.dirtyEvictions, false),
+        ("pagesKeptWritable", \.pagesKeptWritable, false),
+        ("pagesMigratedIn", \.pagesMigratedIn, false),
+        ("pagesMigratedOut", \.pagesMigratedOut, false),
         ("lockAcquires", \.lockAcquires, false),
         ("lockWaitNanoseconds", \.lockWaitNanoseconds, true),
         ("lockReleases", \.lockReleases, false),

@@ -22,7 +22,11 @@ struct CollectiveCall {
         for (index, value) in arguments.prefix(3).enumerated() { self.arguments[index] = value }
     }
 
-    static let barrier = CollectiveCall(.barrier)
+    /// A barrier names whether home migration is on: every rank decides migrations alike, so
+    /// a rank that differs is a mistake (jia_config(HMIG) called on some ranks only).
+    static func barrier(homeMigration: Bool) -> CollectiveCall {
+        CollectiveCall(.barrier, arguments: [homeMigration ? 1 : 0])
+    }
     static let wait = CollectiveCall(.wait)
     static let exit = CollectiveCall(.exit)
 
@@ -53,7 +57,7 @@ struct CollectiveCall {
     var description: String {
         let call: String
         switch operation {
-        case .barrier: call = "jia_barrier()"
+        case .barrier: call = "jia_barrier() with home migration \(arguments[0] == 1 ? "on" : "off")"
         case .wait: call = "jia_wait()"
         case .exit: call = "jia_exit()"
         case .allocate: call = "jia_alloc3(size: \(arguments[0]), block: \(arguments[1]), starthost: \(arguments[2]))"

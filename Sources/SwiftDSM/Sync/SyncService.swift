@@ -16,11 +16,13 @@ final class SyncService: RequestHandler {
         case .acquireLock:
             let lock = body.int()
             let lastScope = body.int()
-            if let grant = locks.acquire(lock, by: source, lastScope: lastScope) { send(grant) }
+            let barriers = body.int()
+            if let grant = locks.acquire(lock, by: source, lastScope: lastScope, barriers: barriers) { send(grant) }
         case .releaseLock:
             let lock = body.int()
+            let barriers = body.int()
             let pages = body.ints()
-            if let grant = locks.release(lock, by: source, pages: pages) { send(grant) }
+            if let grant = locks.release(lock, by: source, pages: pages, barriers: barriers) { send(grant) }
         case .setCondition:
             for rank in conditions.set(body.int()) { sendConditionGrant(to: rank) }
         case .resetCondition:

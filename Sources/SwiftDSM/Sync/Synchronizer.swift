@@ -12,6 +12,11 @@ final class Synchronizer {
     private var barrierNotices = BarrierNotices()
     /// For each lock, the scope of the last grant this rank received.
     private var lastScope: [Int]
+    /// JIAJIA's HMIG: homes move to single writers at barriers. Must agree on every rank.
+    var homeMigration = false
+    /// Barriers this rank has passed (statistics count only the reported interval).
+    private var barriersPassed = 0
+    private var migration: HomeMigration
 
     init(cluster: Cluster, engine: CoherenceEngine, service: ServiceThread, maxLocks: Int, maxConditions: Int) {
         self.cluster = cluster
@@ -20,12 +25,15 @@ final class Synchronizer {
         self.maxLocks = maxLocks
         self.maxConditions = maxConditions
         self.lastScope = [Int](repeating: 0, count: maxLocks)
+        self.migration = HomeMigration(pageCount: engine.space.pageCount)
     }
+
+    func release() { migration.release() }
 
     var heldLocks: [Int] { notices.heldLocks }
 
-    private func endInterval() {
-        let written = engine.endInterval()
+    private func endInterval(atBarrier: Bool = false) {
+        let written = engine.endInterval(atBarrier: atBarrier)
         guard !written.isEmpty else { return }
         notices.record(written)
         barrierNotices.record(written, marks: engine.table.barrierMark)
@@ -43,6 +51,7 @@ final class Synchronizer {
         var request = MessageWriter(kind: .acquireLock)
         request.append(lock)
         request.append(lastScope[lock])
+        request.append(barriersPassed)
         service.send(&request, to: manager(of: lock))
         let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
         let waited = monotonicNanoseconds() - start
@@ -73,6 +82,7 @@ final class Synchronizer {
         let pages = notices.pop()
         var release = MessageWriter(kind: .releaseLock, capacity: 32 + pages.count * 8)
         release.append(lock)
+        release.append(barriersPassed)
         release.append(pages)
         service.send(&release, to: manager(of: lock))
         engine.statistics.lockReleases += 1
@@ -97,16 +107,35 @@ final class Synchronizer {
             Fatal.stop("jia_barrier() called inside a critical section (holding locks \(notices.heldLocks)); "
                 + "release them with jia_unlock before the barrier")
         }
-        endInterval()
+        endInterval(atBarrier: true)
         let start = monotonicNanoseconds()
-        let others = collectiveCall(.barrier, notices: barrierNotices.pages)
+        let mine = barrierNotices.pages
+        // Every copy of these pages is invalidated by this barrier, so their read notices go.
+        engine.forgetCopies(of: mine)
+        let tagged = mine.map { HomeMigration.notice($0, heldValid: homeMigration && engine.holdsValidCopy($0)) }
+        let gathered = collectiveCall(.barrier(homeMigration: homeMigration), notices: tagged)
         let waited = monotonicNanoseconds() - start
         engine.statistics.barrierWaitNanoseconds += waited
         engine.statistics.barrierLatency.record(waited)
         engine.statistics.barriers += 1
+        barriersPassed += 1
+        let others = gathered.pages(excluding: cluster.rank)
         DSMLog.trace("barrier \(engine.statistics.barriers): \(others.count) pages written elsewhere")
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
+        if homeMigration { migrateHomes(gathered) }
+    }
+
+    /// Applies the barrier's home migrations; then a rendezvous, so that no rank fetches a
+    /// page from its new home before the new home holds it.
+    private func migrateHomes(_ gathered: GatheredNotices) {
+        let table = engine.table
+        let moves = migration.moves(ranks: cluster.size, lists: { gathered.list(of: $0) },
+                                    home: { Int(table.home[$0]) })
+        guard !moves.isEmpty else { return }
+        DSMLog.trace("barrier: \(moves.count) pages change home")
+        engine.migrate(moves)
+        cluster.quietBarrier()
     }
 
     /// Rendezvous of all ranks without coherence (JIAJIA's jia_wait).
@@ -118,14 +147,14 @@ final class Synchronizer {
     /// fixed-size allgather of what each rank is calling, so calls that differ between
     /// ranks are reported on every rank instead of pairing unlike MPI collectives (a hang).
     /// The block also carries short write-notice lists; longer ones take a second round.
-    /// Returns the notices of the other ranks.
+    /// Returns every rank's notices.
     @discardableResult
-    func collectiveCall(_ call: CollectiveCall, notices mine: [Int] = []) -> [Int] {
+    func collectiveCall(_ call: CollectiveCall, notices mine: [Int64] = []) -> GatheredNotices {
         collectiveSequence += 1
         var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
         call.write(sequence: collectiveSequence, noticeCount: mine.count, into: &block)
         let inline = min(mine.count, CollectiveCall.inlineNotices)
-        for index in 0..<inline { block[CollectiveCall.headerWords + index] = Int64(mine[index]) }
+        for index in 0..<inline { block[CollectiveCall.headerWords + index] = mine[index] }
         var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
         allgather(&block, into: &all, count: CollectiveCall.blockWords)
 
@@ -137,23 +166,16 @@ final class Synchronizer {
                 + "with the same arguments, in the same order", comm: cluster.syncComm)
         }
         let counts = calls.map(\.noticeCount)
-        var pages: [Int] = []
-        if counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) {
-            for rank in 0..<cluster.size where rank != cluster.rank {
-                let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
-                for index in 0..<counts[rank] { pages.append(Int(all[base + index])) }
-            }
-            return pages
+        guard counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) else {
+            return GatheredNotices(counts: counts, values: allgatherv(mine, counts: counts))
         }
-        let everything = allgatherv(mine, counts: counts)
-        var offset = 0
+        var values: [Int64] = []
+        values.reserveCapacity(counts.reduce(0, +))
         for rank in 0..<cluster.size {
-            if rank != cluster.rank {
-                for index in offset..<(offset + counts[rank]) { pages.append(Int(everything[index])) }
-            }
-            offset += counts[rank]
+            let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
+            values.append(contentsOf: all[base..<(base + counts[rank])])
         }
-        return pages
+        return GatheredNotices(counts: counts, values: values)
     }
 
     private func allgather(_ block: inout [Int64], into all: inout [Int64], count: Int) {
@@ -168,12 +190,12 @@ final class Synchronizer {
         }
     }
 
-    private func allgatherv(_ mine: [Int], counts: [Int]) -> [Int64] {
+    private func allgatherv(_ mine: [Int64], counts: [Int]) -> [Int64] {
         let counts32 = counts.map { Int32($0) }
         var displacements = [Int32](repeating: 0, count: counts.count)
         for rank in 1..<counts.count { displacements[rank] = displacements[rank - 1] + counts32[rank - 1] }
         var everything = [Int64](repeating: 0, count: counts.reduce(0, +))
-        var mine64 = mine.map(Int64.init)
+        var mine64 = mine
         var request: MPI_Request? = cmpi_request_null()
         // Nonblocking: every buffer, counts included, must stay put until the wait returns.
         mine64.withUnsafeMutableBufferPointer { send in

@@ -10,6 +10,8 @@ final class MappedTransport: PageTransport {
     let name = "shm"
     /// Each rank's page store, mapped here (nil for this rank).
     private var peers: [UnsafeMutableRawPointer?]
+    /// Each rank's read notices, in its mapped store.
+    private let readNotices: [ReadNotices?]
     private let length: Int
 
     /// Collective. Returns nil on every rank unless all ranks share one host and each could
@@ -42,15 +44,23 @@ final class MappedTransport: PageTransport {
             DSMLog.logger.info("ranks cannot map each other's memory (not one host, or /proc not usable)")
             return nil
         }
-        return MappedTransport(peers: peers, length: store.length)
+        return MappedTransport(peers: peers, length: store.length, notices: store.readNotices,
+                               pageShift: store.pageShift)
     }
 
-    private init(peers: [UnsafeMutableRawPointer?], length: Int) {
+    private let pageShift: Int
+
+    private init(peers: [UnsafeMutableRawPointer?], length: Int, notices: ReadNotices, pageShift: Int) {
         self.peers = peers
         self.length = length
+        self.pageShift = pageShift
+        readNotices = peers.map { peer in
+            peer.map { ReadNotices(storeBase: $0, offset: notices.offset, pageCount: notices.pageCount) }
+        }
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        readNotices[home]!.mark(first: offset >> pageShift, count: length >> pageShift)
         memcpy(destination, peers[home]! + offset, length)
     }
 

@@ -46,16 +46,20 @@ final class MessageTransport: PageTransport {
 }
 
 /// The home side of the message path, run by the service thread: serves page fetches
-/// from the arena alias and applies incoming diffs to it.
+/// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {
     private let cluster: Cluster
     private let arena: UnsafeMutableRawPointer
     private let arenaLength: Int
+    private let readNotices: ReadNotices
+    private let pageShift: Int
 
-    init(cluster: Cluster, arena: UnsafeMutableRawPointer, arenaLength: Int) {
+    init(cluster: Cluster, store: PageStore, pagesLength: Int, pageShift: Int) {
         self.cluster = cluster
-        self.arena = arena
-        self.arenaLength = arenaLength
+        self.arena = store.alias
+        self.arenaLength = pagesLength
+        self.readNotices = store.readNotices
+        self.pageShift = pageShift
     }
 
     func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) {
@@ -63,7 +67,9 @@ final class PageServer: RequestHandler {
         case .fetchPages:
             let offset = body.int()
             let length = body.int()
-            precondition(offset >= 0 && offset + length <= arenaLength, "SwiftDSM: page request outside the arena")
+            precondition(offset >= 0 && length > 0 && offset + length <= arenaLength,
+                         "SwiftDSM: page request outside the arena")
+            readNotices.mark(first: offset >> pageShift, count: length >> pageShift)
             mpiCheck(MPI_Send(arena + offset, Int32(length), cmpi_byte(), Int32(source), Tag.pageData,
                               cluster.replyComm), "MPI_Send (page data to rank \(source))")
             ThreadStatistics.sent(bytes: length)

@@ -15,8 +15,9 @@ final class RMATransport: PageTransport {
 
     /// Creates the window collectively over `arena` (`length` bytes). Returns nil on every
     /// rank if any rank could not create it (Open MPI over TCP has no one-sided support).
-    static func create(cluster: Cluster, service: ServiceThread, arena: UnsafeMutableRawPointer,
-                       length: Int) -> RMATransport? {
+    static func create(cluster: Cluster, service: ServiceThread, store: PageStore) -> RMATransport? {
+        let arena = store.alias
+        let length = store.length
         var window: MPI_Win? = cmpi_win_null()
         var info: MPI_Info? = nil
         MPI_Info_create(&info)
@@ -40,19 +41,44 @@ final class RMATransport: PageTransport {
         MPI_Win_set_errhandler(window, cmpi_errors_return())
         mpiCheck(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all")
         return RMATransport(cluster: cluster, window: window,
-                            messages: MessageTransport(cluster: cluster, service: service))
+                            messages: MessageTransport(cluster: cluster, service: service),
+                            notices: store.readNotices, pageShift: store.pageShift)
     }
 
-    private init(cluster: Cluster, window: MPI_Win?, messages: MessageTransport) {
+    private let notices: ReadNotices
+    private let pageShift: Int
+    /// Source of the read-notice puts.
+    private var ones: [UInt8] = []
+
+    private init(cluster: Cluster, window: MPI_Win?, messages: MessageTransport, notices: ReadNotices,
+                 pageShift: Int) {
         self.cluster = cluster
         self.window = window
         self.messages = messages
+        self.notices = notices
+        self.pageShift = pageShift
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        markCopies(home: home, first: offset >> pageShift, count: length >> pageShift)
         mpiCheck(MPI_Get(destination, Int32(length), cmpi_byte(), Int32(home), MPI_Aint(offset),
                          Int32(length), cmpi_byte(), window), "MPI_Get from rank \(home)")
         ThreadStatistics.current.pointee.rmaOperations &+= 1
+        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+    }
+
+    private func markCopies(home: Int, first: Int, count: Int) {
+        let chunks = ((first + count - 1) >> ReadNotices.chunkShift) - (first >> ReadNotices.chunkShift) + 1
+        if ones.count < count { ones = [UInt8](repeating: 1, count: count) }
+        ones.withUnsafeBufferPointer { source in
+            mpiCheck(MPI_Put(source.baseAddress, Int32(count), cmpi_byte(), Int32(home),
+                             MPI_Aint(notices.pageByteOffset(first)), Int32(count), cmpi_byte(), window),
+                     "MPI_Put (read notices to rank \(home))")
+            mpiCheck(MPI_Put(source.baseAddress, Int32(chunks), cmpi_byte(), Int32(home),
+                             MPI_Aint(notices.chunkByteOffset(first)), Int32(chunks), cmpi_byte(), window),
+                     "MPI_Put (read notices to rank \(home))")
+        }
+        ThreadStatistics.current.pointee.rmaOperations &+= 2
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 

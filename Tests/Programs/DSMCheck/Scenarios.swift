@@ -353,3 +353,89 @@ func statisticsScenario(_ dsm: DSM) {
     Check.expect(statistics.lockWaitNanoseconds >= statistics.lockLatency.percentile(0.5), "lock wait time")
     Check.expect(sum >= 0, "sum")
 }
+
+/// The adaptive protocols acting, seen through their counters; run it with
+/// --jia-hmig=on and/or --jia-adwd=on, or with neither (then nothing adapts).
+/// Home migration: pages homed on rank 0 that one other rank alone writes (holding a copy)
+/// move to it at the barrier; a page with several writers stays. Adaptive write detection:
+/// a cached page written in every critical section stops faulting after the second, and a
+/// home page written each barrier interval while others read it faults every other one.
+func adaptiveScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let words = runtime.pageSize / MemoryLayout<Int>.stride
+    let migration = runtime.homeMigration && ranks > 1
+    let adaptive = runtime.adaptiveWriteDetection && ranks > 1
+    let shared = 8 * ranks                       // pages 0..<shared: page p written by rank p % ranks
+    let data = dsm.allocate(Int.self, count: (shared + 1) * words, homes: .onRank(0))
+    func word(_ page: Int, _ index: Int) -> UnsafeMutablePointer<Int> { data.base + page * words + index }
+    var sum = 0
+    for page in 0...shared { sum += word(page, 0).pointee }  // copies everywhere
+    Check.equal(sum, 0, "initial contents")
+    dsm.barrier()
+
+    let before = runtime.statistics
+    for page in 0..<shared where page % ranks == rank {
+        word(page, 0).pointee = page + 1
+        word(page, 1).pointee = rank
+    }
+    word(shared, rank).pointee = rank + 1          // page `shared`: every rank writes a word
+    dsm.barrier()
+    let moved = runtime.statistics
+    let mine = (0..<shared).filter { $0 % ranks == rank }.count
+    Check.equal(moved.pagesMigratedIn - before.pagesMigratedIn, UInt64(migration && rank != 0 ? mine : 0),
+                "pages migrated in")
+    Check.equal(moved.pagesMigratedOut - before.pagesMigratedOut,
+                UInt64(migration && rank == 0 ? shared - mine : 0), "pages migrated out")
+    for page in 0...shared {
+        let expected = migration && page < shared ? page % ranks : 0
+        Check.equal(runtime.home(of: word(page, 0)), expected, "home of page \(page)")
+    }
+    // Every page read from its home, new or old.
+    for page in 0..<shared {
+        Check.equal(word(page, 0).pointee, page + 1, "page \(page) word 0")
+        Check.equal(word(page, 1).pointee, page % ranks, "page \(page) word 1")
+    }
+    for other in 0..<ranks { Check.equal(word(shared, other).pointee, other + 1, "shared page word \(other)") }
+    dsm.barrier()
+
+    // The writers write their pages in every critical section.
+    let rounds = 6
+    for round in 0..<rounds {
+        let faults = runtime.statistics.writeFaults
+        for page in 0..<shared where page % ranks == rank { word(page, 0).pointee = (round + 2) * (page + 1) }
+        let taken = runtime.statistics.writeFaults - faults
+        if migration || rank == 0 || ranks == 1 {
+            Check.equal(taken, 0, "round \(round): write faults on pages homed here")
+        } else if adaptive {  // the first rounds may fault, depending on the writes before
+            if round >= 2 { Check.equal(taken, 0, "round \(round): write faults on pages kept writable") }
+        } else {
+            Check.expect(taken > 0, "round \(round): the writes to cached pages fault")
+        }
+        dsm.lock(0).withLock { sum += 1 }
+    }
+    dsm.barrier()
+    for page in 0..<shared { Check.equal(word(page, 0).pointee, (rounds + 1) * (page + 1), "page \(page) at the end") }
+    if adaptive && !migration && rank != 0 { Check.expect(runtime.statistics.pagesKeptWritable > 0, "pages kept writable") }
+    dsm.barrier()
+
+    // A home page rank 0 writes in each barrier interval while the others read it: they read
+    // one half (written in the interval before), jia_wait, then rank 0 writes the other half.
+    let board = dsm.allocate(Int.self, count: words, homes: .onRank(0))
+    let half = words / 2
+    let homeFaults = runtime.statistics.homeWriteFaults
+    let intervals = 8
+    for interval in 0..<intervals {
+        if rank != 0 {
+            Check.equal(board[((interval + 1) % 2) * half], interval, "board in interval \(interval)")
+        }
+        jia_wait()
+        if rank == 0 { board[(interval % 2) * half] = interval + 1 }
+        dsm.barrier()
+    }
+    if rank == 0 && ranks > 1 {
+        // Others hold copies, so each write is detected: a fault in every interval, or in
+        // every other one when ADWD leaves the page open after a written interval.
+        let faults = Int(runtime.statistics.homeWriteFaults - homeFaults)
+        Check.equal(faults, adaptive ? intervals / 2 : intervals, "home write faults on the board")
+    }
+}

@@ -21,6 +21,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "collectives": collectivesScenario,
     "preinit": preinitializedScenario,
     "statistics": statisticsScenario,
+    "adaptive": adaptiveScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
