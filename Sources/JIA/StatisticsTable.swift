@@ -59,6 +59,8 @@ enum JIAStatistics {
             ("Invalidations", statistics.invalidations),
             ("Replaced pages", statistics.evictions),
             ("Replaced RW pages", statistics.dirtyEvictions),
+            ("Pages migrated in", statistics.pagesMigratedIn),
+            ("Pages migrated out", statistics.pagesMigratedOut),
             ("Lock releases", statistics.lockReleases),
             ("Condition wait time (ms)", statistics.conditionWaitNanoseconds / 1_000_000),
             ("DSM msgs sent", statistics.messagesSent),

@@ -159,6 +159,24 @@ final class PageStructureTests: XCTestCase {
         XCTAssertEqual(next, [.init(page: 1, from: 0, to: 2)])
     }
 
+    /// A page whose writers take turns moves again only after 2, 4, 8 ... barriers.
+    func testAPageThatMovedWaitsTwiceAsLongEachTime() {
+        var migration = HomeMigration(pageCount: 8)
+        defer { migration.release() }
+        var home = 0
+        var barriersWithMoves: [Int] = []
+        for barrier in 1...40 {
+            let writer = 1 - home  // the other rank writes, holding a copy
+            let moves = migration.moves(ranks: 2, lists: { $0 == writer ? [HomeMigration.notice(3, heldValid: true)] : [] },
+                                        home: { _ in home })
+            if let move = moves.first {
+                home = move.to
+                barriersWithMoves.append(barrier)
+            }
+        }
+        XCTAssertEqual(barriersWithMoves, [1, 3, 7, 15, 31])
+    }
+
     func testGatheredNoticesSplitByRank() {
         let gathered = GatheredNotices(counts: [1, 0, 2], values: [HomeMigration.notice(7, heldValid: true),
                                                                  HomeMigration.notice(8, heldValid: false),

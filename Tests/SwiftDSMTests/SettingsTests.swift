@@ -68,10 +68,10 @@ final class LayeredSettingsTests: XCTestCase {
 
     func testConfigVariableNamesTheFileAndJiaYamlIsThenIgnored() throws {
         _ = write("cache-pages: 100\n")
-        let other = write("cache-pages: 200\nhmig: on\nloadbal: yes\nstatistics-json: /tmp/s.json\n", "other.yaml")
+        let other = write("cache-pages: 200\nhmig: off\nloadbal: yes\nstatistics-json: /tmp/s.json\n", "other.yaml")
         let (settings, _) = try load(environment: ["JIA_CONFIG": other])
         XCTAssertEqual(settings.cachePages, 200)
-        XCTAssertTrue(settings.hmig)
+        XCTAssertFalse(settings.hmig)
         XCTAssertTrue(settings.loadbal)
         XCTAssertFalse(settings.wvec)
         XCTAssertEqual(settings.statisticsJSON, "/tmp/s.json")

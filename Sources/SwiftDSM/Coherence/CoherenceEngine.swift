@@ -30,6 +30,8 @@ final class CoherenceEngine {
     /// starts beyond the ADWD window).
     private var interval: UInt32 = CoherenceEngine.firstInterval
     private static let firstInterval: UInt32 = 16
+    /// This rank's count of barrier intervals (from 2, so 0 and 1 mean "never written").
+    private var barrierInterval: UInt32 = 2
 
     /// Cached pages made writable (twinned) in this interval, or kept writable from the last.
     private var dirtyPages: [Int] = []
@@ -351,8 +353,11 @@ final class CoherenceEngine {
 
     /// Write notices and protection of home pages. Open pages (no write detection) that
     /// gained a copy since the last interval end may have been written: they are noticed,
-    /// and detected from now on. Detected writes are noticed if some rank holds a copy;
-    /// a page nobody holds a copy of is left open.
+    /// and detected from now on. Detected writes are noticed if some rank holds a copy; a
+    /// page nobody holds a copy of is left open. With ADWD, a page whose writes were noticed
+    /// in this barrier interval and the one before stays open into the next: its copies are
+    /// invalidated by this barrier, and the next interval end notices it again if a copy is
+    /// made (so a home that stops writing it costs one needless notice, then detection).
     private func endHomeWrites(atBarrier: Bool, into written: inout [Int]) {
         let notices = store.readNotices
         cplatform_memory_fence()  // this rank's writes before the notices are read (see ReadNotices)
@@ -362,28 +367,31 @@ final class CoherenceEngine {
             for page in first..<min(first + (1 << ReadNotices.chunkShift), limit)
             where table.state(page) == .homeOpen && notices.hasCopies(page) {
                 written.append(page)
+                table.writtenBarrier[page] = barrierInterval
                 table.setState(page, .homeReadOnly)
                 flushed.append(page)
             }
         }
         for page in dirtyHomePages where table.state(page) == .homeWritable {
-            table.writtenInterval[page] = interval
-            if !notices.hasCopies(page) {
+            guard notices.hasCopies(page) else {
                 table.setState(page, .homeOpen)
+                continue
+            }
+            written.append(page)
+            let writtenBefore = table.writtenBarrier[page] == barrierInterval &- 1
+            table.writtenBarrier[page] = barrierInterval
+            if atBarrier && adaptiveWriteDetection && writtenBefore {
+                table.setState(page, .homeOpen)
+                statistics.pagesKeptWritable += 1
             } else {
-                written.append(page)
-                if atBarrier && adaptiveWriteDetection {
-                    table.setState(page, .homeOpen)  // its copies are invalidated by this barrier
-                    statistics.pagesKeptWritable += 1
-                } else {
-                    table.setState(page, .homeReadOnly)
-                    flushed.append(page)
-                }
+                table.setState(page, .homeReadOnly)
+                flushed.append(page)
             }
         }
         dirtyHomePages.removeAll(keepingCapacity: true)
         flushed.sort()
         forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+        if atBarrier { barrierInterval &+= 1 }
     }
 
     /// At a barrier, once the notices of `pages` (this rank's, since the last barrier) are

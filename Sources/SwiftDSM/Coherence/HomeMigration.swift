@@ -4,6 +4,11 @@
 ///
 /// In the lists a notice is `page << 1 | tag`, the tag set when the writer holds a valid
 /// cached copy of the page (so, after its diff went home, a current one).
+///
+/// Unlike 2.1, a page that moved waits before it may move again, twice as long after each
+/// move (2, 4, 8 ... up to 1024 barriers): where the writers of a page take turns, its home
+/// would otherwise follow them at every barrier, each move costing a copy, two mapping
+/// changes and a rendezvous (NPB-style LU with rows dealt cyclically: BENCHMARKS.md).
 struct HomeMigration {
     struct Move: Equatable {
         let page: Int
@@ -18,19 +23,26 @@ struct HomeMigration {
     /// (`several` once a second rank noticed it, `untagged - rank` for a writer without a copy).
     private let seen: PageArray<UInt32>
     private let writer: PageArray<Int32>
+    /// Per page: the barrier of its last move, and how many moves it made (capped).
+    private let movedAt: PageArray<UInt32>
+    private let moveCount: PageArray<UInt8>
     private var epoch: UInt32 = 0
     private static let several = Int32.min
+    private static let maxBackoffShift: UInt8 = 10
 
     init(pageCount: Int) {
         seen = PageArray(count: pageCount)
         writer = PageArray(count: pageCount)
+        movedAt = PageArray(count: pageCount)
+        moveCount = PageArray(count: pageCount)
     }
 
     /// The moves of one barrier, in page order. `lists(rank)` are the notices rank wrote.
     mutating func moves(ranks: Int, lists: (Int) -> ArraySlice<Int64>, home: (Int) -> Int) -> [Move] {
         epoch &+= 1
-        if epoch == 0 {
+        if epoch == 0 {  // after 2^32 barriers: forget what was seen, and every page's history
             seen.pointer.update(repeating: 0, count: seen.count)
+            moveCount.pointer.update(repeating: 0, count: moveCount.count)
             epoch = 1
         }
         var candidates: [Int] = []
@@ -48,6 +60,10 @@ struct HomeMigration {
         }
         var moves: [Move] = []
         for page in candidates where writer[page] >= 0 && Int(writer[page]) != home(page) {
+            let count = moveCount[page]
+            guard count == 0 || epoch &- movedAt[page] >= UInt32(1) << UInt32(count) else { continue }
+            movedAt[page] = epoch
+            moveCount[page] = min(count + 1, Self.maxBackoffShift)
             moves.append(Move(page: page, from: home(page), to: Int(writer[page])))
         }
         moves.sort { $0.page < $1.page }
@@ -57,5 +73,7 @@ struct HomeMigration {
     func release() {
         seen.release()
         writer.release()
+        movedAt.release()
+        moveCount.release()
     }
 }

@@ -53,6 +53,9 @@ struct PageTable {
     /// The interval (this rank's count) in which this rank last wrote the page, for
     /// adaptive write detection.
     let writtenInterval: PageArray<UInt32>
+    /// For a home page: the barrier interval (this rank's count) in which a write to it was
+    /// last noticed, for adaptive write detection of home pages.
+    let writtenBarrier: PageArray<UInt32>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
     var allocatedPages = 0
 
@@ -62,6 +65,7 @@ struct PageTable {
         slotPlusOne = PageArray(count: pageCount)
         barrierMark = PageArray(count: pageCount)
         writtenInterval = PageArray(count: pageCount)
+        writtenBarrier = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
@@ -82,5 +86,6 @@ struct PageTable {
         slotPlusOne.release()
         barrierMark.release()
         writtenInterval.release()
+        writtenBarrier.release()
     }
 }

@@ -43,8 +43,10 @@ public struct Settings: Sendable, Equatable {
     /// Rank 0 prints the effective settings and their sources at start-up.
     public var printConfig: Bool = false
     /// JIAJIA 2.1's jia_config options: their values before the program calls jia_config.
-    public var hmig: Bool = false
-    public var adwd: Bool = false
+    /// Home migration and adaptive write detection are on (2.1: off): measured, they make
+    /// plain DSM programs faster and none slower beyond noise (BENCHMARKS.md).
+    public var hmig: Bool = true
+    public var adwd: Bool = true
     public var broadcast: Bool = false
     public var loadbal: Bool = false
     public var wvec: Bool = false
