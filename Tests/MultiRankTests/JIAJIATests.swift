@@ -26,7 +26,7 @@ final class JIAJIATests: XCTestCase {
     private static let compileLock = NSLock()
 
     /// Compiles `source` (relative to the repository) with scripts/jiacc once; returns the binary's path.
-    private func compile(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
+    static func compile(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
         Self.compileLock.lock()
         defer { Self.compileLock.unlock() }
         if let path = Self.compiled[source] { return path }
@@ -71,7 +71,7 @@ final class JIAJIATests: XCTestCase {
     // MARK: every function and macro of jia.h
 
     func testEveryFunctionAndMacro() {
-        guard let binary = compile("Tests/C/coverage.c") else { return }
+        guard let binary = Self.compile("Tests/C/coverage.c") else { return }
         let parts = ["identity", "alloc3 alloc2 alloc2p alloc1 alloc G_MALLOC G2_MALLOC", "divtask",
                      "lock unlock LOCK UNLOCK ALOCK AULOCK BARRIER", "setcv resetcv waitcv wait",
                      "clock CLOCK startstat stopstat", "config", "send recv", "bcast", "reduce",
@@ -98,7 +98,7 @@ final class JIAJIATests: XCTestCase {
     }
 
     func testStatisticsAreCountedBetweenStartstatAndStopstat() {
-        guard let binary = compile("Tests/C/stats.c") else { return }
+        guard let binary = Self.compile("Tests/C/stats.c") else { return }
         for network in MPIRun.Network.allCases {
             let run = MPIRun.run(path: binary, [], ranks: 2, network: network,
                                  environment: ["JIA_STATISTICS": "on"], timeout: 120)
@@ -122,7 +122,7 @@ final class JIAJIATests: XCTestCase {
     }
 
     func testJiaErrorStopsEveryRankWithTheFormattedMessage() {
-        guard let binary = compile("Tests/C/error.c") else { return }
+        guard let binary = Self.compile("Tests/C/error.c") else { return }
         for network in MPIRun.Network.allCases {
             let run = MPIRun.run(path: binary, [], ranks: 2, network: network, timeout: 60)
             XCTAssertNotEqual(run.status, 0, run.output)
@@ -135,7 +135,7 @@ final class JIAJIATests: XCTestCase {
     }
 
     func testJiahostsFileIsIgnoredWithOneNotice() throws {
-        guard let binary = compile("Tests/C/stats.c") else { return }
+        guard let binary = Self.compile("Tests/C/stats.c") else { return }
         let folder = Self.outputDirectory.appendingPathComponent("with-jiahosts")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try "localhost user password\nlocalhost user password\n".write(
@@ -149,7 +149,7 @@ final class JIAJIATests: XCTestCase {
 
     /// The result line at 2 and 4 ranks, over both networks, must equal the 1-rank run's.
     private func checkWorkload(_ name: String, _ arguments: [String] = [], prefix: String, expect: String? = nil) {
-        guard let binary = compile("Examples/C/\(name).c") else { return }
+        guard let binary = Self.compile("Examples/C/\(name).c") else { return }
         func resultLine(ranks: Int, network: MPIRun.Network) -> String? {
             let run = MPIRun.run(path: binary, arguments, ranks: ranks, network: network, timeout: 120)
             XCTAssertEqual(run.status, 0, "\(name) at np \(ranks) over \(network.rawValue):\n\(run.output)")
@@ -171,6 +171,7 @@ final class JIAJIATests: XCTestCase {
     func testPi() { checkWorkload("pi", prefix: "pi = ", expect: "pi = 3.1415926535") }
     func testMatrixMultiply() { checkWorkload("matmul", prefix: "matmul ") }
     func testRedBlackSOR() { checkWorkload("sor", prefix: "sor ") }
+    func testRedBlackSORWithARowPerAllocation() { checkWorkload("rowsor", prefix: "rowsor ") }
     func testIntegerSort() { checkWorkload("is", prefix: "is ", expect: ": sorted checksum") }
     func testEP() { checkWorkload("ep", prefix: "ep ", expect: "counts agree") }
     func testLU() { checkWorkload("lu", prefix: "lu ", expect: "L*U equals A") }

@@ -19,8 +19,6 @@ struct MPIRun {
     /// The folder with the built programs: $SWIFTDSM_BIN_DIR, else .build/release, else .build/debug.
     static let binaryDirectory: URL = {
         if let path = ProcessInfo.processInfo.environment["SWIFTDSM_BIN_DIR"] { return URL(fileURLWithPath: path) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
         for configuration in ["release", "debug"] {
             let folder = root.appendingPathComponent(".build/\(configuration)")
             if FileManager.default.fileExists(atPath: folder.appendingPathComponent("dsm-check").path) { return folder }
@@ -50,10 +48,40 @@ struct MPIRun {
         var mpirunArguments = ["--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)",
                                "--mca", "orte_base_help_aggregate", "0"]
         if network == .tcp { mpirunArguments += ["--mca", "btl", "self,tcp"] }
+        return execute("/usr/bin/mpirun", mpirunArguments + [binary] + arguments, environment: environment,
+                       directory: directory, timeout: timeout)
+    }
+
+    /// The repository's root folder.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// Runs `program` of this package across the hosts of the test bed (`scripts/testbed`,
+    /// which must be up), `ranksPerHost` ranks on each of the first `hosts` hosts.
+    static func runAcrossHosts(_ program: String, _ arguments: [String], hosts: Int, ranksPerHost: Int,
+                               environment: [String: String] = [:], timeout: TimeInterval = 240) -> Result {
+        let binary = binaryDirectory.appendingPathComponent(program).path
+        return runAcrossHosts(path: binary, arguments, hosts: hosts, ranksPerHost: ranksPerHost,
+                              environment: environment, timeout: timeout)
+    }
+
+    static func runAcrossHosts(path binary: String, _ arguments: [String], hosts: Int, ranksPerHost: Int,
+                               environment: [String: String] = [:], timeout: TimeInterval = 240) -> Result {
+        let hostList = (1...hosts).map { "dsmhost\($0):\(ranksPerHost)" }.joined(separator: ",")
+        let testbed = root.appendingPathComponent("scripts/testbed").path
+        return execute(testbed, ["mpirun", "-np", "\(hosts * ranksPerHost)", "--host", hostList,
+                                 "--map-by", "node", binary] + arguments,
+                       environment: environment, directory: nil, timeout: timeout)
+    }
+
+    /// Runs a command with `environment` added to this process's, collecting what it prints;
+    /// a run past `timeout` is terminated and reported as timed out.
+    static func execute(_ executable: String, _ arguments: [String], environment: [String: String],
+                        directory: URL?, timeout: TimeInterval) -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        process.executableURL = URL(fileURLWithPath: executable)
         if let directory { process.currentDirectoryURL = directory }
-        process.arguments = mpirunArguments + [binary] + arguments
+        process.arguments = arguments
         var processEnvironment = ProcessInfo.processInfo.environment
         for (key, value) in environment { processEnvironment[key] = value }
         process.environment = processEnvironment
@@ -63,7 +91,7 @@ struct MPIRun {
         let collected = OutputCollector()
         pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
         do { try process.run() } catch {
-            return Result(status: -1, output: "cannot start mpirun: \(error)", timedOut: false)
+            return Result(status: -1, output: "cannot start \(executable): \(error)", timedOut: false)
         }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(20_000) }

@@ -1,0 +1,110 @@
+import Foundation
+import XCTest
+
+/// The multi-rank tests across hosts: ranks in network namespaces of this machine
+/// (`scripts/testbed`, each with its own hostname and address on a bridge), so MPI and
+/// SwiftDSM talk over kernel TCP and never over shared memory; `auto` then takes the
+/// message path. Layouts: 2 hosts x 1 rank, 2 hosts x 2 ranks, 4 hosts x 1 rank. Where no
+/// namespace can be made (not root, no iproute2), every test is skipped with the reason.
+final class CrossHostTests: XCTestCase {
+    nonisolated(unsafe) private static var unavailable: String?
+    nonisolated(unsafe) private static var broken: String?
+    private static let testbed = MPIRun.root.appendingPathComponent("scripts/testbed").path
+    private static let layouts = [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2), (hosts: 4, ranksPerHost: 1)]
+
+    override class func setUp() {
+        super.setUp()
+        let up = MPIRun.execute(testbed, ["up", "4"], environment: [:], directory: nil, timeout: 120)
+        switch up.status {
+        case 0: break
+        case 2:
+            unavailable = "no test bed here: " + up.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            print("CrossHostTests skipped: \(unavailable!)")
+        default: broken = "scripts/testbed up 4 failed:\n\(up.output)"
+        }
+    }
+
+    override class func tearDown() {
+        let down = MPIRun.execute(testbed, ["down"], environment: [:], directory: nil, timeout: 120)
+        if down.status != 0 { print("scripts/testbed down failed:\n\(down.output)") }
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        if let reason = Self.unavailable { throw XCTSkip(reason) }
+        if let broken = Self.broken { XCTFail(broken) }
+    }
+
+    private func scenario(_ name: String, _ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) {
+        for layout in Self.layouts {
+            let result = MPIRun.runAcrossHosts("dsm-check", [name] + extra, hosts: layout.hosts,
+                                               ranksPerHost: layout.ranksPerHost)
+            let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks"
+            XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
+            XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
+            XCTAssertTrue(result.output.contains("dsm-check \(name): PASS"), "\(label):\n\(result.output)",
+                          file: file, line: line)
+            XCTAssertTrue(result.output.contains("transport message"), "\(label) should take the message path:\n"
+                          + result.output, file: file, line: line)
+        }
+    }
+
+    func testRanksSeeDifferentHosts() {
+        let result = MPIRun.execute(Self.testbed, ["mpirun", "-np", "2", "--map-by", "node", "hostname"],
+                                    environment: [:], directory: nil, timeout: 120)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertEqual(Set(result.output.split(separator: "\n").filter { $0.hasPrefix("dsmhost") }),
+                       ["dsmhost1", "dsmhost2"], result.output)
+    }
+
+    func testLockProtectedCounters() { scenario("counter") }
+    func testScopeConsistency() { scenario("scope") }
+    func testMultipleWriters() { scenario("multiwriter") }
+    func testCacheSweep() { scenario("sweep", ["--jia-cache-pages=16"]) }
+    func testRandomizedStressAgainstTheModel() { scenario("stress") }
+    func testAdaptiveProtocols() { scenario("adaptive") }
+    func testAdaptiveProtocolsOff() { scenario("stress", ["--jia-hmig=off", "--jia-adwd=off"]) }
+    func testConditionVariablesAndApplicationMPI() {
+        scenario("cv")
+        scenario("mixed-mpi")
+    }
+
+    func testAnErrorStopsEveryRankOnEveryHost() {
+        let result = MPIRun.runAcrossHosts("dsm-check", ["error-lock-range"], hosts: 2, ranksPerHost: 2, timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        for rank in 0..<4 {
+            XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output)
+        }
+    }
+
+    func testJIAJIAWorkloadsEqualTheirOneRankRun() {
+        for (name, prefix) in [("sor", "sor "), ("rowsor", "rowsor "), ("tsp", "tsp "), ("is", "is ")] {
+            guard let binary = JIAJIATests.compile("Examples/C/\(name).c") else { return }
+            let reference = MPIRun.run(path: binary, [], ranks: 1, network: .sharedMemory, timeout: 120)
+            let expected = reference.output.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+            XCTAssertEqual(expected.count, 1, "\(name) at np 1:\n\(reference.output)")
+            for layout in Self.layouts {
+                let run = MPIRun.runAcrossHosts(path: binary, [], hosts: layout.hosts, ranksPerHost: layout.ranksPerHost,
+                                                timeout: 120)
+                let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks"
+                XCTAssertEqual(run.status, 0, "\(label):\n\(run.output)")
+                XCTAssertEqual(run.output.split(separator: "\n").filter { $0.hasPrefix(prefix) }, expected,
+                               "\(label) differs from the 1-rank run:\n\(run.output)")
+            }
+        }
+    }
+
+    func testNPBClassSVerifies() {
+        for kernel in ["ep", "is", "cg", "mg", "ft"] {
+            for layout in [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2)] {
+                let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: layout.hosts,
+                                                   ranksPerHost: layout.ranksPerHost, timeout: 300)
+                let label = "npb \(kernel) class S on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks"
+                XCTAssertEqual(result.status, 0, "\(label):\n\(result.output)")
+                XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                              "\(label) did not verify:\n\(result.output)")
+            }
+        }
+    }
+}
