@@ -10,14 +10,14 @@ import SwiftDSM
 /// time minus the time in locks, barriers, waits and receives) since the last check.
 enum LoadBalance {
     nonisolated(unsafe) static var enabled = false
+    /// Set by jia_balance(JIA_BALANCE_COMPUTING or _HYBRID): jia_divtask splits by powers.
+    nonisolated(unsafe) static var balanced = false
     nonisolated(unsafe) static var powers: [Double] = [1]
     nonisolated(unsafe) static var synchronizationNanoseconds: UInt64 = 0
     nonisolated(unsafe) static var lastCheck: UInt64 = 0
-    /// JIAJIA's threshold: rebalance when the coefficient of variation of the times is at least this.
-    static let delta = 0.05
-
     static func reset(hosts: Int) {
         powers = Array(repeating: 1 / Double(hosts), count: hosts)
+        balanced = false
         synchronizationNanoseconds = 0
         lastCheck = monotonicNanoseconds()
     }
@@ -30,30 +30,20 @@ enum LoadBalance {
         let times = Collectives.allgather([max(Double(computing) / 1e9, 1e-9)])
         lastCheck = monotonicNanoseconds()
         synchronizationNanoseconds = 0
-        let mean = times.reduce(0, +) / Double(times.count)
-        let variance = times.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(times.count)
-        guard variance >= delta * delta * mean * mean else { return }
-        var updated = zip(powers, times).map { $0 / $1 }
-        let total = updated.reduce(0, +)
-        updated = updated.map { $0 / total }
-        powers = updated
+        if let updated = ComputeShares.rebalanced(powers, times: times) { powers = updated }
     }
 
     /// The inclusive share of [begin, end] of rank `pid`.
     static func share(begin: Int, end: Int, pid: Int, hosts: Int) -> (Int, Int) {
         let count = end - begin + 1
         guard count > 0, hosts > 1 else { return (begin, end) }
-        if !enabled || powers.count != hosts {
+        if !(enabled || balanced) || powers.count != hosts {
             let chunk = count / hosts
             let first = begin + pid * chunk
             return (first, pid == hosts - 1 ? end : first + chunk - 1)
         }
-        var before = 0.0
-        for index in 0..<pid { before += powers[index] }
-        let first = begin + Int((Double(count) * before).rounded(.down))
-        if pid == hosts - 1 { return (first, end) }
-        let last = begin + Int((Double(count) * (before + powers[pid])).rounded(.down)) - 1
-        return (first, last)
+        let range = ComputeShares.share(of: count, powers: powers, rank: pid)
+        return (begin + range.lowerBound, begin + range.upperBound - 1)
     }
 }
 
@@ -64,6 +54,20 @@ public func c_jia_divtask(_ begin: UnsafeMutablePointer<Int32>?, _ end: UnsafeMu
                                           hosts: Int(cachedHosts))
     begin.pointee = Int32(first)
     end.pointee = Int32(last)
+}
+
+@_cdecl("jia_balance")
+public func c_jia_balance(_ mode: Int32) {
+    guard let balance = BalanceMode(rawValue: mode) else {
+        Fatal.stop("jia_balance(\(mode)): unknown mode; use JIA_BALANCE_COMPUTING (1), JIA_BALANCE_MEMORY (2) "
+            + "or JIA_BALANCE_HYBRID (3)")
+    }
+    let runtime = runtime
+    runtime.balance(balance)
+    if balance != .memory, let powers = runtime.computePowers {
+        LoadBalance.powers = powers
+        LoadBalance.balanced = true
+    }
 }
 
 @_cdecl("jia_loadcheck")

@@ -264,6 +264,31 @@ int main(int argc, char **argv) {
     CHECK(begin == me * (1000 / hosts), "even split after LOADBAL OFF: %d", begin);
     ok("LOADBAL loadcheck");
 
+    /* jia_balance: a split that covers the range once, and a page rank 0 homes that the
+     * last rank alone fetched twice (a write by rank 0 in between) moves to the last rank */
+    {
+        int *pages = (int *)jia_alloc3(4096 * 4, 4096 * 4, 0), round, sum = 0, lo, hi, covered = 0;
+        jia_balance(JIA_BALANCE_COMPUTING);
+        lo = 0; hi = 999;
+        jia_divtask(&lo, &hi);
+        covered = hi - lo + 1;
+        jia_reduce((char *)&covered, (char *)&total, 1, SUM_INT, 0);
+        if (me == 0) CHECK(total == 1000, "balanced divtask covers %d of 1000", total);
+        for (round = 0; round < 2; round++) {
+            if (me == 0) pages[0] = round + 1;
+            jia_barrier();
+            if (me == hosts - 1) sum += pages[0];
+            jia_barrier();
+        }
+        jia_balance(JIA_BALANCE_HYBRID);
+        if (me == hosts - 1) pages[1] = 7;
+        jia_barrier();
+        CHECK(pages[0] == 2 && pages[1] == 7, "pages after balance: %d %d", pages[0], pages[1]);
+        jia_balance(JIA_BALANCE_MEMORY);
+        if (me == hosts - 1) CHECK(sum == 3, "sum of what rank %d read: %d", me, sum);
+    }
+    ok("balance");
+
     /* macros that expand to nothing */
     jia_wtnt(&a[0], 4);
     jia_wtntw(&a[0]);

@@ -58,6 +58,9 @@ final class ScenarioTests: XCTestCase {
         }
     }
 
+    /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
+    func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
+
     /// The scenarios that check coherence against a model, with the adaptive protocols at
     /// the opposite of their defaults (the other tests run the defaults).
     func testCoherenceWithAdaptiveProtocolsOff() {

@@ -133,6 +133,15 @@ void jia_reduce(char *snd, char *rcv, int cnt, int op, int root);
 void jia_divtask(int *begin, int *end);
 void jia_loadcheck(void);                            /* collective when LOADBAL is on     */
 
+/* SwiftDSM (JIAJIA 3.0's plan): collective. COMPUTING: jia_divtask splits by each rank's
+ * measured computing time since the last balance; MEMORY: with a barrier's coherence, a
+ * page homed elsewhere that one rank fetched most often (at least twice) since the last
+ * balance moves its home there; HYBRID: both. */
+#define JIA_BALANCE_COMPUTING 1
+#define JIA_BALANCE_MEMORY    2
+#define JIA_BALANCE_HYBRID    3
+void jia_balance(int mode);
+
 /* ---- write detection hooks (empty in JIAJIA 2.1) ------------------------------------- */
 
 #define jia_wtnt(a, b)

@@ -58,10 +58,17 @@ public struct DSM: Sendable {
     /// Rendezvous without coherence.
     public func rendezvous() { runtime.sync.wait() }
 
+    /// Balances work (`.computing`), homes (`.memory`) or both (`.hybrid`); collective.
+    /// Returns the number of pages whose home moved. See `DSMRuntime.balance`.
+    @discardableResult
+    public func balance(_ mode: BalanceMode) -> Int { runtime.balance(mode) }
+
     /// The contiguous share of `0..<count` that `rank` works on: an even split, the
-    /// remainder spread over the first ranks.
+    /// remainder spread over the first ranks; after `balance(.computing)`, a split in
+    /// proportion to each rank's measured speed.
     public func share(of count: Int, for rank: Int? = nil) -> Range<Int> {
         let rank = rank ?? self.rank
+        if let powers = runtime.computePowers { return ComputeShares.share(of: count, powers: powers, rank: rank) }
         let base = count / rankCount
         let extra = count % rankCount
         let start = rank * base + min(rank, extra)

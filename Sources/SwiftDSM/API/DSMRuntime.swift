@@ -179,6 +179,43 @@ public final class DSMRuntime: @unchecked Sendable {
     /// Whether jia_exit prints the core statistics table (the C face prints JIAJIA's instead).
     public var printsStatisticsTable = true
 
+    // MARK: balance
+
+    /// Each rank's power after the last computing balance (nil before one): the shares of
+    /// `DSM.share(of:)` and, in the C face, `jia_divtask`.
+    public private(set) var computePowers: [Double]?
+    private var balancedAtNanoseconds = monotonicNanoseconds()
+    private var waitedAtBalance: UInt64 = 0
+
+    private var waitedNanoseconds: UInt64 {
+        let counted = engine.statistics
+        return counted.lockWaitNanoseconds &+ counted.barrierWaitNanoseconds &+ counted.conditionWaitNanoseconds
+    }
+
+    /// Balances work, memory or both (collective; jia_balance). Computing: every rank's time
+    /// computing since the last computing balance (or the start) sets its share of later
+    /// `share(of:)` splits. Memory: with a barrier's coherence, each page homed elsewhere
+    /// that one rank fetched more often than any other (at least twice) since the last
+    /// memory balance becomes homed there. Returns the number of pages that moved.
+    @discardableResult
+    public func balance(_ mode: BalanceMode) -> Int {
+        if mode != .memory {
+            let now = monotonicNanoseconds()
+            let waited = waitedNanoseconds &- waitedAtBalance
+            let elapsed = now &- balancedAtNanoseconds
+            let current = computePowers ?? [Double](repeating: 1 / Double(cluster.size), count: cluster.size)
+            if let powers = sync.balanceComputing(computingNanoseconds: elapsed > waited ? elapsed - waited : 0,
+                                                  powers: current) {
+                computePowers = powers
+            } else if computePowers == nil {
+                computePowers = current
+            }
+            balancedAtNanoseconds = monotonicNanoseconds()
+            waitedAtBalance = waitedNanoseconds
+        }
+        return mode == .computing ? 0 : sync.balanceHomes()
+    }
+
     // MARK: allocation
 
     private(set) var allocationCount = 0

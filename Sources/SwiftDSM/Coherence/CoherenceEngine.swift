@@ -214,6 +214,7 @@ final class CoherenceEngine {
         statistics.fetchLatency.record(elapsed)
         statistics.fetchOperations += 1
         statistics.pagesFetched += UInt64(count)
+        for index in page..<(page + count) where table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
         DSMLog.trace("fetch pages \(page)..<\(page + count) from rank \(table.home[page]) in \(elapsed) ns")
     }
 
@@ -409,33 +410,69 @@ final class CoherenceEngine {
         return table.home[page] != rank && (state == .readOnly || state == .readWrite)
     }
 
-    /// Applies a barrier's migrations (after its invalidations): a page moving here turns
-    /// its cached copy, current since its diff went home, into the home page; a page moving
-    /// away leaves this rank's store; every rank records the new home.
-    func migrate(_ moves: [HomeMigration.Move]) {
+    /// The first half of moving homes here: copies each page that `moves` brings to this rank
+    /// into its page store, from a valid cached copy (current once its diff went home) or
+    /// else from its old home. Every old home must still hold its pages while this runs.
+    func receiveHomes(_ moves: [HomeMigration.Move]) {
+        for move in moves where move.to == rank {
+            let destination = store.aliasAddress(ofPage: move.page)
+            if holdsValidCopy(move.page) {
+                memcpy(destination, cache.slotAddress(table.slot(move.page)!), pageSize)
+            } else {
+                transport.fetch(home: move.from, offset: move.page << pageShift, length: pageSize, into: destination)
+            }
+        }
+    }
+
+    /// The second half (after `receiveHomes` on every rank): a page moving here becomes a
+    /// home page (its cache slot freed); a page moving away leaves this rank's store; every
+    /// rank records the new home. `copiesRemain`: other ranks may keep valid copies (a
+    /// balance), so the new home notes them (read notices) and detects its writes; after a
+    /// barrier's migration every other copy was invalidated, so the page starts open.
+    func migrate(_ moves: [HomeMigration.Move], copiesRemain: Bool) {
         arrived.removeAll(keepingCapacity: true)
         departed.removeAll(keepingCapacity: true)
+        let notices = store.readNotices
         for move in moves {
             if move.to == rank {
-                let slot = table.slot(move.page)!
-                if table.state(move.page) == .readWrite { cache.dropTwin(of: slot) }
-                memcpy(store.aliasAddress(ofPage: move.page), cache.slotAddress(slot), pageSize)
-                cache.free(slot)
-                table.setSlot(move.page, nil)
-                table.setState(move.page, .homeOpen)  // every other copy was invalidated by the barrier
+                if let slot = table.slot(move.page) {
+                    if table.state(move.page) == .readWrite { cache.dropTwin(of: slot) }
+                    cache.free(slot)
+                    table.setSlot(move.page, nil)
+                }
+                table.setState(move.page, copiesRemain ? .homeReadOnly : .homeOpen)
+                if copiesRemain { notices.mark(first: move.page, count: 1) } else { notices.clear(move.page) }
                 arrived.append(move.page)
-            } else if move.from == rank {
-                table.setState(move.page, .unmapped)
-                departed.append(move.page)
+            } else {
+                if move.from == rank {
+                    table.setState(move.page, .unmapped)
+                    departed.append(move.page)
+                }
+                notices.clear(move.page)
             }
-            store.readNotices.clear(move.page)
             table.home[move.page] = Int32(move.to)
         }
-        if !arrived.isEmpty { dirtyPages.removeAll { table.state($0) == .homeOpen } }
-        forEachRun(arrived) { first, count in store.mapHome(space, firstPage: first, count: count) }
+        if !arrived.isEmpty { dirtyPages.removeAll { table.home[$0] == rank } }
+        forEachRun(arrived) { first, count in
+            store.mapHome(space, firstPage: first, count: count, copiesRemain ? .read : .readWrite)
+        }
         forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
         statistics.pagesMigratedIn += UInt64(arrived.count)
         statistics.pagesMigratedOut += UInt64(departed.count)
+    }
+
+    /// Pages of other homes this rank fetched since the last `resetFetchCounts`, with the
+    /// number of fetches of each (at least `minimum`): what a memory balance weighs.
+    func fetchCounts(minimum: UInt16) -> [(page: Int, count: Int)] {
+        var counts: [(page: Int, count: Int)] = []
+        for page in 0..<table.allocatedPages where table.fetchCount[page] >= minimum && table.home[page] != rank {
+            counts.append((page, Int(table.fetchCount[page])))
+        }
+        return counts
+    }
+
+    func resetFetchCounts() {
+        table.fetchCount.pointer.update(repeating: 0, count: table.allocatedPages)
     }
 
     /// Batches are handed to the transport once they reach this size, so no single MPI

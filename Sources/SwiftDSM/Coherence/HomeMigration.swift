@@ -70,6 +70,31 @@ struct HomeMigration {
         return moves
     }
 
+    // MARK: memory balance
+
+    /// In a balance's lists a notice is `page << 16 | fetches`.
+    static func fetchNotice(_ page: Int, count: Int) -> Int64 { Int64(page << 16 | min(count, 0xFFFF)) }
+
+    /// The moves of a memory balance, in page order: each page goes to the rank that fetched
+    /// it most often, if that rank is alone in fetching it that often (a tie moves nothing).
+    static func balanceMoves(ranks: Int, lists: (Int) -> ArraySlice<Int64>, home: (Int) -> Int) -> [Move] {
+        var best: [Int: (rank: Int, count: Int, tied: Bool)] = [:]
+        for rank in 0..<ranks {
+            for notice in lists(rank) {
+                let page = Int(notice >> 16), count = Int(notice & 0xFFFF)
+                if let current = best[page] {
+                    if count > current.count { best[page] = (rank, count, false) }
+                    else if count == current.count { best[page] = (current.rank, count, true) }
+                } else {
+                    best[page] = (rank, count, false)
+                }
+            }
+        }
+        return best.compactMap { page, choice in
+            choice.tied || choice.rank == home(page) ? nil : Move(page: page, from: home(page), to: choice.rank)
+        }.sorted { $0.page < $1.page }
+    }
+
     func release() {
         seen.release()
         writer.release()

@@ -41,9 +41,9 @@ final class PageStore {
                         populate: false)
     }
 
-    /// Maps the store at the global addresses of pages that became homed here, writable.
-    func mapHome(_ space: AddressSpace, firstPage: Int, count: Int) {
-        space.mapShared(firstPage: firstPage, count: count, .readWrite, fd: fd, fileOffset: firstPage << pageShift,
+    /// Maps the store at the global addresses of pages that became homed here.
+    func mapHome(_ space: AddressSpace, firstPage: Int, count: Int, _ protection: Protection) {
+        space.mapShared(firstPage: firstPage, count: count, protection, fd: fd, fileOffset: firstPage << pageShift,
                         populate: false)
     }
 

@@ -56,6 +56,8 @@ struct PageTable {
     /// For a home page: the barrier interval (this rank's count) in which a write to it was
     /// last noticed, for adaptive write detection of home pages.
     let writtenBarrier: PageArray<UInt32>
+    /// How often this rank fetched the page since the last memory balance.
+    let fetchCount: PageArray<UInt16>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
     var allocatedPages = 0
 
@@ -66,6 +68,7 @@ struct PageTable {
         barrierMark = PageArray(count: pageCount)
         writtenInterval = PageArray(count: pageCount)
         writtenBarrier = PageArray(count: pageCount)
+        fetchCount = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
@@ -87,5 +90,6 @@ struct PageTable {
         barrierMark.release()
         writtenInterval.release()
         writtenBarrier.release()
+        fetchCount.release()
     }
 }

@@ -6,6 +6,7 @@ struct CollectiveCall {
         case wait
         case allocate
         case exit
+        case balance
     }
 
     static let headerWords = 7
@@ -29,6 +30,7 @@ struct CollectiveCall {
     }
     static let wait = CollectiveCall(.wait)
     static let exit = CollectiveCall(.exit)
+    static func balance(_ mode: BalanceMode) -> CollectiveCall { CollectiveCall(.balance, arguments: [Int(mode.rawValue)]) }
 
     static func allocate(size: Int, block: Int, startRank: Int) -> CollectiveCall {
         CollectiveCall(.allocate, arguments: [size, block, startRank])
@@ -60,6 +62,7 @@ struct CollectiveCall {
         case .barrier: call = "jia_barrier() with home migration \(arguments[0] == 1 ? "on" : "off")"
         case .wait: call = "jia_wait()"
         case .exit: call = "jia_exit()"
+        case .balance: call = "jia_balance(\(arguments[0]))"
         case .allocate: call = "jia_alloc3(size: \(arguments[0]), block: \(arguments[1]), starthost: \(arguments[2]))"
         }
         return "\(call) as collective call #\(sequence)"

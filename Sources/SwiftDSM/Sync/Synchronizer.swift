@@ -134,8 +134,38 @@ final class Synchronizer {
                                     home: { Int(table.home[$0]) })
         guard !moves.isEmpty else { return }
         DSMLog.trace("barrier: \(moves.count) pages change home")
-        engine.migrate(moves)
+        engine.receiveHomes(moves)  // from the new homes' own copies: no other rank involved
+        engine.migrate(moves, copiesRemain: false)
         cluster.quietBarrier()
+    }
+
+    /// Computing balance (collective): gathers each rank's computing nanoseconds and returns
+    /// the new powers, or nil when the ranks are within `ComputeShares.delta` of each other.
+    func balanceComputing(computingNanoseconds: UInt64, powers: [Double]) -> [Double]? {
+        let gathered = collectiveCall(.balance(.computing), notices: [Int64(max(computingNanoseconds, 1))])
+        let times = (0..<cluster.size).map { Double(gathered.list(of: $0).first ?? 1) / 1e9 }
+        return ComputeShares.rebalanced(powers, times: times)
+    }
+
+    /// Memory balance (collective, with a barrier's coherence): each page homed elsewhere
+    /// that one rank fetched more often than any other since the last balance, at least
+    /// twice, moves its home to that rank (`HomeMigration.balanceMoves`). Other ranks'
+    /// copies stay valid. Returns the number of pages that moved.
+    @discardableResult
+    func balanceHomes() -> Int {
+        barrier()
+        let mine = engine.fetchCounts(minimum: 2).map { HomeMigration.fetchNotice($0.page, count: $0.count) }
+        let gathered = collectiveCall(.balance(.memory), notices: mine)
+        let table = engine.table
+        let moves = HomeMigration.balanceMoves(ranks: cluster.size, lists: { gathered.list(of: $0) },
+                                               home: { Int(table.home[$0]) })
+        engine.resetFetchCounts()
+        guard !moves.isEmpty else { return 0 }
+        DSMLog.trace("balance: \(moves.count) pages change home")
+        engine.receiveHomes(moves)
+        cluster.quietBarrier()  // every new home holds its pages before any old home drops them
+        engine.migrate(moves, copiesRemain: true)
+        return moves.count
     }
 
     /// Rendezvous of all ranks without coherence (JIAJIA's jia_wait).

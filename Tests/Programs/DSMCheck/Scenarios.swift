@@ -439,3 +439,48 @@ func adaptiveScenario(_ dsm: DSM) {
         Check.equal(faults, adaptive ? intervals / 2 + 1 : intervals, "home write faults on the board")
     }
 }
+
+/// jia_balance: pages homed on rank 0 that one other rank alone fetches again and again
+/// (rank 0 writes them between) move to that rank at a memory balance; values survive, the
+/// new homes serve everyone, and their owners then write them without a cached write
+/// fault. Pages are homed page by page round-robin, so no fetch of one prefetches another
+/// homed on rank 0. A computing balance keeps `share(of:)` a partition of the range.
+func balanceScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let words = runtime.pageSize / MemoryLayout<Int>.stride
+    let data = dsm.allocate(Int.self, count: 6 * ranks * words, homes: .blockCyclic(bytes: runtime.pageSize, startRank: 0))
+    let watched = stride(from: 0, to: 6 * ranks, by: ranks).map { $0 }  // the pages homed on rank 0
+    func reader(_ page: Int) -> Int { ranks == 1 ? 0 : 1 + (page / ranks) % (ranks - 1) }
+    for round in 1...3 {
+        if rank == 0 { for page in watched { data[page * words] = round * 100 + page } }
+        dsm.barrier()
+        for page in watched where reader(page) == rank {
+            Check.equal(data[page * words], round * 100 + page, "round \(round) page \(page)")
+        }
+        dsm.barrier()
+    }
+    let before = runtime.statistics
+    let moved = dsm.balance(.memory)
+    let after = runtime.statistics
+    let expected = ranks == 1 ? 0 : watched.count
+    Check.equal(moved, expected, "pages moved by the balance")
+    let mine = ranks == 1 || rank == 0 ? 0 : watched.filter { reader($0) == rank }.count
+    Check.equal(after.pagesMigratedIn - before.pagesMigratedIn, UInt64(mine), "pages migrated in")
+    Check.equal(after.pagesMigratedOut - before.pagesMigratedOut, UInt64(rank == 0 ? expected : 0), "pages migrated out")
+    for page in watched {
+        Check.equal(runtime.home(of: data.base + page * words), reader(page), "home of page \(page)")
+        Check.equal(data[page * words], 300 + page, "page \(page) after the balance")
+    }
+    dsm.barrier()
+    let faults = runtime.statistics.writeFaults
+    for page in watched where reader(page) == rank { data[page * words + 1] = rank + 1 }
+    Check.equal(runtime.statistics.writeFaults - faults, 0, "cached write faults on pages homed here now")
+    dsm.barrier()
+    for page in watched { Check.equal(data[page * words + 1], reader(page) + 1, "page \(page) written by its new home") }
+
+    dsm.balance(.hybrid)
+    let shares = (0..<ranks).map { dsm.share(of: 1000, for: $0) }
+    Check.equal(shares.map(\.count).reduce(0, +), 1000, "a computing balance still shares out every item")
+    Check.expect(zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "shares adjoin")
+    dsm.barrier()
+}

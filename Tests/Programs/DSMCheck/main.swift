@@ -22,6 +22,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "preinit": preinitializedScenario,
     "statistics": statisticsScenario,
     "adaptive": adaptiveScenario,
+    "balance": balanceScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
