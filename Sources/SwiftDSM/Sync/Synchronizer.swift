@@ -123,7 +123,7 @@ final class Synchronizer {
         DSMLog.trace("barrier \(engine.statistics.barriers): \(others.count) pages written elsewhere")
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
-        if homeMigration { migrateHomes(gathered) }
+        if homeMigration && !gathered.values.isEmpty { migrateHomes(gathered) }
     }
 
     /// Applies the barrier's home migrations; then a rendezvous, so that no rank fetches a
