@@ -38,7 +38,7 @@ let package = Package(
         // Programs.
         .executableTarget(
             name: "DSMBench",
-            dependencies: ["SwiftDSM", "Collectives", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SwiftDSM", "Collectives", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/DSMBench"
         ),
         .executableTarget(

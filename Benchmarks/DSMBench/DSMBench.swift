@@ -25,6 +25,9 @@ struct DSMBench: ParsableCommand {
     @Option(help: "Only these figures (comma-separated names).")
     var only: String?
 
+    @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it.")
+    var baseline = false
+
     func run() throws {
         var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)"]
         if statistics { arguments.append("--jia-statistics=on") }
@@ -38,10 +41,35 @@ struct DSMBench: ParsableCommand {
         let wanted = only.map { Set($0.split(separator: ",").map(String.init)) }
         let bench = Measurements(dsm: dsm, repetitions: repetitions)
         if dsm.rank == 0 { print("# dsm-bench: 2 ranks, transport \(dsm.runtime.transportName), page \(dsm.pageSize) B") }
+        var measured: [String: Double] = [:]
         for figure in bench.figures where wanted?.contains(figure.name) ?? true {
             let value = figure.measure()
+            measured[figure.name] = value
             if dsm.rank == 0 { print(String(format: "%@ %.2f %@", figure.name, value, figure.unit)) }
         }
+        if baseline { compareWithMPI(measured, rank: dsm.rank) }
         dsm.finish()
+    }
+
+    /// The issue's yardsticks: a remote lock is a round trip, a fault a request plus a page.
+    private func compareWithMPI(_ measured: [String: Double], rank: Int) {
+        var mpi = Baseline(rank: rank, repetitions: repetitions)
+        defer { mpi.free() }
+        let small = mpi.pingPong(bytes: 8)
+        let page = mpi.pingPong(bytes: 4096)
+        let barrier = mpi.barrier()
+        guard rank == 0 else { return }
+        print(String(format: "mpi_oneway_8b_us %.2f us", small))
+        print(String(format: "mpi_oneway_4k_us %.2f us", page))
+        print(String(format: "mpi_barrier_us %.2f us", barrier))
+        let ratios: [(String, String, Double)] = [
+            ("lock_remote_us", "8 B round trip", 2 * small),
+            ("barrier_us", "MPI_Barrier", barrier),
+            ("fault_read_us", "8 B one way + 4 KiB one way", small + page),
+        ]
+        for (name, yardstick, value) in ratios {
+            guard let ours = measured[name] else { continue }
+            print(String(format: "ratio %@ / %@ %.2f", name, yardstick, ours / value))
+        }
     }
 }
