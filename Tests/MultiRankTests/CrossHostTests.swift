@@ -78,6 +78,55 @@ final class CrossHostTests: XCTestCase {
         }
     }
 
+    func testAMalformedRequestStopsEveryRankOnEveryHost() {
+        let result = MPIRun.runAcrossHosts("dsm-check", ["error-malformed-diff"], hosts: 2, ranksPerHost: 2, timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("rank 0 sent a malformed diff request"), result.output)
+        for rank in 0..<4 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
+    }
+
+    /// kill -9 of the rank on the second host: the job ends within seconds, not a hang,
+    /// naming the lost rank and its host.
+    func testALostRankEndsTheJobNamingIt() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.testbed)
+        process.arguments = ["mpirun", "-np", "2", "--map-by", "node",
+                             MPIRun.binaryDirectory.appendingPathComponent("example-sor").path, "510", "1000000"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let collected = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+        try process.run()
+        var victim: Int32?
+        for _ in 0..<200 where victim == nil {  // up to 20 s for the rank to start
+            usleep(100_000)
+            let pids = MPIRun.execute("/usr/bin/env", ["ip", "netns", "pids", "dsmhost2"], environment: [:],
+                                      directory: nil, timeout: 10).output
+            victim = pids.split(separator: "\n").compactMap { Int32($0) }.first { pid in
+                (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("example-sor") ?? false
+            }
+        }
+        guard let victim else {
+            process.terminate()
+            return XCTFail("the rank on dsmhost2 never started:\n\(collected.text)")
+        }
+        usleep(500_000)  // let it run into the iterations
+        let killed = Date()
+        kill(victim, SIGKILL)
+        while process.isRunning && Date().timeIntervalSince(killed) < 30 { usleep(50_000) }
+        let seconds = Date().timeIntervalSince(killed)
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        pipe.fileHandleForReading.readabilityHandler = nil
+        collected.append(pipe.fileHandleForReading.readDataToEndOfFile())
+        let output = collected.text
+        XCTAssertLessThan(seconds, 30, "the job hung after a rank was killed:\n\(output)")
+        XCTAssertNotEqual(process.terminationStatus, 0, output)
+        XCTAssertTrue(output.contains("rank 1") && output.contains("dsmhost2"), "the lost rank is not named:\n\(output)")
+    }
+
     func testJIAJIAWorkloadsEqualTheirOneRankRun() {
         for (name, prefix) in [("sor", "sor "), ("rowsor", "rowsor "), ("tsp", "tsp "), ("is", "is ")] {
             guard let binary = JIAJIATests.compile("Examples/C/\(name).c") else { return }

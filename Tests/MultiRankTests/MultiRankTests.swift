@@ -113,6 +113,16 @@ final class ErrorReportTests: XCTestCase {
     func testAccessOutsideAllocatedMemory() { expectError("error-outside", "outside the allocated shared memory") }
     func testConditionVariableOutOfRange() { expectError("error-cv-range", "condition variable id out of range") }
 
+    /// Input from the network that does not parse stops every rank with a message naming
+    /// the sender, and nothing of it is applied (the decoder's own test checks that part).
+    func testMalformedRequestsFromAPeer() {
+        expectError("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99")
+        expectError("error-malformed-truncated", "rank 0 sent a malformed fetchPages request (truncated")
+        expectError("error-malformed-fetch", "page offset 1125899906842624 is outside")
+        expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset")
+        expectError("error-malformed-release", "release of lock 3, which rank 0 does not hold")
+    }
+
     func testMPIInitializedWithoutThreadSupport() {
         expectError("error-thread-level", "needs MPI_THREAD_MULTIPLE", ranks: [2])
     }

@@ -100,7 +100,7 @@ final class DiffEncoderTests: XCTestCase {
         XCTAssertEqual(batch.whole.lengths, [2, 2])
     }
 
-    func testWireFormRoundTrip() {
+    func testWireFormRoundTrip() throws {
         var generator = SystemRandomNumberGenerator()
         let twin = randomPage(&generator)
         var page = twin
@@ -109,11 +109,50 @@ final class DiffEncoderTests: XCTestCase {
         var writer = MessageWriter()
         batch.encode(into: &writer)
         var target = twin
-        writer.bytes.withUnsafeBytes { raw in
+        try writer.bytes.withUnsafeBytes { raw in
             var reader = MessageReader(raw)
-            target.withUnsafeMutableBytes { RunBatch.applyEncoded(&reader, to: $0.baseAddress!) }
+            try target.withUnsafeMutableBytes { try RunBatch.applyEncoded(&reader, to: $0.baseAddress!, limit: 4096) }
             XCTAssertEqual(reader.remaining, 0)
         }
         XCTAssertEqual(target, page)
+    }
+
+    /// A batch from the network whose second run leaves the arena, or that is cut short,
+    /// changes nothing: every run is checked before the first is applied.
+    func testMalformedBatchesApplyNothing() {
+        func wire(_ runs: [(offset: Int, words: [UInt64])], truncateBy cut: Int = 0) -> [UInt8] {
+            var writer = MessageWriter()
+            writer.append(runs.count)
+            for run in runs {
+                writer.append(run.offset)
+                writer.append(run.words.count)
+            }
+            for run in runs { run.words.withUnsafeBytes { writer.append(contentsOf: $0) } }
+            writer.append(0)  // no partial runs
+            return Array(writer.bytes.dropLast(cut))
+        }
+        let cases: [(bytes: [UInt8], reason: String)] = [
+            (wire([(0, [1, 2]), (4096, [3])]), "run offset 4096 is outside 0..<4096"),
+            (wire([(0, [1]), (4088, [3, 4])]), "leaves the 4096-byte arena"),
+            (wire([(0, [1]), (12, [3])]), "not word-aligned"),
+            (wire([(0, [1, 2]), (8, [3])], truncateBy: 12), "truncated"),
+            ([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "run count"),
+        ]
+        for (bytes, reason) in cases {
+            var target = [UInt8](repeating: 0, count: 4096)
+            let failure: MalformedMessage? = bytes.withUnsafeBytes { raw in
+                var reader = MessageReader(raw)
+                return target.withUnsafeMutableBytes { arena -> MalformedMessage? in
+                    do throws(MalformedMessage) {
+                        try RunBatch.applyEncoded(&reader, to: arena.baseAddress!, limit: 4096)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            XCTAssertTrue(failure?.reason.contains(reason) ?? false, "\(String(describing: failure)) for \(reason)")
+            XCTAssertEqual(target, [UInt8](repeating: 0, count: 4096), "applied part of a malformed batch (\(reason))")
+        }
     }
 }

@@ -49,7 +49,8 @@ public final class DSMRuntime: @unchecked Sendable {
         service = ServiceThread(cluster: cluster)
         service.register(PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift),
                          for: [.fetchPages, .diff])
-        service.register(SyncService(cluster: cluster), for: SyncService.kinds)
+        service.register(SyncService(cluster: cluster, maxLocks: settings.maxLocks,
+                                     maxConditions: settings.maxConditionVariables), for: SyncService.kinds)
         errorReports = ErrorReports(cluster: cluster)
         service.register(errorReports, for: [.reportError])
 
@@ -179,6 +180,12 @@ public final class DSMRuntime: @unchecked Sendable {
     /// Whether jia_exit prints the core statistics table (the C face prints JIAJIA's instead).
     public var printsStatisticsTable = true
 
+    /// Sends `bytes` as a request to `rank`'s service thread, bypassing every check of the
+    /// sending side: for tests of what a rank does with malformed input from the network.
+    public func sendRequestForTesting(_ bytes: [UInt8], to rank: Int) {
+        ServiceThread.send(bytes, to: rank, tag: Tag.request, comm: cluster.requestComm)
+    }
+
     // MARK: balance
 
     /// Each rank's power after the last computing balance (nil before one): the shares of
@@ -299,8 +306,8 @@ final class ErrorReports: RequestHandler {
 
     init(cluster: Cluster) { self.cluster = cluster }
 
-    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) {
-        let message = body.string()
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
+        let message = try body.string()
         Fatal.printLine(Fatal.prefix(cluster.rank) + "stopping because rank \(source) reported: \(message)")
         ServiceThread.send([1], to: source, tag: Tag.errorAcknowledgement, comm: cluster.replyComm)
     }

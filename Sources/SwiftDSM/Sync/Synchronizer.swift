@@ -58,13 +58,19 @@ final class Synchronizer {
         engine.statistics.lockWaitNanoseconds += waited
         engine.statistics.lockLatency.record(waited)
         engine.statistics.lockAcquires += 1
-        reply.withUnsafeBytes { raw in
+        let grant = reply.withUnsafeBytes { raw -> (scope: Int, pages: [Int])? in
             var reader = MessageReader(raw)
-            lastScope[lock] = reader.int()
-            let pages = reader.ints()
-            DSMLog.trace("grant lock \(lock) after \(waited) ns, \(pages.count) pages to invalidate")
-            engine.invalidate(pages)
+            guard let scope = try? reader.int(), let pages = try? reader.ints(), pages.allSatisfy({ $0 >= 0 }) else {
+                return nil
+            }
+            return (scope, pages)
         }
+        guard let grant else {
+            Fatal.stop("jia_lock(\(lock)): the grant from rank \(manager(of: lock)) is malformed (\(reply.count) bytes)")
+        }
+        lastScope[lock] = grant.scope
+        DSMLog.trace("grant lock \(lock) after \(waited) ns, \(grant.pages.count) pages to invalidate")
+        engine.invalidate(grant.pages)
         notices.push(lock: lock)
     }
 

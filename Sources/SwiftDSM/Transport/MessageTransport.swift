@@ -62,25 +62,27 @@ final class PageServer: RequestHandler {
         self.pageShift = pageShift
     }
 
-    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) {
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
         switch kind {
         case .fetchPages:
-            let offset = body.int()
-            let length = body.int()
-            precondition(offset >= 0 && length > 0 && offset + length <= arenaLength,
-                         "SwiftDSM: page request outside the arena")
+            let pageSize = 1 << pageShift
+            let offset = try body.int(in: 0..<arenaLength, "page offset")
+            let length = try body.int(in: 1..<(arenaLength - offset + 1), "fetch length")
+            guard offset % pageSize == 0, length % pageSize == 0 else {
+                throw MalformedMessage(reason: "fetch of \(length) bytes at \(offset) is not whole pages")
+            }
             readNotices.mark(first: offset >> pageShift, count: length >> pageShift)
             mpiCheck(MPI_Send(arena + offset, Int32(length), cmpi_byte(), Int32(source), Tag.pageData,
                               cluster.replyComm), "MPI_Send (page data to rank \(source))")
             ThreadStatistics.sent(bytes: length)
         case .diff:
-            RunBatch.applyEncoded(&body, to: arena)
+            try RunBatch.applyEncoded(&body, to: arena, limit: arenaLength)
             var acknowledgement: Int64 = 1
             mpiCheck(MPI_Send(&acknowledgement, 8, cmpi_byte(), Int32(source), Tag.diffAcknowledgement,
                               cluster.replyComm), "MPI_Send (diff acknowledgement)")
             ThreadStatistics.sent(bytes: 8)
         default:
-            Fatal.stop("page server cannot handle \(kind)")
+            throw MalformedMessage(reason: "the page server takes no \(kind) requests")
         }
     }
 }

@@ -39,13 +39,27 @@ struct WordRuns {
         words.withUnsafeBytes { writer.append(contentsOf: $0) }
     }
 
-    /// Reads runs in wire form and hands each (offset, word count, words) to `body`.
-    static func decode(_ reader: inout MessageReader, _ body: (Int, Int, UnsafeRawPointer) -> Void) {
-        let count = reader.int()
+    /// Reads runs in wire form, each within `0..<limit` bytes and word-aligned, and hands
+    /// each (offset, word count, words) to `body`. Every run is checked before the first is
+    /// handed on, so a malformed batch applies nothing.
+    static func decode(_ reader: inout MessageReader, limit: Int,
+                       _ body: (Int, Int, UnsafeRawPointer) -> Void) throws(MalformedMessage) {
+        let count = try reader.count(itemBytes: 16, "run count")
         var runs: [(offset: Int, length: Int)] = []
         runs.reserveCapacity(count)
-        for _ in 0..<count { runs.append((reader.int(), reader.int())) }
-        for run in runs { body(run.offset, run.length, reader.bytes(run.length * 8).baseAddress!) }
+        for _ in 0..<count {
+            let offset = try reader.int(in: 0..<limit, "run offset")
+            let length = try reader.int(in: 0..<(reader.remaining / 8 + 1), "run length")
+            guard offset % 8 == 0 else { throw MalformedMessage(reason: "run at byte \(offset) is not word-aligned") }
+            guard offset + length * 8 <= limit else {
+                throw MalformedMessage(reason: "run of \(length) words at byte \(offset) leaves the \(limit)-byte arena")
+            }
+            runs.append((offset, length))
+        }
+        var values: [UnsafeRawPointer] = []
+        values.reserveCapacity(count)
+        for run in runs { values.append(try reader.bytes(run.length * 8).baseAddress ?? UnsafeRawPointer(bitPattern: 8)!) }
+        for (run, value) in zip(runs, values) { body(run.offset, run.length, value) }
     }
 }
 
@@ -97,10 +111,15 @@ struct RunBatch {
         partial.encode(into: &writer)
     }
 
-    /// Applies a batch in wire form to `base` without building a `RunBatch`.
-    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer) {
-        WordRuns.decode(&reader) { offset, count, values in memcpy(base + offset, values, count * 8) }
-        WordRuns.decode(&reader) { offset, count, deltas in
+    /// Applies a batch in wire form to the `limit`-byte arena at `base` without building a
+    /// `RunBatch`. Nothing is applied unless the whole batch is well formed.
+    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer,
+                             limit: Int) throws(MalformedMessage) {
+        var check = reader
+        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
+        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
+        try WordRuns.decode(&reader, limit: limit) { offset, count, values in memcpy(base + offset, values, count * 8) }
+        try WordRuns.decode(&reader, limit: limit) { offset, count, deltas in
             cplatform_xor_words((base + offset).assumingMemoryBound(to: UInt64.self), deltas, count)
         }
     }

@@ -2,9 +2,10 @@ import CMPI
 import Foundation
 
 /// Something the service thread hands requests to. Handlers run on the service thread
-/// only, one request at a time, so their state needs no locking.
+/// only, one request at a time, so their state needs no locking. A handler checks what it
+/// reads and throws before it changes anything when the request is malformed.
 protocol RequestHandler: AnyObject {
-    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader)
+    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage)
 }
 
 /// One thread per rank that serves other ranks' requests (page fetches and diffs on the
@@ -82,15 +83,19 @@ final class ServiceThread: @unchecked Sendable {
                          "MPI_Mrecv (service thread)")
                 ThreadStatistics.received(bytes: Int(count))
                 var reader = MessageReader(UnsafeRawBufferPointer(rebasing: raw[0..<Int(count)]))
-                guard let kind = RequestKind(rawValue: reader.int64()) else {
-                    Fatal.stop("service thread received an unknown request from rank \(source)")
-                }
-                if kind == .shutdown { return false }
-                guard let handler = handlers[kind] else {
-                    Fatal.stop("service thread has no handler for \(kind) (from rank \(source))")
+                let code = (try? reader.int64()) ?? -1
+                if code == RequestKind.shutdown.rawValue && source == cluster.rank { return false }
+                guard let kind = RequestKind(rawValue: code), let handler = handlers[kind] else {
+                    Fatal.stop("rank \(source) sent a request this rank cannot take (kind \(code), \(count) bytes): "
+                        + "a malformed message, or a program of another SwiftDSM build; nothing of it was applied")
                 }
                 statistics.requestsServed += 1
-                handler.handle(kind, from: source, body: &reader)
+                do throws(MalformedMessage) {
+                    try handler.handle(kind, from: source, body: &reader)
+                } catch {
+                    Fatal.stop("rank \(source) sent a malformed \(kind) request (\(error.reason)); "
+                        + "nothing of it was applied")
+                }
                 return true
             }
             if !keepServing { return }

@@ -49,7 +49,13 @@ struct MessageWriter {
     }
 }
 
-/// Reads what a `MessageWriter` built. Malformed input is a protocol bug, so it traps.
+/// A message that does not parse: truncated, a count or value out of range. Such input
+/// comes from the network (or a peer of another build), so it is reported, never trusted.
+struct MalformedMessage: Error {
+    let reason: String
+}
+
+/// Reads what a `MessageWriter` built, checking every read against the message's length.
 struct MessageReader {
     let buffer: UnsafeRawBufferPointer
     private(set) var position = 0
@@ -58,33 +64,51 @@ struct MessageReader {
 
     var remaining: Int { buffer.count - position }
 
-    mutating func int64() -> Int64 {
-        precondition(position + 8 <= buffer.count, "SwiftDSM: truncated protocol message")
+    mutating func int64() throws(MalformedMessage) -> Int64 {
+        guard remaining >= 8 else {
+            throw MalformedMessage(reason: "truncated: \(buffer.count) bytes, a value wanted at byte \(position)")
+        }
         let value = buffer.loadUnaligned(fromByteOffset: position, as: Int64.self)
         position += 8
         return Int64(littleEndian: value)
     }
 
-    mutating func int() -> Int { Int(int64()) }
+    mutating func int() throws(MalformedMessage) -> Int { Int(try int64()) }
 
-    mutating func ints() -> [Int] {
-        let count = int()
+    /// A value that must lie in `range`; `what` names it in the error.
+    mutating func int(in range: Range<Int>, _ what: String) throws(MalformedMessage) -> Int {
+        let value = try int()
+        guard range.contains(value) else {
+            throw MalformedMessage(reason: "\(what) \(value) is outside \(range.lowerBound)..<\(range.upperBound)")
+        }
+        return value
+    }
+
+    /// A count of items of `itemBytes` bytes each that must fit in what is left.
+    mutating func count(itemBytes: Int, _ what: String) throws(MalformedMessage) -> Int {
+        try int(in: 0..<(remaining / itemBytes + 1), what)
+    }
+
+    mutating func ints() throws(MalformedMessage) -> [Int] {
+        let count = try self.count(itemBytes: 8, "list length")
         var values: [Int] = []
         values.reserveCapacity(count)
-        for _ in 0..<count { values.append(int()) }
+        for _ in 0..<count { values.append(try int()) }
         return values
     }
 
-    mutating func bytes(_ count: Int) -> UnsafeRawBufferPointer {
-        precondition(position + count <= buffer.count, "SwiftDSM: truncated protocol message")
+    mutating func bytes(_ count: Int) throws(MalformedMessage) -> UnsafeRawBufferPointer {
+        guard count >= 0, remaining >= count else {
+            throw MalformedMessage(reason: "truncated: \(count) bytes wanted at byte \(position) of \(buffer.count)")
+        }
         let slice = UnsafeRawBufferPointer(rebasing: buffer[position..<(position + count)])
         position += count
         return slice
     }
 
-    mutating func string() -> String {
-        let count = int()
-        return String(decoding: bytes(count), as: UTF8.self)
+    mutating func string() throws(MalformedMessage) -> String {
+        let count = try self.count(itemBytes: 1, "text length")
+        return String(decoding: try bytes(count), as: UTF8.self)
     }
 }
 

@@ -46,11 +46,30 @@ let errorScenarios: [String: (DSM) -> Void] = [
     },
     "error-cv-range": { dsm in if dsm.rank == 0 { jia_setcv(-1) }; dsm.barrier() },
     "error-thread-level": { _ in },
+    // Malformed requests from the network: rank 0 sends the last rank's service thread a
+    // request of an unknown kind, a truncated one, a fetch outside the shared range, a diff
+    // leaving it, a release of a lock it does not hold.
+    "error-malformed-kind": { dsm in malformedRequest(dsm, [99]) },
+    "error-malformed-truncated": { dsm in malformedRequest(dsm, [1, 0]) },
+    "error-malformed-fetch": { dsm in malformedRequest(dsm, [1, 1 << 50, 4096]) },
+    "error-malformed-diff": { dsm in malformedRequest(dsm, [2, 1, 1 << 50, 1, 7, 0]) },
+    "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0]) },
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1
     },
 ]
+
+/// Sends `words` (64-bit, little-endian: the request kind, then its fields) to the last
+/// rank's service thread from rank 0, then gives the error up to 20 s to stop the job.
+func malformedRequest(_ dsm: DSM, _ words: [Int64]) {
+    if dsm.rank == 0 {
+        var bytes: [UInt8] = []
+        for word in words { withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) } }
+        dsm.runtime.sendRequestForTesting(bytes, to: dsm.rankCount - 1)
+    }
+    for _ in 0..<2000 { usleep(10_000) }
+}
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2, let name = Optional(arguments[1]),
