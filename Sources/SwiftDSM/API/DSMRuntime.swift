@@ -49,8 +49,9 @@ public final class DSMRuntime: @unchecked Sendable {
         service = ServiceThread(cluster: cluster)
         service.register(PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift),
                          for: [.fetchPages, .diff])
-        service.register(SyncService(cluster: cluster, maxLocks: settings.maxLocks,
-                                     maxConditions: settings.maxConditionVariables), for: SyncService.kinds)
+        let syncService = SyncService(cluster: cluster, maxLocks: settings.maxLocks,
+                                      maxConditions: settings.maxConditionVariables)
+        service.register(syncService, for: SyncService.kinds)
         errorReports = ErrorReports(cluster: cluster)
         service.register(errorReports, for: [.reportError])
 
@@ -60,8 +61,8 @@ public final class DSMRuntime: @unchecked Sendable {
                                  cachePages: settings.cachePages, prefaultCache: settings.cachePrefault,
                                  transport: transport,
                                  prefetchPages: settings.prefetchPages)
-        sync = Synchronizer(cluster: cluster, engine: engine, service: service, maxLocks: settings.maxLocks,
-                            maxConditions: settings.maxConditionVariables)
+        sync = Synchronizer(cluster: cluster, engine: engine, service: service, managers: syncService,
+                            maxLocks: settings.maxLocks, maxConditions: settings.maxConditionVariables)
         engine.adaptiveWriteDetection = settings.adwd
         sync.homeMigration = settings.hmig
         service.start()

@@ -1,10 +1,13 @@
 import CMPI
+import Synchronization
 
 /// Runs the lock and condition-variable managers of this rank on its service thread and
-/// sends their grants.
-final class SyncService: RequestHandler {
+/// sends their grants. The locks this rank manages are also taken and released by its own
+/// application thread directly (`acquireHere`, `releaseHere`), without a message to
+/// itself: the lock table is shared by the two threads under a mutex.
+final class SyncService: RequestHandler, @unchecked Sendable {
     private let cluster: Cluster
-    private var locks = LockManager()
+    private let locks = Mutex(LockManager())
     private var conditions = ConditionManager()
 
     private let maxLocks: Int
@@ -24,16 +27,20 @@ final class SyncService: RequestHandler {
             let lock = try body.int(in: 0..<maxLocks, "lock id")
             let lastScope = try body.int()
             let barriers = try body.int()
-            if let grant = locks.acquire(lock, by: source, lastScope: lastScope, barriers: barriers) { send(grant) }
+            let grant = locks.withLock { $0.acquire(lock, by: source, lastScope: lastScope, barriers: barriers) }
+            if let grant { send(grant) }
         case .releaseLock:
             let lock = try body.int(in: 0..<maxLocks, "lock id")
             let barriers = try body.int()
             let pages = try body.ints()
-            guard locks.holder(of: lock) == source else {
-                throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
-            }
             guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
-            if let grant = locks.release(lock, by: source, pages: pages, barriers: barriers) { send(grant) }
+            let grant = try locks.withLock { manager throws(MalformedMessage) -> LockManager.Grant? in
+                guard manager.holder(of: lock) == source else {
+                    throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
+                }
+                return manager.release(lock, by: source, pages: pages, barriers: barriers)
+            }
+            if let grant { send(grant) }
         case .setCondition:
             for rank in conditions.set(try body.int(in: 0..<maxConditions, "condition id")) { sendConditionGrant(to: rank) }
         case .resetCondition:
@@ -45,6 +52,18 @@ final class SyncService: RequestHandler {
         default:
             throw MalformedMessage(reason: "the synchronization service takes no \(kind) requests")
         }
+    }
+
+    /// This rank's own acquire of a lock it manages: the grant at once if the lock is free;
+    /// otherwise this rank waits in line and its grant comes as a message, as for any rank.
+    func acquireHere(_ lock: Int, lastScope: Int, barriers: Int) -> LockManager.Grant? {
+        locks.withLock { $0.acquire(lock, by: cluster.rank, lastScope: lastScope, barriers: barriers) }
+    }
+
+    /// This rank's own release of a lock it manages; the next waiter's grant is sent from here.
+    func releaseHere(_ lock: Int, pages: [Int], barriers: Int) {
+        let grant = locks.withLock { $0.release(lock, by: cluster.rank, pages: pages, barriers: barriers) }
+        if let grant { send(grant) }
     }
 
     private func send(_ grant: LockManager.Grant) {

@@ -18,8 +18,13 @@ final class Synchronizer {
     private var barriersPassed = 0
     private var migration: HomeMigration
 
-    init(cluster: Cluster, engine: CoherenceEngine, service: ServiceThread, maxLocks: Int, maxConditions: Int) {
+    /// This rank's lock managers, for the locks it manages itself.
+    private let managers: SyncService
+
+    init(cluster: Cluster, engine: CoherenceEngine, service: ServiceThread, managers: SyncService, maxLocks: Int,
+         maxConditions: Int) {
         self.cluster = cluster
+        self.managers = managers
         self.engine = engine
         self.service = service
         self.maxLocks = maxLocks
@@ -48,26 +53,13 @@ final class Synchronizer {
         }
         endInterval()
         let start = monotonicNanoseconds()
-        var request = MessageWriter(kind: .acquireLock)
-        request.append(lock)
-        request.append(lastScope[lock])
-        request.append(barriersPassed)
-        service.send(&request, to: manager(of: lock))
-        let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
+        let grant = manager(of: lock) == cluster.rank
+            ? managers.acquireHere(lock, lastScope: lastScope[lock], barriers: barriersPassed) ?? receiveGrant(lock)
+            : requestGrant(lock)
         let waited = monotonicNanoseconds() - start
         engine.statistics.lockWaitNanoseconds += waited
         engine.statistics.lockLatency.record(waited)
         engine.statistics.lockAcquires += 1
-        let grant = reply.withUnsafeBytes { raw -> (scope: Int, pages: [Int])? in
-            var reader = MessageReader(raw)
-            guard let scope = try? reader.int(), let pages = try? reader.ints(), pages.allSatisfy({ $0 >= 0 }) else {
-                return nil
-            }
-            return (scope, pages)
-        }
-        guard let grant else {
-            Fatal.stop("jia_lock(\(lock)): the grant from rank \(manager(of: lock)) is malformed (\(reply.count) bytes)")
-        }
         lastScope[lock] = grant.scope
         DSMLog.trace("grant lock \(lock) after \(waited) ns, \(grant.pages.count) pages to invalidate")
         engine.invalidate(grant.pages)
@@ -86,13 +78,43 @@ final class Synchronizer {
         }
         endInterval()
         let pages = notices.pop()
-        var release = MessageWriter(kind: .releaseLock, capacity: 32 + pages.count * 8)
-        release.append(lock)
-        release.append(barriersPassed)
-        release.append(pages)
-        service.send(&release, to: manager(of: lock))
+        if manager(of: lock) == cluster.rank {
+            managers.releaseHere(lock, pages: pages, barriers: barriersPassed)
+        } else {
+            var release = MessageWriter(kind: .releaseLock, capacity: 32 + pages.count * 8)
+            release.append(lock)
+            release.append(barriersPassed)
+            release.append(pages)
+            service.send(&release, to: manager(of: lock))
+        }
         engine.statistics.lockReleases += 1
         DSMLog.trace("release lock \(lock) with \(pages.count) notices")
+    }
+
+    /// Asks the lock's manager (another rank) for it and waits for the grant.
+    private func requestGrant(_ lock: Int) -> LockManager.Grant {
+        var request = MessageWriter(kind: .acquireLock)
+        request.append(lock)
+        request.append(lastScope[lock])
+        request.append(barriersPassed)
+        service.send(&request, to: manager(of: lock))
+        return receiveGrant(lock)
+    }
+
+    /// Waits for the grant message of `lock` from its manager.
+    private func receiveGrant(_ lock: Int) -> LockManager.Grant {
+        let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
+        let grant = reply.withUnsafeBytes { raw -> LockManager.Grant? in
+            var reader = MessageReader(raw)
+            guard let scope = try? reader.int(), let pages = try? reader.ints(), pages.allSatisfy({ $0 >= 0 }) else {
+                return nil
+            }
+            return LockManager.Grant(rank: cluster.rank, scope: scope, pages: pages)
+        }
+        guard let grant else {
+            Fatal.stop("jia_lock(\(lock)): the grant from rank \(manager(of: lock)) is malformed (\(reply.count) bytes)")
+        }
+        return grant
     }
 
     private func checkLockId(_ lock: Int, _ call: String) {
