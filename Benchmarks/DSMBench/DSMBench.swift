@@ -29,7 +29,8 @@ struct DSMBench: ParsableCommand {
     var baseline = false
 
     func run() throws {
-        var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)"]
+        // Lock managers stay put: lock_remote_us measures a lock managed by the other rank.
+        var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)", "--jia-lock-migration=off"]
         if statistics { arguments.append("--jia-statistics=on") }
         if let statisticsJson { arguments.append("--jia-statistics-json=\(statisticsJson)") }
         let dsm = DSM.start(arguments: arguments)

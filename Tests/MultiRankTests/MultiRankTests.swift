@@ -58,6 +58,12 @@ final class ScenarioTests: XCTestCase {
         }
     }
 
+    /// A lock's manager moves to the rank that takes it most, and counting stays exact.
+    func testLockManagersMoveToTheirUsers() {
+        runEverywhere("lockmove")
+        runEverywhere("lockmove", ["--jia-lock-migration=off"])
+    }
+
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
 
@@ -65,7 +71,7 @@ final class ScenarioTests: XCTestCase {
     /// the opposite of their defaults (the other tests run the defaults).
     func testCoherenceWithAdaptiveProtocolsOff() {
         for scenario in ["counter", "scope", "nested", "multiwriter", "stress"] {
-            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off"])
+            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off"])
         }
         runEverywhere("sweep", ["--jia-cache-pages=16", "--jia-hmig=off", "--jia-adwd=off"])
     }

@@ -224,3 +224,33 @@ final class SettingsTests: XCTestCase {
         XCTAssertNil(Settings.parseByteCount("-1K"))
     }
 }
+
+final class LockMigrationTests: XCTestCase {
+    /// A lock moves to the rank that took it most, if it took it at least twice and more
+    /// often than the others together; its statistics travel with the page notices.
+    func testManagersMoveToTheirDominantUsers() {
+        let lists: [[Int64]] = [
+            [HomeMigration.notice(5, heldValid: true)] + LockMigration.statistics([0: 1, 1: 9, 2: 3]),  // rank 0
+            LockMigration.statistics([0: 8, 1: 2, 2: 3, 7: 1]),                                          // rank 1
+            LockMigration.statistics([0: 1, 4: 2]),                                                      // rank 2
+        ]
+        let moves = LockMigration.moves(ranks: 3, lists: { lists[$0][...] }, manager: { $0 % 3 })
+        // 0: rank 1 took it 8 of 10 times; 1: rank 0, 9 of 11; 2: no rank more than half;
+        // 4: rank 2 alone, twice (managed by rank 1); 7: once only.
+        XCTAssertEqual(moves, [.init(lock: 0, from: 0, to: 1), .init(lock: 1, from: 1, to: 0),
+                               .init(lock: 4, from: 1, to: 2)])
+        // Page notices ignore the lock statistics.
+        XCTAssertEqual(GatheredNotices(counts: lists.map(\.count), values: lists.flatMap { $0 }).pages(excluding: 1), [5])
+    }
+
+    /// The old manager drops releases sent before the barrier at which the lock moved.
+    func testReleasesFromBeforeTheMoveAreStale() {
+        var manager = LockManager()
+        _ = manager.acquire(3, by: 1, lastScope: 0, barriers: 4)
+        manager.managerMoved(3, atBarrier: 5, away: true)
+        XCTAssertTrue(manager.isStale(3, barriers: 4))
+        XCTAssertFalse(manager.isStale(3, barriers: 5))
+        XCTAssertEqual(manager.holder(of: 3), -1)
+        XCTAssertEqual(manager.noticeCount(of: 3), 0)
+    }
+}

@@ -65,6 +65,7 @@ public final class DSMRuntime: @unchecked Sendable {
                             maxLocks: settings.maxLocks, maxConditions: settings.maxConditionVariables)
         engine.adaptiveWriteDetection = settings.adwd
         sync.homeMigration = settings.hmig
+        sync.lockMigration = settings.lockMigration
         service.start()
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
@@ -180,6 +181,9 @@ public final class DSMRuntime: @unchecked Sendable {
 
     /// Whether jia_exit prints the core statistics table (the C face prints JIAJIA's instead).
     public var printsStatisticsTable = true
+
+    /// The rank managing lock `lock` now (it moves at barriers with the lock-migration setting).
+    public func manager(ofLock lock: Int) -> Int { sync.manager(of: lock) }
 
     /// Sends `bytes` as a request to `rank`'s service thread, bypassing every check of the
     /// sending side: for tests of what a rank does with malformed input from the network.

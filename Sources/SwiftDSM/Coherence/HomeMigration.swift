@@ -47,7 +47,7 @@ struct HomeMigration {
         }
         var candidates: [Int] = []
         for rank in 0..<ranks {
-            for notice in lists(rank) {
+            for notice in lists(rank) where notice >= 0 {  // negative: lock statistics
                 let page = Self.page(notice)
                 if seen[page] != epoch {
                     seen[page] = epoch

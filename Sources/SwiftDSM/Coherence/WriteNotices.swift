@@ -68,7 +68,8 @@ extension Array where Element: Equatable {
     }
 }
 
-/// Every rank's notices of one barrier (`HomeMigration.notice` values), rank after rank.
+/// Every rank's notices of one barrier, rank after rank: `HomeMigration.notice` values for
+/// pages, and negative ones for lock statistics (`LockMigration`).
 struct GatheredNotices {
     let counts: [Int]
     let values: [Int64]
@@ -89,7 +90,7 @@ struct GatheredNotices {
         var pages: [Int] = []
         pages.reserveCapacity(values.count - counts[rank])
         for other in counts.indices where other != rank {
-            for notice in list(of: other) { pages.append(HomeMigration.page(notice)) }
+            for notice in list(of: other) where notice >= 0 { pages.append(HomeMigration.page(notice)) }
         }
         return pages
     }

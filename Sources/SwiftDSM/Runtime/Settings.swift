@@ -50,6 +50,8 @@ public struct Settings: Sendable, Equatable {
     public var broadcast: Bool = false
     public var loadbal: Bool = false
     public var wvec: Bool = false
+    /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
+    public var lockMigration: Bool = true
     /// Where each setting that is not a default came from, by setting name.
     public var sources: [String: String] = [:]
 
@@ -143,6 +145,7 @@ extension Settings {
         switchDefinition("broadcast", \.broadcast),
         switchDefinition("loadbal", \.loadbal),
         switchDefinition("wvec", \.wvec),
+        switchDefinition("lock-migration", \.lockMigration),
     ]
 
     private static func switchDefinition(_ name: String, _ key: WritableKeyPath<Settings, Bool> & Sendable) -> Definition {

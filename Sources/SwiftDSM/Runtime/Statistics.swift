@@ -23,6 +23,7 @@ public struct Statistics: Sendable {
     public var pagesKeptWritable: UInt64 = 0
     public var pagesMigratedIn: UInt64 = 0
     public var pagesMigratedOut: UInt64 = 0
+    public var lockManagersMovedIn: UInt64 = 0
     // Synchronization.
     public var lockAcquires: UInt64 = 0
     public var lockWaitNanoseconds: UInt64 = 0
@@ -68,6 +69,7 @@ public struct Statistics: Sendable {
         ("pagesKeptWritable", \.pagesKeptWritable, false),
         ("pagesMigratedIn", \.pagesMigratedIn, false),
         ("pagesMigratedOut", \.pagesMigratedOut, false),
+        ("lockManagersMovedIn", \.lockManagersMovedIn, false),
         ("lockAcquires", \.lockAcquires, false),
         ("lockWaitNanoseconds", \.lockWaitNanoseconds, true),
         ("lockReleases", \.lockReleases, false),

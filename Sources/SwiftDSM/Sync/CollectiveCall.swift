@@ -25,8 +25,8 @@ struct CollectiveCall {
 
     /// A barrier names whether home migration is on: every rank decides migrations alike, so
     /// a rank that differs is a mistake (jia_config(HMIG) called on some ranks only).
-    static func barrier(homeMigration: Bool) -> CollectiveCall {
-        CollectiveCall(.barrier, arguments: [homeMigration ? 1 : 0])
+    static func barrier(homeMigration: Bool, lockMigration: Bool = false) -> CollectiveCall {
+        CollectiveCall(.barrier, arguments: [homeMigration ? 1 : 0, lockMigration ? 1 : 0])
     }
     static let wait = CollectiveCall(.wait)
     static let exit = CollectiveCall(.exit)
@@ -59,7 +59,9 @@ struct CollectiveCall {
     var description: String {
         let call: String
         switch operation {
-        case .barrier: call = "jia_barrier() with home migration \(arguments[0] == 1 ? "on" : "off")"
+        case .barrier:
+            call = "jia_barrier() with home migration \(arguments[0] == 1 ? "on" : "off"), "
+                + "lock migration \(arguments[1] == 1 ? "on" : "off")"
         case .wait: call = "jia_wait()"
         case .exit: call = "jia_exit()"
         case .balance: call = "jia_balance(\(arguments[0]))"

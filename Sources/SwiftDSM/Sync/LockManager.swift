@@ -35,6 +35,10 @@ struct LockManager {
     private var locks: [Int: Lock] = [:]
     /// The most barriers any requester had passed.
     private var barriersPassed = 0
+    /// For a lock whose manager moved (here or away) at a barrier: that barrier's count. A
+    /// release sent before it is stale: the barrier invalidated its pages everywhere, and the
+    /// lock was free there.
+    private var managedSince: [Int: Int] = [:]
 
     /// A request to acquire `lock` from a rank that has passed `barriers` barriers; returns
     /// the grant if the lock was free.
@@ -99,6 +103,18 @@ struct LockManager {
     }
 
     func holder(of lock: Int) -> Int { locks[lock]?.holder ?? -1 }
+
+    /// A release sent before the barrier at which this lock's manager last moved.
+    func isStale(_ lock: Int, barriers: Int) -> Bool { barriers < (managedSince[lock] ?? 0) }
+
+    /// At barrier `barriers`, the lock's manager moves away from this rank (`away`) or to it.
+    /// A lock is free at a barrier and its notices are of no use after it, so the state that
+    /// leaves is dropped, and the new manager starts without any (it keeps what requests made
+    /// after the barrier may already have created).
+    mutating func managerMoved(_ lock: Int, atBarrier barriers: Int, away: Bool) {
+        if away { locks[lock] = nil }
+        managedSince[lock] = barriers
+    }
 
     /// How many pages the lock's notice table holds (for tests: pruning keeps it small).
     func noticeCount(of lock: Int) -> Int { locks[lock]?.notices.count ?? 0 }

@@ -35,6 +35,7 @@ final class SyncService: RequestHandler, @unchecked Sendable {
             let pages = try body.ints()
             guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
             let grant = try locks.withLock { manager throws(MalformedMessage) -> LockManager.Grant? in
+                if manager.isStale(lock, barriers: barriers) { return nil }  // sent before the manager moved
                 guard manager.holder(of: lock) == source else {
                     throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
                 }
@@ -64,6 +65,11 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     func releaseHere(_ lock: Int, pages: [Int], barriers: Int) {
         let grant = locks.withLock { $0.release(lock, by: cluster.rank, pages: pages, barriers: barriers) }
         if let grant { send(grant) }
+    }
+
+    /// At a barrier: `lock` is managed by another rank from now on, or by this one.
+    func managerMoved(_ lock: Int, atBarrier barriers: Int, away: Bool) {
+        locks.withLock { $0.managerMoved(lock, atBarrier: barriers, away: away) }
     }
 
     private func send(_ grant: LockManager.Grant) {

@@ -14,6 +14,12 @@ final class Synchronizer {
     private var lastScope: [Int]
     /// JIAJIA's HMIG: homes move to single writers at barriers. Must agree on every rank.
     var homeMigration = false
+    /// Lock managers move at barriers to the rank that took the lock most. Must agree too.
+    var lockMigration = false
+    /// The rank managing each lock: `lock % ranks` until its manager moves.
+    private var lockManager: [Int32]
+    /// How often this rank took each lock since the last barrier.
+    private var acquiresSinceBarrier: [Int: Int] = [:]
     /// Barriers this rank has passed (statistics count only the reported interval).
     private var barriersPassed = 0
     private var migration: HomeMigration
@@ -30,6 +36,7 @@ final class Synchronizer {
         self.maxLocks = maxLocks
         self.maxConditions = maxConditions
         self.lastScope = [Int](repeating: 0, count: maxLocks)
+        self.lockManager = (0..<maxLocks).map { Int32($0 % cluster.size) }
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
     }
 
@@ -53,6 +60,7 @@ final class Synchronizer {
         }
         endInterval()
         let start = monotonicNanoseconds()
+        acquiresSinceBarrier[lock, default: 0] += 1
         let grant = manager(of: lock) == cluster.rank
             ? managers.acquireHere(lock, lastScope: lastScope[lock], barriers: barriersPassed) ?? receiveGrant(lock)
             : requestGrant(lock)
@@ -124,7 +132,11 @@ final class Synchronizer {
         }
     }
 
-    private func manager(of id: Int) -> Int { id % cluster.size }
+    /// The rank managing `lock` now.
+    func manager(of lock: Int) -> Int { Int(lockManager[lock]) }
+
+    /// Condition variable `cv` is managed by rank `cv % ranks`.
+    private func manager(ofCondition cv: Int) -> Int { cv % cluster.size }
 
     // MARK: barrier and the other collective calls
 
@@ -140,8 +152,11 @@ final class Synchronizer {
         let mine = barrierNotices.pages
         // Every copy of these pages is invalidated by this barrier, so their read notices go.
         engine.forgetCopies(of: mine)
-        let tagged = mine.map { HomeMigration.notice($0, heldValid: homeMigration && engine.holdsValidCopy($0)) }
-        let gathered = collectiveCall(.barrier(homeMigration: homeMigration), notices: tagged)
+        var tagged = mine.map { HomeMigration.notice($0, heldValid: homeMigration && engine.holdsValidCopy($0)) }
+        if lockMigration { tagged += LockMigration.statistics(acquiresSinceBarrier) }
+        acquiresSinceBarrier.removeAll(keepingCapacity: true)
+        let gathered = collectiveCall(.barrier(homeMigration: homeMigration, lockMigration: lockMigration),
+                                      notices: tagged)
         let waited = monotonicNanoseconds() - start
         engine.statistics.barrierWaitNanoseconds += waited
         engine.statistics.barrierLatency.record(waited)
@@ -152,6 +167,26 @@ final class Synchronizer {
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
         if homeMigration && !gathered.values.isEmpty { migrateHomes(gathered) }
+        if lockMigration && !gathered.values.isEmpty { moveLockManagers(gathered) }
+    }
+
+    /// Moves the managers of the locks one rank took most since the last barrier to that
+    /// rank (every rank decides alike from the gathered counts). Every lock is free at a
+    /// barrier and its notices are of no use after it, so nothing travels: the old manager
+    /// drops the lock's state, the new one starts without any, every rank forgets its scope.
+    private func moveLockManagers(_ gathered: GatheredNotices) {
+        let moves = LockMigration.moves(ranks: cluster.size, lists: { gathered.list(of: $0) },
+                                        manager: { self.manager(of: $0) })
+        for move in moves {
+            if move.from == cluster.rank { managers.managerMoved(move.lock, atBarrier: barriersPassed, away: true) }
+            if move.to == cluster.rank {
+                managers.managerMoved(move.lock, atBarrier: barriersPassed, away: false)
+                engine.statistics.lockManagersMovedIn += 1
+            }
+            lockManager[move.lock] = Int32(move.to)
+            lastScope[move.lock] = 0
+        }
+        if !moves.isEmpty { DSMLog.trace("barrier: \(moves.count) lock managers move") }
     }
 
     /// Applies the barrier's home migrations; then a rendezvous, so that no rank fetches a
@@ -280,7 +315,7 @@ final class Synchronizer {
     func waitCondition(_ cv: Int) {
         let start = monotonicNanoseconds()
         sendCondition(.waitCondition, cv, "jia_waitcv")
-        _ = cluster.receive(from: manager(of: cv), tag: Tag.conditionGrant, on: cluster.replyComm)
+        _ = cluster.receive(from: manager(ofCondition: cv), tag: Tag.conditionGrant, on: cluster.replyComm)
         engine.statistics.conditionWaitNanoseconds += monotonicNanoseconds() - start
         engine.statistics.conditionWaits += 1
     }
@@ -292,6 +327,6 @@ final class Synchronizer {
         }
         var request = MessageWriter(kind: kind)
         request.append(cv)
-        service.send(&request, to: manager(of: cv))
+        service.send(&request, to: manager(ofCondition: cv))
     }
 }

@@ -484,3 +484,31 @@ func balanceScenario(_ dsm: DSM) {
     Check.expect(zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "shares adjoin")
     dsm.barrier()
 }
+
+/// Dynamic lock managers (lock-migration): lock 0, managed by rank 0, taken mostly by the
+/// last rank, moves its manager there at the barrier; the last rank then takes it without a
+/// message, and counting under it stays exact while every rank takes it in turn.
+func lockMoveScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let last = ranks - 1
+    let moving = runtime.settings.lockMigration && ranks > 1
+    let counter = dsm.allocate(Int.self, count: 1, homes: .onRank(0))
+    let lock = dsm.lock(0)
+    if rank == last { for _ in 0..<10 { lock.withLock { counter[0] += 1 } } }
+    dsm.barrier()
+    Check.equal(runtime.manager(ofLock: 0), moving ? last : 0, "manager of lock 0 after the barrier")
+    Check.equal(counter[0], 10, "counts before the move")
+    dsm.barrier()  // everyone has read the count before the last rank changes it again
+    if rank == last {
+        let sent = runtime.statistics.messagesSent
+        for _ in 0..<5 { lock.withLock { counter[0] += 1 } }
+        if moving { Check.equal(runtime.statistics.messagesSent - sent, 0, "messages for a lock managed here") }
+    }
+    dsm.barrier()
+    for _ in 0..<20 { lock.withLock { counter[0] += 1 } }
+    dsm.barrier()
+    Check.equal(counter[0], 15 + 20 * ranks, "counts with every rank taking the lock")
+    // Every rank took it 20 times: no rank has more than half, so the manager stays.
+    Check.equal(runtime.manager(ofLock: 0), moving ? last : 0, "manager of lock 0 when all share it")
+    dsm.barrier()
+}

@@ -23,6 +23,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "statistics": statisticsScenario,
     "adaptive": adaptiveScenario,
     "balance": balanceScenario,
+    "lockmove": lockMoveScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
