@@ -29,8 +29,10 @@ struct DSMBench: ParsableCommand {
     var baseline = false
 
     func run() throws {
-        // Lock managers stay put: lock_remote_us measures a lock managed by the other rank.
-        var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)", "--jia-lock-migration=off"]
+        var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)"]
+        // Lock managers stay put unless JIA_LOCK_MIGRATION says otherwise: lock_remote_us
+        // measures a lock managed by the other rank.
+        if ProcessInfo.processInfo.environment["JIA_LOCK_MIGRATION"] == nil { arguments.append("--jia-lock-migration=off") }
         if statistics { arguments.append("--jia-statistics=on") }
         if let statisticsJson { arguments.append("--jia-statistics-json=\(statisticsJson)") }
         let dsm = DSM.start(arguments: arguments)
