@@ -60,7 +60,7 @@ final class Synchronizer {
         }
         endInterval()
         let start = monotonicNanoseconds()
-        acquiresSinceBarrier[lock, default: 0] += 1
+        if lockMigration { acquiresSinceBarrier[lock, default: 0] += 1 }
         let grant = manager(of: lock) == cluster.rank
             ? managers.acquireHere(lock, lastScope: lastScope[lock], barriers: barriersPassed) ?? receiveGrant(lock)
             : requestGrant(lock)
