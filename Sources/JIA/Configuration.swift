@@ -30,8 +30,10 @@ public func c_jia_config(_ option: Int32, _ value: Int32) {
     case 1:  // ADWD
         DSM.current?.runtime.adaptiveWriteDetection = on
         return
+    case 4:  // WVEC
+        DSM.current?.runtime.writeVectors = on
+        return
     case 2: unimplemented = "BROADCAST (tree broadcast of barrier grants; SwiftDSM's barrier is an MPI collective already)"
-    case 4: unimplemented = "WVEC (write vectors)"
     default:
         Fatal.stop("jia_config: unknown option \(option) (HMIG 0, ADWD 1, BROADCAST 2, LOADBAL 3, WVEC 4)")
     }

@@ -63,7 +63,8 @@ final class CrossHostTests: XCTestCase {
     func testCacheSweep() { scenario("sweep", ["--jia-cache-pages=16"]) }
     func testRandomizedStressAgainstTheModel() { scenario("stress") }
     func testAdaptiveProtocols() { scenario("adaptive") }
-    func testAdaptiveProtocolsOff() { scenario("stress", ["--jia-hmig=off", "--jia-adwd=off"]) }
+    func testAdaptiveProtocolsOff() { scenario("stress", ["--jia-hmig=off", "--jia-adwd=off", "--jia-wvec=off"]) }
+    func testWriteVectors() { scenario("wvec") }
     func testConditionVariablesAndApplicationMPI() {
         scenario("cv")
         scenario("mixed-mpi")

@@ -64,6 +64,13 @@ final class ScenarioTests: XCTestCase {
         runEverywhere("lockmove", ["--jia-lock-migration=off"])
     }
 
+    /// Write vectors: refetches over the message path move only changed blocks, and every
+    /// value read is right, on and off (and nothing changes where pages are read directly).
+    func testWriteVectorsMoveOnlyChangedBlocks() {
+        runEverywhere("wvec")
+        runEverywhere("wvec", ["--jia-wvec=off"])
+    }
+
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
 
@@ -71,7 +78,7 @@ final class ScenarioTests: XCTestCase {
     /// the opposite of their defaults (the other tests run the defaults).
     func testCoherenceWithAdaptiveProtocolsOff() {
         for scenario in ["counter", "scope", "nested", "multiwriter", "stress"] {
-            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off"])
+            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off", "--jia-wvec=off"])
         }
         runEverywhere("sweep", ["--jia-cache-pages=16", "--jia-hmig=off", "--jia-adwd=off"])
     }
@@ -127,6 +134,7 @@ final class ErrorReportTests: XCTestCase {
         expectError("error-malformed-fetch", "page offset 1125899906842624 is outside")
         expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset")
         expectError("error-malformed-release", "release of lock 3, which rank 0 does not hold")
+        expectError("error-malformed-refetch", "refetch of 2 pages carries 8 bytes of versions")
     }
 
     func testMPIInitializedWithoutThreadSupport() {

@@ -254,3 +254,59 @@ final class LockMigrationTests: XCTestCase {
         XCTAssertEqual(manager.noticeCount(of: 3), 0)
     }
 }
+
+final class WriteVectorTests: XCTestCase {
+    private let pageShift = 12  // 4 KiB pages: 64-byte blocks
+
+    private func masks(_ vectors: WriteVectors, first: Int, versions: [UInt64]) -> (UInt64, [UInt64]) {
+        var masks = [UInt64](repeating: 0, count: versions.count)
+        let clock = versions.withUnsafeBufferPointer { given in
+            masks.withUnsafeMutableBufferPointer { vectors.changes(first: first, versions: given, into: $0) }
+        }
+        return (clock, masks)
+    }
+
+    func testARefetchMovesTheBlocksChangedSinceItsCopy() {
+        let vectors = WriteVectors(pageCount: 8, pageShift: pageShift)
+        let (start, unknown) = masks(vectors, first: 0, versions: [0, 0])
+        XCTAssertEqual(unknown, [WriteVectors.everyBlock, WriteVectors.everyBlock], "a copy of unknown age")
+        XCTAssertEqual(masks(vectors, first: 0, versions: [start, start]).1, [0, 0], "nothing changed")
+        // A run from the end of page 0 into page 1, and a word in page 1's block 10.
+        vectors.recordDiff([(offset: 4096 - 8, length: 16), (offset: 4096 + 640, length: 8)])
+        let (afterDiff, changed) = masks(vectors, first: 0, versions: [start, start])
+        XCTAssertEqual(changed, [1 << 63, 1 | 1 << 10])
+        XCTAssertEqual(masks(vectors, first: 0, versions: [afterDiff, afterDiff]).1, [0, 0])
+        // The home's own writes: whole while writable, its twin's blocks once noticed.
+        vectors.homeMayWrite(first: 1, count: 1)
+        XCTAssertEqual(masks(vectors, first: 1, versions: [afterDiff]).1, [WriteVectors.everyBlock])
+        vectors.homeWritesNoticed([(page: 1, mask: 1 << 3)], protected: [1])
+        XCTAssertEqual(masks(vectors, first: 1, versions: [afterDiff]).1, [1 << 3])
+        XCTAssertEqual(masks(vectors, first: 1, versions: [start]).1, [1 | 1 << 3 | 1 << 10])
+    }
+
+    func testOldChangesMergeIntoWiderMasksAndArrivalsCountAsWhole() {
+        let vectors = WriteVectors(pageCount: 1, pageShift: pageShift)
+        var versions: [UInt64] = [masks(vectors, first: 0, versions: [0]).0]
+        for block in 0..<8 {
+            vectors.recordDiff([(offset: block * 64, length: 8)])
+            versions.append(masks(vectors, first: 0, versions: [0]).0)
+        }
+        for (index, version) in versions.enumerated() {
+            let changed = masks(vectors, first: 0, versions: [version]).1[0]
+            let exact = UInt64(0xFF) & ~((1 << UInt64(index)) - 1)
+            XCTAssertEqual(changed & exact, exact, "no change since version \(index) is skipped")
+            if index >= 5 { XCTAssertEqual(changed, exact, "recent versions stay exact") }
+        }
+        vectors.arrived(0, writable: false)
+        XCTAssertEqual(masks(vectors, first: 0, versions: [versions.last!]).1, [WriteVectors.everyBlock])
+    }
+
+    func testRunsOfSetBits() {
+        var runs: [[Int]] = []
+        WriteVectors.forEachRun(of: 0b1110_0110 | 1 << 63) { runs.append([$0, $1]) }
+        XCTAssertEqual(runs, [[1, 2], [5, 3], [63, 1]])
+        runs.removeAll()
+        WriteVectors.forEachRun(of: WriteVectors.everyBlock) { runs.append([$0, $1]) }
+        XCTAssertEqual(runs, [[0, 64]])
+    }
+}

@@ -73,7 +73,7 @@ final class LayeredSettingsTests: XCTestCase {
         XCTAssertEqual(settings.cachePages, 200)
         XCTAssertFalse(settings.hmig)
         XCTAssertTrue(settings.loadbal)
-        XCTAssertFalse(settings.wvec)
+        XCTAssertTrue(settings.wvec)  // the default
         XCTAssertEqual(settings.statisticsJSON, "/tmp/s.json")
         XCTAssertEqual(settings.sources["cache-pages"], "file \(other) line 1 (cache-pages: 200)")
         let missing = error(environment: ["JIA_CONFIG": directory.appendingPathComponent("none.yaml").path])

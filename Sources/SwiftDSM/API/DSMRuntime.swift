@@ -47,8 +47,8 @@ public final class DSMRuntime: @unchecked Sendable {
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
         store = PageStore(space: space)
         service = ServiceThread(cluster: cluster)
-        service.register(PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift),
-                         for: [.fetchPages, .diff])
+        let pageServer = PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift)
+        service.register(pageServer, for: [.fetchPages, .refetchPages, .diff])
         let syncService = SyncService(cluster: cluster, maxLocks: settings.maxLocks,
                                       maxConditions: settings.maxConditionVariables)
         service.register(syncService, for: SyncService.kinds)
@@ -64,6 +64,14 @@ public final class DSMRuntime: @unchecked Sendable {
         sync = Synchronizer(cluster: cluster, engine: engine, service: service, managers: syncService,
                             maxLocks: settings.maxLocks, maxConditions: settings.maxConditionVariables)
         engine.adaptiveWriteDetection = settings.adwd
+        if let refetcher = transport as? MessageTransport {
+            // Homes serve their own pages here, so they can keep write vectors.
+            let writeVectors = WriteVectors(pageCount: space.pageCount, pageShift: space.pageShift)
+            pageServer.writeVectors = writeVectors
+            engine.writeVectors = writeVectors
+            engine.refetcher = refetcher
+        }
+        engine.useWriteVectors = settings.wvec
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
         service.start()
@@ -129,6 +137,14 @@ public final class DSMRuntime: @unchecked Sendable {
     public var adaptiveWriteDetection: Bool {
         get { engine.adaptiveWriteDetection }
         set { engine.adaptiveWriteDetection = newValue }
+    }
+
+    /// JIAJIA's WVEC (the wvec setting, jia_config(WVEC, ...)): a refetch of a stale copy
+    /// moves only the blocks changed since it was made. It acts on the message path, where
+    /// homes serve their pages themselves; shm and rma read pages directly. Per rank.
+    public var writeVectors: Bool {
+        get { engine.useWriteVectors }
+        set { engine.useWriteVectors = newValue }
     }
 
     /// JIAJIA's HMIG (the hmig setting, jia_config(HMIG, ...)): at each barrier, a page

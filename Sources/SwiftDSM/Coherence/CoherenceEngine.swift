@@ -32,6 +32,15 @@ final class CoherenceEngine {
     private static let firstInterval: UInt32 = 16
     /// This rank's count of barrier intervals (from 2, so 0 and 1 mean "never written").
     private var barrierInterval: UInt32 = 2
+    /// JIAJIA's WVEC: where the transport can (the message path), a refetch of stale copies
+    /// moves only the blocks changed since they were made. Settable at any time (jia_config).
+    var useWriteVectors = false
+    /// The transport's refetch through the homes' write vectors, where it has one.
+    var refetcher: PageRefetching?
+    /// This rank's write vectors as a home, where its service thread serves refetches.
+    var writeVectors: WriteVectors?
+    private var homeTwins: HomeTwins
+    private var homeChanges: [(page: Int, mask: UInt64)] = []
 
     /// Cached pages made writable (twinned) in this interval, or kept writable from the last.
     private var dirtyPages: [Int] = []
@@ -60,6 +69,7 @@ final class CoherenceEngine {
         self.maxPrefetchPages = min(max(prefetchPages, 256), cachePages)
         self.readWindow = self.prefetchPages
         self.batches = [RunBatch](repeating: RunBatch(), count: ranks)
+        self.homeTwins = HomeTwins(bufferCount: cachePages, pageSize: space.pageSize)
     }
 
     private var pageSize: Int { space.pageSize }
@@ -200,7 +210,16 @@ final class CoherenceEngine {
             count = index
             break
         }
-        fetch(page, count: count, into: cache.slotAddress(slot))
+        if useWriteVectors, let refetcher {
+            let start = monotonicNanoseconds()
+            let saved = refetcher.refetch(home: Int(table.home[page]), firstPage: page, count: count, pageShift: pageShift,
+                                          versions: cache.versions.pointer + slot, into: cache.slotAddress(slot))
+            statistics.refetchBytesSaved += UInt64(saved)
+            countFetch(page, count: count, since: start)
+        } else {
+            fetch(page, count: count, into: cache.slotAddress(slot))
+            (cache.versions.pointer + slot).update(repeating: 0, count: count)
+        }
         for index in page..<(page + count) { table.setState(index, .readOnly) }
         return count
     }
@@ -209,6 +228,10 @@ final class CoherenceEngine {
         let start = monotonicNanoseconds()
         transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
                         into: destination)
+        countFetch(page, count: count, since: start)
+    }
+
+    private func countFetch(_ page: Int, count: Int, since start: UInt64) {
         let elapsed = monotonicNanoseconds() - start
         statistics.fetchNanoseconds += elapsed
         statistics.fetchLatency.record(elapsed)
@@ -225,6 +248,10 @@ final class CoherenceEngine {
     private func startHomeWriting(_ page: Int) {
         let notices = store.readNotices
         guard !notices.hasCopies(page) else {
+            if let writeVectors {
+                if useWriteVectors { homeTwins.make(page, from: store.aliasAddress(ofPage: page)) }
+                writeVectors.homeMayWrite(first: page, count: 1)
+            }
             protect(page, count: 1, .readWrite)
             table.setState(page, .homeWritable)
             dirtyHomePages.append(page)
@@ -235,6 +262,7 @@ final class CoherenceEngine {
               table.state(page + count) == .homeReadOnly, !notices.hasCopies(page + count) {
             count += 1
         }
+        writeVectors?.homeMayWrite(first: page, count: count)
         protect(page, count: count, .readWrite)
         for index in page..<(page + count) { table.setState(index, .homeOpen) }
     }
@@ -363,6 +391,7 @@ final class CoherenceEngine {
         let notices = store.readNotices
         cplatform_memory_fence()  // this rank's writes before the notices are read (see ReadNotices)
         flushed.removeAll(keepingCapacity: true)
+        let firstNoticed = written.count
         let limit = table.allocatedPages
         notices.forEachChunkWithNewCopies(below: limit) { first in
             for page in first..<min(first + (1 << ReadNotices.chunkShift), limit)
@@ -376,6 +405,7 @@ final class CoherenceEngine {
         for page in dirtyHomePages where table.state(page) == .homeWritable {
             guard notices.hasCopies(page) else {
                 table.setState(page, .homeOpen)
+                homeTwins.drop(page)
                 continue
             }
             written.append(page)
@@ -392,7 +422,18 @@ final class CoherenceEngine {
         dirtyHomePages.removeAll(keepingCapacity: true)
         flushed.sort()
         forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+        if let writeVectors { recordHomeChanges(written[firstNoticed...], in: writeVectors) }
         if atBarrier { barrierInterval &+= 1 }
+    }
+
+    /// The blocks of each noticed home page that changed in this interval (compared with its
+    /// twin, or all of them), for the write vectors; `flushed` holds the pages protected again.
+    private func recordHomeChanges(_ noticed: ArraySlice<Int>, in writeVectors: WriteVectors) {
+        homeChanges.removeAll(keepingCapacity: true)
+        for page in noticed {
+            homeChanges.append((page, homeTwins.changedBlocks(page, at: store.aliasAddress(ofPage: page))))
+        }
+        writeVectors.homeWritesNoticed(homeChanges, protected: flushed)
     }
 
     /// At a barrier, once the notices of `pages` (this rank's, since the last barrier) are
@@ -441,12 +482,16 @@ final class CoherenceEngine {
                     table.setSlot(move.page, nil)
                 }
                 table.setState(move.page, copiesRemain ? .homeReadOnly : .homeOpen)
+                writeVectors?.arrived(move.page, writable: !copiesRemain)
                 if copiesRemain { notices.mark(first: move.page, count: 1) } else { notices.clear(move.page) }
                 arrived.append(move.page)
             } else {
                 if move.from == rank {
                     table.setState(move.page, .unmapped)
                     departed.append(move.page)
+                    writeVectors?.departed(move.page)
+                } else if let slot = table.slot(move.page) {
+                    cache.versions[slot] = 0  // a version of the old home's, meaningless to the new
                 }
                 notices.clear(move.page)
             }
@@ -543,6 +588,7 @@ final class CoherenceEngine {
             if forWriting && state == .homeReadOnly {
                 let count = run(from: page, in: .homeReadOnly, sameHome: false, limit: last - page + 1)
                 statistics.homeWriteFaults += 1
+                writeVectors?.homeMayWrite(first: page, count: count)
                 protect(page, count: count, .readWrite)
                 for index in page..<(page + count) {
                     table.setState(index, .homeWritable)
@@ -558,6 +604,7 @@ final class CoherenceEngine {
     }
 
     func release() {
+        homeTwins.release()
         cache.release()
         table.release()
     }

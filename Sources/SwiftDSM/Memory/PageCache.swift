@@ -37,6 +37,8 @@ final class PageCache {
     var ring: SlotRing
     /// Page held by each slot, or -1.
     private(set) var owner: [Int]
+    /// The home's write-vector version of each slot's copy (0: unknown, refetched whole).
+    let versions: PageArray<UInt64>
 
     init(slotCount: Int, pageSize: Int, prefault: Bool) {
         self.pageSize = pageSize
@@ -57,6 +59,7 @@ final class PageCache {
         freeTwins = (0..<Int32(slotCount)).reversed()
         ring = SlotRing(slotCount: slotCount)
         owner = [Int](repeating: -1, count: slotCount)
+        versions = PageArray<UInt64>(count: slotCount)
     }
 
     var slotCount: Int { ring.slotCount }
@@ -84,12 +87,16 @@ final class PageCache {
         twinOfSlot[slot] = -1
     }
 
-    func assign(_ slot: Int, to page: Int) { owner[slot] = page }
+    func assign(_ slot: Int, to page: Int) {
+        owner[slot] = page
+        versions[slot] = 0
+    }
     func free(_ slot: Int) { owner[slot] = -1 }
 
     func release() {
         munmap(alias, slotCount * pageSize)
         twinStorage.release()
+        versions.release()
         Glibc.close(fd)
     }
 }

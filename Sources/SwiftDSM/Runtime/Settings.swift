@@ -43,13 +43,14 @@ public struct Settings: Sendable, Equatable {
     /// Rank 0 prints the effective settings and their sources at start-up.
     public var printConfig: Bool = false
     /// JIAJIA 2.1's jia_config options: their values before the program calls jia_config.
-    /// Home migration and adaptive write detection are on (2.1: off): measured, they make
-    /// plain DSM programs faster and none slower beyond noise (BENCHMARKS.md).
+    /// Home migration, adaptive write detection and write vectors are on (2.1: off):
+    /// measured, they make plain DSM programs faster or move fewer bytes, and none slower
+    /// beyond noise (BENCHMARKS.md). Write vectors act on the message path only.
     public var hmig: Bool = true
     public var adwd: Bool = true
     public var broadcast: Bool = false
     public var loadbal: Bool = false
-    public var wvec: Bool = false
+    public var wvec: Bool = true
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
     /// Where each setting that is not a default came from, by setting name.

@@ -24,6 +24,8 @@ public struct Statistics: Sendable {
     public var pagesMigratedIn: UInt64 = 0
     public var pagesMigratedOut: UInt64 = 0
     public var lockManagersMovedIn: UInt64 = 0
+    /// Bytes a refetch did not move because write vectors showed them unchanged.
+    public var refetchBytesSaved: UInt64 = 0
     // Synchronization.
     public var lockAcquires: UInt64 = 0
     public var lockWaitNanoseconds: UInt64 = 0
@@ -70,6 +72,7 @@ public struct Statistics: Sendable {
         ("pagesMigratedIn", \.pagesMigratedIn, false),
         ("pagesMigratedOut", \.pagesMigratedOut, false),
         ("lockManagersMovedIn", \.lockManagersMovedIn, false),
+        ("refetchBytesSaved", \.refetchBytesSaved, false),
         ("lockAcquires", \.lockAcquires, false),
         ("lockWaitNanoseconds", \.lockWaitNanoseconds, true),
         ("lockReleases", \.lockReleases, false),

@@ -18,3 +18,13 @@ protocol PageTransport: AnyObject {
     /// Releases MPI resources. Collective.
     func close()
 }
+
+/// A transport whose homes keep write vectors (`WriteVectors`): a refetch of stale copies
+/// moves only the blocks changed since each copy was made.
+protocol PageRefetching: AnyObject {
+    /// Brings `count` stale copies of pages from `firstPage`, at `destination`, up to date
+    /// from `home`. `versions` holds each copy's version (0: unknown) and receives the new
+    /// one. Returns the bytes that did not move because their blocks were unchanged.
+    func refetch(home: Int, firstPage: Int, count: Int, pageShift: Int, versions: UnsafeMutablePointer<UInt64>,
+                 into destination: UnsafeMutableRawPointer) -> Int
+}

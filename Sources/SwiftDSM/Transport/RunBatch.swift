@@ -112,15 +112,20 @@ struct RunBatch {
     }
 
     /// Applies a batch in wire form to the `limit`-byte arena at `base` without building a
-    /// `RunBatch`. Nothing is applied unless the whole batch is well formed.
-    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer,
-                             limit: Int) throws(MalformedMessage) {
+    /// `RunBatch`, handing each run's (byte offset, byte length) to `applied`. Nothing is
+    /// applied unless the whole batch is well formed.
+    static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer, limit: Int,
+                             applied: (Int, Int) -> Void = { _, _ in }) throws(MalformedMessage) {
         var check = reader
         try WordRuns.decode(&check, limit: limit) { _, _, _ in }
         try WordRuns.decode(&check, limit: limit) { _, _, _ in }
-        try WordRuns.decode(&reader, limit: limit) { offset, count, values in memcpy(base + offset, values, count * 8) }
+        try WordRuns.decode(&reader, limit: limit) { offset, count, values in
+            memcpy(base + offset, values, count * 8)
+            applied(offset, count * 8)
+        }
         try WordRuns.decode(&reader, limit: limit) { offset, count, deltas in
             cplatform_xor_words((base + offset).assumingMemoryBound(to: UInt64.self), deltas, count)
+            applied(offset, count * 8)
         }
     }
 }

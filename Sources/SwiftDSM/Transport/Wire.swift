@@ -11,6 +11,7 @@ enum RequestKind: Int64 {
     case waitCondition
     case reportError
     case shutdown
+    case refetchPages
 }
 
 /// MPI tags. Requests travel on the request communicator, replies on the reply

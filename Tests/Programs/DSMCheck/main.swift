@@ -24,6 +24,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "adaptive": adaptiveScenario,
     "balance": balanceScenario,
     "lockmove": lockMoveScenario,
+    "wvec": writeVectorScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -55,6 +56,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
     "error-malformed-fetch": { dsm in malformedRequest(dsm, [1, 1 << 50, 4096]) },
     "error-malformed-diff": { dsm in malformedRequest(dsm, [2, 1, 1 << 50, 1, 7, 0]) },
     "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0]) },
+    "error-malformed-refetch": { dsm in malformedRequest(dsm, [10, 0, 2, 0]) },
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1
