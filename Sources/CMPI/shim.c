@@ -12,6 +12,7 @@ MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 MPI_Datatype cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
 
 MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }
+void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 MPI_Datatype cmpi_char(void) { return MPI_CHAR; }
 MPI_Datatype cmpi_int32(void) { return MPI_INT32_T; }
 MPI_Datatype cmpi_int64(void) { return MPI_INT64_T; }

@@ -65,6 +65,9 @@ final class CrossHostTests: XCTestCase {
     func testAdaptiveProtocols() { scenario("adaptive") }
     func testAdaptiveProtocolsOff() { scenario("stress", ["--jia-hmig=off", "--jia-adwd=off", "--jia-wvec=off"]) }
     func testWriteVectors() { scenario("wvec") }
+    func testBroadcastOfReadSharedPages() { scenario("broadcast", ["--jia-broadcast=on"]) }
+    func testLockHandOff() { scenario("handoff") }
+    func testEveryAdaptiveProtocolOn() { scenario("stress", ["--jia-broadcast=on"]) }
     func testConditionVariablesAndApplicationMPI() {
         scenario("cv")
         scenario("mixed-mpi")

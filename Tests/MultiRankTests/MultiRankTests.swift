@@ -71,6 +71,19 @@ final class ScenarioTests: XCTestCase {
         runEverywhere("wvec", ["--jia-wvec=off"])
     }
 
+    /// Read-shared pages broadcast by their home inside the barrier: readers then fetch
+    /// nothing and read the newest values; off, they fetch every round.
+    func testBroadcastOfReadSharedPages() {
+        runEverywhere("broadcast", ["--jia-broadcast=on"])
+        runEverywhere("broadcast")
+    }
+
+    /// A release grants the lock straight to the next waiter, with its notices.
+    func testLockHandOffToTheNextWaiter() {
+        runEverywhere("handoff")
+        runEverywhere("handoff", ["--jia-lock-handoff=off"])
+    }
+
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
 
@@ -78,9 +91,17 @@ final class ScenarioTests: XCTestCase {
     /// the opposite of their defaults (the other tests run the defaults).
     func testCoherenceWithAdaptiveProtocolsOff() {
         for scenario in ["counter", "scope", "nested", "multiwriter", "stress"] {
-            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off", "--jia-wvec=off"])
+            runEverywhere(scenario, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off", "--jia-wvec=off",
+                                     "--jia-lock-handoff=off", "--jia-broadcast=on"])
         }
-        runEverywhere("sweep", ["--jia-cache-pages=16", "--jia-hmig=off", "--jia-adwd=off"])
+        runEverywhere("sweep", ["--jia-cache-pages=16", "--jia-hmig=off", "--jia-adwd=off", "--jia-broadcast=on"])
+    }
+
+    /// The coherence scenarios with every adaptive protocol on at once.
+    func testCoherenceWithEveryAdaptiveProtocolOn() {
+        for scenario in ["counter", "scope", "nested", "multiwriter", "stress"] {
+            runEverywhere(scenario, ["--jia-broadcast=on"])
+        }
     }
 
     func testMessageTransportOnSharedMemoryToo() {

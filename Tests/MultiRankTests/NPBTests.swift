@@ -1,12 +1,15 @@
 import XCTest
 
-/// Every NPB kernel verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP.
+/// Every NPB kernel verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP,
+/// and at 4 ranks with every adaptive protocol on (broadcast is off by default).
 final class NPBTests: XCTestCase {
     private func verify(_ kernel: String, file: StaticString = #filePath, line: UInt = #line) {
+        let runs = [(1, [String: String]()), (2, [:]), (4, [:]), (4, ["JIA_BROADCAST": "on"])]
         for network in MPIRun.Network.allCases {
-            for ranks in [1, 2, 4] {
-                let result = MPIRun.run("npb", [kernel, "--class", "S"], ranks: ranks, network: network, timeout: 300)
-                let label = "npb \(kernel) class S at np \(ranks) over \(network.rawValue)"
+            for (ranks, environment) in runs {
+                let result = MPIRun.run("npb", [kernel, "--class", "S"], ranks: ranks, network: network,
+                                        environment: environment, timeout: 300)
+                let label = "npb \(kernel) class S at np \(ranks) over \(network.rawValue) \(environment)"
                 XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
                 XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
                 XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,

@@ -310,3 +310,40 @@ final class WriteVectorTests: XCTestCase {
         XCTAssertEqual(runs, [[0, 64]])
     }
 }
+
+final class LockHandOffTests: XCTestCase {
+    func testTheHolderIsNamedItsSuccessorAndTheHandOffIsRecorded() {
+        var manager = LockManager()
+        XCTAssertNotNil(manager.acquire(0, by: 1, lastScope: 0, barriers: 3))
+        XCTAssertNil(manager.nameSuccessor(0, except: 0), "nobody waits")
+        XCTAssertNil(manager.acquire(0, by: 2, lastScope: 0, barriers: 3))
+        XCTAssertNil(manager.nameSuccessor(0, except: 1), "the holder is the manager's own rank")
+        let successor = manager.nameSuccessor(0, except: 0)
+        XCTAssertEqual(successor, LockManager.Successor(lock: 0, holder: 1, holderScope: 0, holderBarriers: 3,
+                                                       grant: LockManager.Grant(rank: 2, scope: 0, pages: [])))
+        XCTAssertNil(manager.nameSuccessor(0, except: 0), "one successor at a time")
+        XCTAssertTrue(manager.mayRelease(0, by: 2))
+        XCTAssertFalse(manager.mayRelease(0, by: 3))
+        XCTAssertNil(manager.release(0, by: 1, pages: [10], barriers: 3, handedOff: true), "granted by the holder")
+        XCTAssertEqual(manager.holder(of: 0), 2)
+        XCTAssertNil(manager.acquire(0, by: 3, lastScope: 0, barriers: 3))
+        XCTAssertEqual(manager.nameSuccessor(0, except: 0)?.grant, LockManager.Grant(rank: 3, scope: 1, pages: [10]))
+        // The holder did not see its successor before releasing: the manager grants it.
+        XCTAssertEqual(manager.release(0, by: 2, pages: [11], barriers: 3),
+                       LockManager.Grant(rank: 3, scope: 2, pages: [10, 11]))
+        XCTAssertEqual(manager.holder(of: 0), 3)
+    }
+
+    func testASuccessorsReleaseThatArrivesBeforeTheHandOffWaitsForIt() {
+        var manager = LockManager()
+        _ = manager.acquire(5, by: 1, lastScope: 0)
+        _ = manager.acquire(5, by: 2, lastScope: 0)
+        _ = manager.acquire(5, by: 3, lastScope: 0)
+        XCTAssertNotNil(manager.nameSuccessor(5, except: 0))
+        XCTAssertNil(manager.release(5, by: 2, pages: [20]), "rank 2's release overtook rank 1's hand-off")
+        XCTAssertEqual(manager.holder(of: 5), 1)
+        let next = manager.release(5, by: 1, pages: [10], handedOff: true)
+        XCTAssertEqual(next, LockManager.Grant(rank: 3, scope: 2, pages: [10, 20]), "both applied, in order")
+        XCTAssertEqual(manager.holder(of: 5), 3)
+    }
+}

@@ -51,6 +51,7 @@ public final class DSMRuntime: @unchecked Sendable {
         service.register(pageServer, for: [.fetchPages, .refetchPages, .diff])
         let syncService = SyncService(cluster: cluster, maxLocks: settings.maxLocks,
                                       maxConditions: settings.maxConditionVariables)
+        syncService.handOff = settings.lockHandoff
         service.register(syncService, for: SyncService.kinds)
         errorReports = ErrorReports(cluster: cluster)
         service.register(errorReports, for: [.reportError])
@@ -74,6 +75,7 @@ public final class DSMRuntime: @unchecked Sendable {
         engine.useWriteVectors = settings.wvec
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
+        sync.broadcast = settings.broadcast
         service.start()
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
@@ -145,6 +147,14 @@ public final class DSMRuntime: @unchecked Sendable {
     public var writeVectors: Bool {
         get { engine.useWriteVectors }
         set { engine.useWriteVectors = newValue }
+    }
+
+    /// JIAJIA's BROADCAST (the broadcast setting, jia_config(BROADCAST, ...)): pages every
+    /// other rank fetched since the last barrier, and written before it, are sent by their
+    /// home to all ranks inside the barrier. Must agree on every rank at each barrier.
+    public var broadcast: Bool {
+        get { sync.broadcast }
+        set { sync.broadcast = newValue }
     }
 
     /// JIAJIA's HMIG (the hmig setting, jia_config(HMIG, ...)): at each barrier, a page

@@ -37,6 +37,13 @@ final class CoherenceEngine {
     var useWriteVectors = false
     /// The transport's refetch through the homes' write vectors, where it has one.
     var refetcher: PageRefetching?
+    /// The broadcast setting (JIAJIA's BROADCAST): the pages this rank fetches become
+    /// subscriptions of the next barrier (see `ReadBroadcast`). Must agree on every rank.
+    var broadcastReads = false
+    /// Subscriptions and unsubscriptions for the next barrier's notices.
+    private var subscriptionChanges: [Int64] = []
+    /// A barrier's subscriptions stop growing here (so its notice lists stay bounded).
+    private static let subscriptionLimit = 1 << 16
     /// This rank's write vectors as a home, where its service thread serves refetches.
     var writeVectors: WriteVectors?
     private var homeTwins: HomeTwins
@@ -137,6 +144,8 @@ final class CoherenceEngine {
                 statistics.homeWriteFaults += 1
                 startHomeWriting(page)
             }
+        case .pushed:
+            useBroadcastCopy(page, isWrite: isWrite)
         case .readWrite, .homeWritable, .homeOpen:
             break  // already writable: the access retries and succeeds
         }
@@ -237,8 +246,68 @@ final class CoherenceEngine {
         statistics.fetchLatency.record(elapsed)
         statistics.fetchOperations += 1
         statistics.pagesFetched += UInt64(count)
+        subscribe(page, count: count)
         for index in page..<(page + count) where table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
         DSMLog.trace("fetch pages \(page)..<\(page + count) from rank \(table.home[page]) in \(elapsed) ns")
+    }
+
+    /// The first use of a copy the last barrier's broadcast installed: no fetch, a protection
+    /// change (for a read, of the run of such copies from here), and a renewed subscription.
+    private func useBroadcastCopy(_ page: Int, isWrite: Bool) {
+        if isWrite {
+            statistics.writeFaults += 1
+            table.setState(page, .readOnly)
+            subscribe(page, count: 1)
+            startWriting(page, count: 1, protect: true)
+        } else {
+            statistics.readFaults += 1
+            let count = run(from: page, in: .pushed, sameHome: false, limit: prefetchPages)
+            for index in page..<(page + count) { table.setState(index, .readOnly) }
+            subscribe(page, count: count)
+            protect(page, count: count, .read)
+        }
+    }
+
+    /// A use of the page: subscribed from the next barrier on, if not yet.
+    private func subscribe(_ page: Int, count: Int) {
+        guard broadcastReads else { return }
+        for index in page..<(page + count) {
+            if table.subscription[index] == PageTable.subscribed { continue }
+            if table.subscription[index] & PageTable.subscribed == 0 {
+                guard subscriptionChanges.count < Self.subscriptionLimit else { continue }
+                subscriptionChanges.append(ReadBroadcast.subscription(index))
+            }
+            table.subscription[index] = PageTable.subscribed
+        }
+    }
+
+    /// The subscriptions and unsubscriptions since the last call (the last barrier).
+    func takeSubscriptionChanges() -> [Int64] {
+        defer { subscriptionChanges.removeAll(keepingCapacity: true) }
+        return subscriptionChanges
+    }
+
+    /// A page's home moved: its subscriptions start again on every rank.
+    func forgetSubscription(_ page: Int) { table.subscription[page] = 0 }
+
+    /// A broadcast of a page homed elsewhere: installs its contents in the slot of this rank's
+    /// copy if the barrier just invalidated it (otherwise leaves it), and unsubscribes after
+    /// `ReadBroadcast.unusedLimit` broadcasts in a row that were not used.
+    func installBroadcast(_ page: Int, from contents: UnsafeRawPointer) {
+        let subscription = table.subscription[page]
+        if subscription & PageTable.subscribed != 0 {
+            if subscription & ~PageTable.subscribed + 1 >= ReadBroadcast.unusedLimit {
+                table.subscription[page] = 0
+                subscriptionChanges.append(ReadBroadcast.unsubscription(page))
+            } else {
+                table.subscription[page] = subscription + 1
+            }
+        }
+        guard table.state(page) == .invalid, let slot = table.slot(page) else { return }
+        memcpy(cache.slotAddress(slot), contents, pageSize)
+        cache.versions[slot] = 0
+        table.setState(page, .pushed)
+        statistics.pagesBroadcastIn += 1
     }
 
     /// A write to a protected home page. If no other rank holds a copy (read notices), the
@@ -562,6 +631,9 @@ final class CoherenceEngine {
                 table.setState(page, .invalid)  // at once: the list may name the page twice
                 stale.append(page)
                 droppedWritable = true
+            case .pushed:  // inaccessible already
+                table.setState(page, .invalid)
+                statistics.invalidations += 1
             default:
                 break
             }
@@ -597,7 +669,8 @@ final class CoherenceEngine {
                 page += count
                 continue
             }
-            let needsFault = state == .unmapped || state == .invalid || (forWriting && state == .readOnly)
+            let needsFault = state == .unmapped || state == .invalid || state == .pushed
+                || (forWriting && state == .readOnly)
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
             page += 1
         }

@@ -18,6 +18,9 @@ struct HomeMigration {
 
     static func notice(_ page: Int, heldValid: Bool) -> Int64 { Int64(page << 1 | (heldValid ? 1 : 0)) }
     static func page(_ notice: Int64) -> Int { Int(notice >> 1) }
+    /// A page's write notice among a barrier's values, not a lock's statistics (negative) or
+    /// a broadcast subscription.
+    static func isWriteNotice(_ value: Int64) -> Bool { value >= 0 && !ReadBroadcast.isSubscription(value) }
 
     /// Per page: the barrier in which it was last seen in a list, and its writer then
     /// (`several` once a second rank noticed it, `untagged - rank` for a writer without a copy).
@@ -47,7 +50,7 @@ struct HomeMigration {
         }
         var candidates: [Int] = []
         for rank in 0..<ranks {
-            for notice in lists(rank) where notice >= 0 {  // negative: lock statistics
+            for notice in lists(rank) where Self.isWriteNotice(notice) {
                 let page = Self.page(notice)
                 if seen[page] != epoch {
                     seen[page] = epoch

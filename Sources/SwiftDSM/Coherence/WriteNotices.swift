@@ -69,7 +69,8 @@ extension Array where Element: Equatable {
 }
 
 /// Every rank's notices of one barrier, rank after rank: `HomeMigration.notice` values for
-/// pages, and negative ones for lock statistics (`LockMigration`).
+/// pages, negative ones for lock statistics (`LockMigration`), and broadcast subscriptions
+/// (`ReadBroadcast`).
 struct GatheredNotices {
     let counts: [Int]
     let values: [Int64]
@@ -90,7 +91,9 @@ struct GatheredNotices {
         var pages: [Int] = []
         pages.reserveCapacity(values.count - counts[rank])
         for other in counts.indices where other != rank {
-            for notice in list(of: other) where notice >= 0 { pages.append(HomeMigration.page(notice)) }
+            for notice in list(of: other) where HomeMigration.isWriteNotice(notice) {
+                pages.append(HomeMigration.page(notice))
+            }
         }
         return pages
     }

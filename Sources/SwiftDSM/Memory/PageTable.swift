@@ -17,6 +17,9 @@ enum PageState: UInt8 {
     /// Homed here and writable without write detection: no other rank holds a copy its
     /// writes could make stale (read notices), or adaptive write detection left it open.
     case homeOpen
+    /// Not homed here; cached and current (a barrier's broadcast put it in its slot), but
+    /// mapped without access, so that its first use is seen: it faults without a fetch.
+    case pushed
 }
 
 /// Zero-initialised storage for one entry per page of the shared range, from an anonymous
@@ -58,6 +61,10 @@ struct PageTable {
     let writtenBarrier: PageArray<UInt32>
     /// How often this rank fetched the page since the last memory balance.
     let fetchCount: PageArray<UInt16>
+    /// This rank's subscription to broadcasts of the page (`ReadBroadcast`): `subscribed`,
+    /// plus the broadcasts that reached it unused since its last use.
+    let subscription: PageArray<UInt8>
+    static let subscribed: UInt8 = 0x80
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
     var allocatedPages = 0
 
@@ -69,6 +76,7 @@ struct PageTable {
         writtenInterval = PageArray(count: pageCount)
         writtenBarrier = PageArray(count: pageCount)
         fetchCount = PageArray(count: pageCount)
+        subscription = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
@@ -91,5 +99,6 @@ struct PageTable {
         writtenInterval.release()
         writtenBarrier.release()
         fetchCount.release()
+        subscription.release()
     }
 }

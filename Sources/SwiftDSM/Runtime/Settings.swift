@@ -53,6 +53,9 @@ public struct Settings: Sendable, Equatable {
     public var wvec: Bool = true
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
+    /// A lock's manager names the next waiter to the holder, whose release then grants it
+    /// directly (one hop instead of two).
+    public var lockHandoff: Bool = true
     /// Where each setting that is not a default came from, by setting name.
     public var sources: [String: String] = [:]
 
@@ -147,6 +150,7 @@ extension Settings {
         switchDefinition("loadbal", \.loadbal),
         switchDefinition("wvec", \.wvec),
         switchDefinition("lock-migration", \.lockMigration),
+        switchDefinition("lock-handoff", \.lockHandoff),
     ]
 
     private static func switchDefinition(_ name: String, _ key: WritableKeyPath<Settings, Bool> & Sendable) -> Definition {

@@ -24,8 +24,13 @@ public struct Statistics: Sendable {
     public var pagesMigratedIn: UInt64 = 0
     public var pagesMigratedOut: UInt64 = 0
     public var lockManagersMovedIn: UInt64 = 0
+    /// Locks this rank released straight to the next waiter (its grant sent from here).
+    public var locksHandedOff: UInt64 = 0
     /// Bytes a refetch did not move because write vectors showed them unchanged.
     public var refetchBytesSaved: UInt64 = 0
+    /// Pages this rank broadcast as their home, and copies a broadcast installed here.
+    public var pagesBroadcastOut: UInt64 = 0
+    public var pagesBroadcastIn: UInt64 = 0
     // Synchronization.
     public var lockAcquires: UInt64 = 0
     public var lockWaitNanoseconds: UInt64 = 0
@@ -72,7 +77,10 @@ public struct Statistics: Sendable {
         ("pagesMigratedIn", \.pagesMigratedIn, false),
         ("pagesMigratedOut", \.pagesMigratedOut, false),
         ("lockManagersMovedIn", \.lockManagersMovedIn, false),
+        ("locksHandedOff", \.locksHandedOff, false),
         ("refetchBytesSaved", \.refetchBytesSaved, false),
+        ("pagesBroadcastOut", \.pagesBroadcastOut, false),
+        ("pagesBroadcastIn", \.pagesBroadcastIn, false),
         ("lockAcquires", \.lockAcquires, false),
         ("lockWaitNanoseconds", \.lockWaitNanoseconds, true),
         ("lockReleases", \.lockReleases, false),

@@ -23,10 +23,11 @@ struct CollectiveCall {
         for (index, value) in arguments.prefix(3).enumerated() { self.arguments[index] = value }
     }
 
-    /// A barrier names whether home migration is on: every rank decides migrations alike, so
-    /// a rank that differs is a mistake (jia_config(HMIG) called on some ranks only).
-    static func barrier(homeMigration: Bool, lockMigration: Bool = false) -> CollectiveCall {
-        CollectiveCall(.barrier, arguments: [homeMigration ? 1 : 0, lockMigration ? 1 : 0])
+    /// A barrier names whether home migration, lock migration and the broadcast of
+    /// read-shared pages are on: every rank decides them alike, so a rank that differs is a
+    /// mistake (jia_config(HMIG) called on some ranks only).
+    static func barrier(homeMigration: Bool, lockMigration: Bool = false, broadcast: Bool = false) -> CollectiveCall {
+        CollectiveCall(.barrier, arguments: [homeMigration ? 1 : 0, lockMigration ? 1 : 0, broadcast ? 1 : 0])
     }
     static let wait = CollectiveCall(.wait)
     static let exit = CollectiveCall(.exit)
@@ -61,7 +62,7 @@ struct CollectiveCall {
         switch operation {
         case .barrier:
             call = "jia_barrier() with home migration \(arguments[0] == 1 ? "on" : "off"), "
-                + "lock migration \(arguments[1] == 1 ? "on" : "off")"
+                + "lock migration \(arguments[1] == 1 ? "on" : "off"), broadcast \(arguments[2] == 1 ? "on" : "off")"
         case .wait: call = "jia_wait()"
         case .exit: call = "jia_exit()"
         case .balance: call = "jia_balance(\(arguments[0]))"

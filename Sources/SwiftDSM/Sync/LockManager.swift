@@ -23,9 +23,34 @@ struct LockManager {
         let pages: [Int]
     }
 
+    /// Direct hand-off: the lock's holder (the one whose grant had `holderScope`, after
+    /// `holderBarriers` barriers) sends `grant`, with its own released pages added and the
+    /// scope one higher, straight to the next waiter when it releases, and tells the
+    /// manager it did. Saves the manager's hop (release to it, then a grant from it).
+    struct Successor: Equatable {
+        let lock: Int
+        let holder: Int
+        let holderScope: Int
+        let holderBarriers: Int
+        let grant: Grant
+    }
+
+    private struct Waiter {
+        let rank: Int
+        let lastScope: Int
+        let barriers: Int
+    }
+
     private struct Lock {
         var holder = -1
-        var waiting: [(rank: Int, lastScope: Int)] = []
+        var holderScope = 0
+        var holderBarriers = 0
+        var waiting: [Waiter] = []
+        /// The first waiter, once named to the holder as its successor (and out of `waiting`).
+        var successor: Waiter?
+        /// The successor's own release, when it arrives before the holder's hand-off
+        /// (messages from two ranks are not ordered): applied right after it.
+        var earlyRelease: (pages: [Int], barriers: Int)?
         var scope = 0
         var notices: [Int: Notice] = [:]
         /// The barrier count below which this lock's notices were last pruned.
@@ -47,21 +72,59 @@ struct LockManager {
         let passed = barriersPassed
         return update(lock) { state in
             guard state.holder < 0 else {
-                state.waiting.append((rank, lastScope))
+                state.waiting.append(Waiter(rank: rank, lastScope: lastScope, barriers: barriers))
                 return nil
             }
-            state.holder = rank
+            Self.hold(&state, Waiter(rank: rank, lastScope: lastScope, barriers: barriers))
             return Self.grant(&state, to: rank, lastScope: lastScope, barriersPassed: passed)
         }
     }
 
-    /// `rank` releases `lock`, publishing the pages it wrote inside. Returns the grant for
-    /// the next waiter, if any. A release by a non-holder is a protocol error.
-    mutating func release(_ lock: Int, by rank: Int, pages: [Int], barriers: Int = 0) -> Grant? {
-        barriersPassed = max(barriersPassed, barriers)
+    private static func hold(_ state: inout Lock, _ waiter: Waiter) {
+        state.holder = waiter.rank
+        state.holderScope = state.scope
+        state.holderBarriers = waiter.barriers
+    }
+
+    /// Names the first waiter to the holder as its successor, if the lock has a holder other
+    /// than `except` (the manager's own rank, whose release grants in one hop anyway), a
+    /// waiter, and no successor named yet. The successor's grant holds the notices up to now.
+    mutating func nameSuccessor(_ lock: Int, except: Int) -> Successor? {
         let passed = barriersPassed
         return update(lock) { state in
+            guard state.holder >= 0, state.holder != except, state.successor == nil, !state.waiting.isEmpty else {
+                return nil
+            }
+            let next = state.waiting.removeFirst()
+            state.successor = next
+            let grant = Self.grant(&state, to: next.rank, lastScope: next.lastScope, barriersPassed: passed)
+            return Successor(lock: lock, holder: state.holder, holderScope: state.holderScope,
+                             holderBarriers: state.holderBarriers, grant: grant)
+        }
+    }
+
+    /// Whether a release of `lock` by `rank` is expected: it holds the lock, or it is the
+    /// named successor, whose grant came from the holder.
+    func mayRelease(_ lock: Int, by rank: Int) -> Bool {
+        guard let state = locks[lock] else { return false }
+        return state.holder == rank || state.successor?.rank == rank
+    }
+
+    /// `rank` releases `lock`, publishing the pages it wrote inside, and handed it to its
+    /// named successor if `handedOff`. Returns the grant the manager must send to the next
+    /// holder, if any. A release by a rank that may not release it is a protocol error.
+    mutating func release(_ lock: Int, by rank: Int, pages: [Int], barriers: Int = 0, handedOff: Bool = false) -> Grant? {
+        barriersPassed = max(barriersPassed, barriers)
+        let passed = barriersPassed
+        let early: (pages: [Int], barriers: Int)? = update(lock) { state in
+            guard state.holder != rank, state.successor?.rank == rank else { return nil }
+            state.earlyRelease = (pages, barriers)  // before the holder's hand-off: applied after it
+            return (pages, barriers)
+        }
+        if early != nil { return nil }
+        let grant: Grant? = update(lock) { state in
             precondition(state.holder == rank, "SwiftDSM: lock \(lock) released by rank \(rank), held by \(state.holder)")
+            precondition(!handedOff || state.successor != nil, "SwiftDSM: lock \(lock) handed off without a successor")
             state.scope += 1
             if barriers >= passed {  // else a barrier since has invalidated these pages everywhere
                 for page in pages {
@@ -73,11 +136,22 @@ struct LockManager {
                 }
             }
             state.holder = -1
+            if let successor = state.successor {  // its grant came from the holder, or comes from here
+                state.successor = nil
+                Self.hold(&state, successor)
+                if handedOff { return nil }
+                return Self.grant(&state, to: successor.rank, lastScope: successor.lastScope, barriersPassed: passed)
+            }
             guard !state.waiting.isEmpty else { return nil }
             let next = state.waiting.removeFirst()
-            state.holder = next.rank
+            Self.hold(&state, next)
             return Self.grant(&state, to: next.rank, lastScope: next.lastScope, barriersPassed: passed)
         }
+        // The successor's release that came first: the lock is its now, so apply it.
+        guard let early = locks[lock]?.earlyRelease, locks[lock]?.holder != rank else { return grant }
+        locks[lock]!.earlyRelease = nil
+        precondition(grant == nil, "SwiftDSM: lock \(lock): an early release of a successor the manager granted")
+        return release(lock, by: locks[lock]!.holder, pages: early.pages, barriers: early.barriers)
     }
 
     /// Mutates a lock's record in place (a copy would duplicate its notice table).
@@ -103,6 +177,12 @@ struct LockManager {
     }
 
     func holder(of lock: Int) -> Int { locks[lock]?.holder ?? -1 }
+
+    /// The successor named to `holder`, if `holder` holds `lock` and one was named.
+    func successor(of lock: Int, heldBy holder: Int) -> Int? {
+        guard let state = locks[lock], state.holder == holder else { return nil }
+        return state.successor?.rank
+    }
 
     /// A release sent before the barrier at which this lock's manager last moved.
     func isStale(_ lock: Int, barriers: Int) -> Bool { barriers < (managedSince[lock] ?? 0) }

@@ -9,6 +9,12 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     private let cluster: Cluster
     private let locks = Mutex(LockManager())
     private var conditions = ConditionManager()
+    /// The lock-handoff setting: this rank, as a manager, names successors to holders.
+    /// Set before the service thread starts.
+    var handOff = true
+    /// Successors named to this rank as a holder (by the service thread), by lock, until its
+    /// application thread releases the lock.
+    private let successors = Mutex([Int: LockManager.Successor]())
 
     private let maxLocks: Int
     private let maxConditions: Int
@@ -19,7 +25,8 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         self.maxConditions = maxConditions
     }
 
-    static let kinds: [RequestKind] = [.acquireLock, .releaseLock, .setCondition, .resetCondition, .waitCondition]
+    static let kinds: [RequestKind] = [.acquireLock, .releaseLock, .lockSuccessor, .setCondition, .resetCondition,
+                                       .waitCondition]
 
     func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
         switch kind {
@@ -28,20 +35,37 @@ final class SyncService: RequestHandler, @unchecked Sendable {
             let lastScope = try body.int()
             let barriers = try body.int()
             let grant = locks.withLock { $0.acquire(lock, by: source, lastScope: lastScope, barriers: barriers) }
-            if let grant { send(grant) }
+            if let grant { send(grant) } else { nameSuccessor(lock) }
         case .releaseLock:
             let lock = try body.int(in: 0..<maxLocks, "lock id")
             let barriers = try body.int()
+            let handedOff = try body.int(in: 0..<2, "hand-off flag") == 1
             let pages = try body.ints()
             guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
             let grant = try locks.withLock { manager throws(MalformedMessage) -> LockManager.Grant? in
                 if manager.isStale(lock, barriers: barriers) { return nil }  // sent before the manager moved
-                guard manager.holder(of: lock) == source else {
+                guard manager.mayRelease(lock, by: source) else {
                     throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
                 }
-                return manager.release(lock, by: source, pages: pages, barriers: barriers)
+                guard !handedOff || manager.successor(of: lock, heldBy: source) != nil else {
+                    throw MalformedMessage(reason: "hand-off of lock \(lock) by rank \(source), which was named no successor")
+                }
+                return manager.release(lock, by: source, pages: pages, barriers: barriers, handedOff: handedOff)
             }
             if let grant { send(grant) }
+            nameSuccessor(lock)
+        case .lockSuccessor:
+            let lock = try body.int(in: 0..<maxLocks, "lock id")
+            let holderScope = try body.int()
+            let holderBarriers = try body.int()
+            let rank = try body.int(in: 0..<cluster.size, "successor rank")
+            let scope = try body.int()
+            let pages = try body.ints()
+            guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
+            let successor = LockManager.Successor(lock: lock, holder: cluster.rank, holderScope: holderScope,
+                                                  holderBarriers: holderBarriers,
+                                                  grant: LockManager.Grant(rank: rank, scope: scope, pages: pages))
+            successors.withLock { $0[lock] = successor }
         case .setCondition:
             for rank in conditions.set(try body.int(in: 0..<maxConditions, "condition id")) { sendConditionGrant(to: rank) }
         case .resetCondition:
@@ -58,21 +82,48 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     /// This rank's own acquire of a lock it manages: the grant at once if the lock is free;
     /// otherwise this rank waits in line and its grant comes as a message, as for any rank.
     func acquireHere(_ lock: Int, lastScope: Int, barriers: Int) -> LockManager.Grant? {
-        locks.withLock { $0.acquire(lock, by: cluster.rank, lastScope: lastScope, barriers: barriers) }
+        let grant = locks.withLock { $0.acquire(lock, by: cluster.rank, lastScope: lastScope, barriers: barriers) }
+        if grant == nil { nameSuccessor(lock) }
+        return grant
     }
 
     /// This rank's own release of a lock it manages; the next waiter's grant is sent from here.
     func releaseHere(_ lock: Int, pages: [Int], barriers: Int) {
         let grant = locks.withLock { $0.release(lock, by: cluster.rank, pages: pages, barriers: barriers) }
         if let grant { send(grant) }
+        nameSuccessor(lock)
     }
 
-    /// At a barrier: `lock` is managed by another rank from now on, or by this one.
+    /// With hand-off on: tells the lock's holder who waits next (see `LockManager.Successor`).
+    private func nameSuccessor(_ lock: Int) {
+        guard handOff, let successor = locks.withLock({ $0.nameSuccessor(lock, except: cluster.rank) }) else { return }
+        var writer = MessageWriter(kind: .lockSuccessor, capacity: 56 + successor.grant.pages.count * 8)
+        writer.append(lock)
+        writer.append(successor.holderScope)
+        writer.append(successor.holderBarriers)
+        writer.append(successor.grant.rank)
+        writer.append(successor.grant.scope)
+        writer.append(successor.grant.pages)
+        ServiceThread.send(writer.bytes, to: successor.holder, tag: Tag.request, comm: cluster.requestComm)
+    }
+
+    /// For this rank's release of `lock`, held with a grant of `scope` after `barriers`
+    /// barriers: the successor named to it, if any (older namings are dropped).
+    func takeSuccessor(of lock: Int, scope: Int, barriers: Int) -> LockManager.Successor? {
+        successors.withLock { table in
+            guard let successor = table.removeValue(forKey: lock) else { return nil }
+            return successor.holderScope == scope && successor.holderBarriers == barriers ? successor : nil
+        }
+    }
+
+    /// At a barrier: `lock` is managed by another rank from now on, or by this one. Every
+    /// lock is free at a barrier, so the successors named before it are of no use either.
     func managerMoved(_ lock: Int, atBarrier barriers: Int, away: Bool) {
         locks.withLock { $0.managerMoved(lock, atBarrier: barriers, away: away) }
     }
 
-    private func send(_ grant: LockManager.Grant) {
+    /// Sends a grant (the manager's, or one this rank's application thread hands off).
+    func send(_ grant: LockManager.Grant) {
         var writer = MessageWriter(capacity: 24 + grant.pages.count * 8)
         writer.append(grant.scope)
         writer.append(grant.pages)

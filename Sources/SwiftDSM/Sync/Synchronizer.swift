@@ -1,4 +1,5 @@
 import CMPI
+import Glibc
 
 /// The application side of locks, barriers and condition variables: ends intervals,
 /// publishes write notices, and invalidates what others wrote (JIAJIA's scope consistency).
@@ -16,6 +17,13 @@ final class Synchronizer {
     var homeMigration = false
     /// Lock managers move at barriers to the rank that took the lock most. Must agree too.
     var lockMigration = false
+    /// Read-shared pages are broadcast by their homes at barriers (`ReadBroadcast`). Must agree too.
+    var broadcast: Bool {
+        get { engine.broadcastReads }
+        set { engine.broadcastReads = newValue }
+    }
+    private let readBroadcast: ReadBroadcast
+    private var broadcastBuffer: [UInt8] = []
     /// The rank managing each lock: `lock % ranks` until its manager moves.
     private var lockManager: [Int32]
     /// How often this rank took each lock since the last barrier.
@@ -38,9 +46,13 @@ final class Synchronizer {
         self.lastScope = [Int](repeating: 0, count: maxLocks)
         self.lockManager = (0..<maxLocks).map { Int32($0 % cluster.size) }
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
+        self.readBroadcast = ReadBroadcast(pageCount: engine.space.pageCount)
     }
 
-    func release() { migration.release() }
+    func release() {
+        migration.release()
+        readBroadcast.release()
+    }
 
     var heldLocks: [Int] { notices.heldLocks }
 
@@ -89,9 +101,20 @@ final class Synchronizer {
         if manager(of: lock) == cluster.rank {
             managers.releaseHere(lock, pages: pages, barriers: barriersPassed)
         } else {
-            var release = MessageWriter(kind: .releaseLock, capacity: 32 + pages.count * 8)
+            // A successor named by the manager gets the lock from here, with these pages added.
+            let successor = managers.takeSuccessor(of: lock, scope: lastScope[lock], barriers: barriersPassed)
+            if let successor {
+                var handed = successor.grant.pages + pages
+                handed.sort()
+                handed.removeDuplicatesFromSorted()
+                managers.send(LockManager.Grant(rank: successor.grant.rank, scope: successor.grant.scope + 1,
+                                                pages: handed))
+                engine.statistics.locksHandedOff += 1
+            }
+            var release = MessageWriter(kind: .releaseLock, capacity: 40 + pages.count * 8)
             release.append(lock)
             release.append(barriersPassed)
+            release.append(successor == nil ? 0 : 1)
             release.append(pages)
             service.send(&release, to: manager(of: lock))
         }
@@ -109,9 +132,10 @@ final class Synchronizer {
         return receiveGrant(lock)
     }
 
-    /// Waits for the grant message of `lock` from its manager.
+    /// Waits for the grant message of `lock`: from its manager, or handed off by its last
+    /// holder (a rank waits for one lock at a time, so any sender's grant is this one).
     private func receiveGrant(_ lock: Int) -> LockManager.Grant {
-        let reply = cluster.receive(from: manager(of: lock), tag: Tag.lockGrant, on: cluster.replyComm)
+        let reply = cluster.receive(from: Int(cmpi_any_source()), tag: Tag.lockGrant, on: cluster.replyComm)
         let grant = reply.withUnsafeBytes { raw -> LockManager.Grant? in
             var reader = MessageReader(raw)
             guard let scope = try? reader.int(), let pages = try? reader.ints(), pages.allSatisfy({ $0 >= 0 }) else {
@@ -120,7 +144,7 @@ final class Synchronizer {
             return LockManager.Grant(rank: cluster.rank, scope: scope, pages: pages)
         }
         guard let grant else {
-            Fatal.stop("jia_lock(\(lock)): the grant from rank \(manager(of: lock)) is malformed (\(reply.count) bytes)")
+            Fatal.stop("jia_lock(\(lock)): a grant of it is malformed (\(reply.count) bytes)")
         }
         return grant
     }
@@ -155,8 +179,10 @@ final class Synchronizer {
         var tagged = mine.map { HomeMigration.notice($0, heldValid: homeMigration && engine.holdsValidCopy($0)) }
         if lockMigration { tagged += LockMigration.statistics(acquiresSinceBarrier) }
         acquiresSinceBarrier.removeAll(keepingCapacity: true)
-        let gathered = collectiveCall(.barrier(homeMigration: homeMigration, lockMigration: lockMigration),
-                                      notices: tagged)
+        let subscriptions = engine.takeSubscriptionChanges()
+        if broadcast { tagged += subscriptions }
+        let gathered = collectiveCall(.barrier(homeMigration: homeMigration, lockMigration: lockMigration,
+                                               broadcast: broadcast), notices: tagged)
         let waited = monotonicNanoseconds() - start
         engine.statistics.barrierWaitNanoseconds += waited
         engine.statistics.barrierLatency.record(waited)
@@ -167,7 +193,49 @@ final class Synchronizer {
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
         if homeMigration && !gathered.values.isEmpty { migrateHomes(gathered) }
+        if broadcast && !gathered.values.isEmpty { broadcastReadShared(gathered) }
         if lockMigration && !gathered.values.isEmpty { moveLockManagers(gathered) }
+    }
+
+    /// Sends every read-shared page this barrier invalidated from its home to all ranks at
+    /// once: one allgather of the pages' contents, grouped by home (every rank computes the
+    /// same list). Each home notes the copies it hands out (read notices) first.
+    private func broadcastReadShared(_ gathered: GatheredNotices) {
+        let table = engine.table
+        let pageSize = engine.space.pageSize
+        let pages = readBroadcast.pages(ranks: cluster.size, lists: { gathered.list(of: $0) },
+                                        home: { Int(table.home[$0]) }, limit: ReadBroadcast.limitBytes / pageSize)
+        guard !pages.isEmpty else { return }
+        let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
+        var counts = [Int32](repeating: 0, count: cluster.size)
+        for page in ordered { counts[Int(table.home[page])] += Int32(pageSize) }
+        var displacements = [Int32](repeating: 0, count: cluster.size)
+        for rank in 1..<cluster.size { displacements[rank] = displacements[rank - 1] + counts[rank - 1] }
+        let total = ordered.count * pageSize
+        if broadcastBuffer.count < total { broadcastBuffer = [UInt8](repeating: 0, count: total) }
+        let rank = cluster.rank
+        let notices = engine.store.readNotices
+        broadcastBuffer.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            for (index, page) in ordered.enumerated() where Int(table.home[page]) == rank {
+                notices.mark(first: page, count: 1)
+                memcpy(base + index * pageSize, engine.store.aliasAddress(ofPage: page), pageSize)
+                engine.statistics.pagesBroadcastOut += 1
+            }
+            var request: MPI_Request? = cmpi_request_null()
+            counts.withUnsafeBufferPointer { countPointer in
+                displacements.withUnsafeBufferPointer { displacementPointer in
+                    mpiCheck(MPI_Iallgatherv(cmpi_in_place(), 0, cmpi_byte(), base, countPointer.baseAddress,
+                                             displacementPointer.baseAddress, cmpi_byte(), cluster.syncComm,
+                                             &request), "MPI_Iallgatherv (broadcast of read-shared pages)")
+                    cluster.wait(&request, backoff: .transfer)
+                }
+            }
+            for (index, page) in ordered.enumerated() where Int(table.home[page]) != rank {
+                engine.installBroadcast(page, from: base + index * pageSize)
+            }
+        }
+        DSMLog.trace("barrier: \(ordered.count) read-shared pages broadcast")
     }
 
     /// Moves the managers of the locks one rank took most since the last barrier to that
@@ -199,6 +267,10 @@ final class Synchronizer {
         DSMLog.trace("barrier: \(moves.count) pages change home")
         engine.receiveHomes(moves)  // from the new homes' own copies: no other rank involved
         engine.migrate(moves, copiesRemain: false)
+        for move in moves {
+            readBroadcast.forget(move.page)
+            engine.forgetSubscription(move.page)
+        }
         cluster.quietBarrier()
     }
 

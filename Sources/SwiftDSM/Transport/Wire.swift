@@ -12,6 +12,7 @@ enum RequestKind: Int64 {
     case reportError
     case shutdown
     case refetchPages
+    case lockSuccessor
 }
 
 /// MPI tags. Requests travel on the request communicator, replies on the reply

@@ -1,4 +1,5 @@
 import Collectives
+import Glibc
 import SwiftDSM
 
 /// Lock-protected counters: no increment may be lost.
@@ -444,7 +445,8 @@ func adaptiveScenario(_ dsm: DSM) {
 /// another block of (a diff), in every barrier interval, while every rank reads them all.
 /// On the message path, with wvec on, the refetches move those blocks (and the whole page
 /// after intervals the home left a page open), never the rest; elsewhere nothing changes.
-/// Every value is checked, the untouched blocks too.
+/// Every value is checked, the untouched blocks too. (With broadcast on, broadcasts replace
+/// the refetches.)
 func writeVectorScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
@@ -474,12 +476,60 @@ func writeVectorScenario(_ dsm: DSM) {
     }
     let saved = runtime.statistics.refetchBytesSaved - before.refetchBytesSaved
     let acting = runtime.writeVectors && runtime.transportName == "message" && ranks > 1 && rank != 0
-    if acting {
+    if acting && runtime.broadcast {
+        Check.expect(runtime.statistics.pagesBroadcastIn > 0, "broadcasts instead of refetches")
+    } else if acting {
         // At least every other round after the first refetch moves at most 3 blocks a page.
         let least = UInt64((rounds - 2) / 2 * pages * (runtime.pageSize - 3 * runtime.pageSize / 64))
         Check.expect(saved >= least, "refetches saved \(saved) bytes, at least \(least) expected")
     } else {
         Check.equal(saved, 0, "bytes saved by write vectors")
+    }
+}
+
+/// Broadcast of read-shared pages: rank 0 writes one of two buffers homed on it in each
+/// barrier interval, while every other rank reads the other one (written in the interval
+/// before). With broadcast on, once every reader has fetched a buffer, its next version
+/// reaches them inside the barrier: their later reads fetch nothing, and every value is
+/// still the newest (the home notes the copies it broadcast, so its next writes invalidate
+/// them). With it off, each round fetches.
+func broadcastScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let words = runtime.pageSize / MemoryLayout<Int>.stride
+    let pages = 12
+    let buffers = [dsm.allocate(Int.self, count: pages * words, homes: .onRank(0)),
+                   dsm.allocate(Int.self, count: pages * words, homes: .onRank(0))]
+    let rounds = 12, warmup = 4
+    var fetchedAfterWarmup: UInt64 = 0
+    for round in 0..<rounds {
+        if rank == 0 {
+            for page in 0..<pages { buffers[round % 2][page * words + round % words] = round * 100 + page }
+        } else if round > 0 {
+            let fetched = runtime.statistics.pagesFetched
+            let previous = round - 1
+            for page in 0..<pages {
+                Check.equal(buffers[previous % 2][page * words + previous % words], previous * 100 + page,
+                            "round \(round) page \(page)")
+                if previous >= 2 {
+                    Check.equal(buffers[previous % 2][page * words + (previous - 2) % words], (previous - 2) * 100 + page,
+                                "round \(round) page \(page), the value two rounds before")
+                }
+            }
+            if round >= warmup { fetchedAfterWarmup += runtime.statistics.pagesFetched - fetched }
+        }
+        dsm.barrier()
+    }
+    let statistics = runtime.statistics
+    if runtime.broadcast && ranks > 1 {
+        if rank == 0 {
+            Check.expect(statistics.pagesBroadcastOut >= UInt64((rounds - warmup) * pages), "pages broadcast by their home")
+        } else {
+            Check.equal(fetchedAfterWarmup, 0, "pages fetched after the broadcasts began")
+            Check.expect(statistics.pagesBroadcastIn >= UInt64((rounds - warmup) * pages), "pages installed by broadcasts")
+        }
+    } else {
+        Check.equal(statistics.pagesBroadcastIn + statistics.pagesBroadcastOut, 0, "pages broadcast")
+        if rank != 0 { Check.expect(fetchedAfterWarmup >= UInt64((rounds - warmup) * pages), "pages fetched each round") }
     }
 }
 
@@ -526,6 +576,40 @@ func balanceScenario(_ dsm: DSM) {
     Check.equal(shares.map(\.count).reduce(0, +), 1000, "a computing balance still shares out every item")
     Check.expect(zip(shares, shares.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "shares adjoin")
     dsm.barrier()
+}
+
+/// Direct lock hand-off: rank 1 holds lock 0 (managed by rank 0) and writes a page homed on
+/// rank 0 while rank 2 asks for the lock; rank 1's release grants it to rank 2 itself, with
+/// the page's notice, so rank 2 drops its stale copy and reads the new value. Then every
+/// rank takes the lock in turn many times, and nothing is lost. Needs 3 ranks to act.
+func lockHandOffScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let words = runtime.pageSize / MemoryLayout<Int>.stride
+    let data = dsm.allocate(Int.self, count: words, homes: .onRank(0))
+    let counter = dsm.allocate(Int.self, count: 1, homes: .onRank(0))
+    Check.equal(data[0], 0, "initial value")  // a copy everywhere
+    dsm.barrier()
+    let before = runtime.statistics.locksHandedOff
+    if rank == 1 {
+        dsm.lock(0).withLock {
+            data[0] = 42
+            usleep(300_000)  // rank 2 asks meanwhile
+        }
+    } else if rank == 2 {
+        usleep(100_000)
+        dsm.lock(0).withLock { Check.equal(data[0], 42, "the value written before the hand-off") }
+    }
+    let handed = runtime.statistics.locksHandedOff - before
+    if ranks >= 3 && rank == 1 && runtime.settings.lockHandoff {
+        Check.equal(handed, 1, "locks handed off by rank 1")
+    } else if !runtime.settings.lockHandoff {
+        Check.equal(handed, 0, "locks handed off")
+    }
+    dsm.barrier()
+    let rounds = 200
+    for _ in 0..<rounds { dsm.lock(0).withLock { counter[0] += 1 } }
+    dsm.barrier()
+    Check.equal(counter[0], rounds * ranks, "increments under the lock")
 }
 
 /// Dynamic lock managers (lock-migration): lock 0, managed by rank 0, taken mostly by the

@@ -25,6 +25,8 @@ let scenarios: [String: (DSM) -> Void] = [
     "balance": balanceScenario,
     "lockmove": lockMoveScenario,
     "wvec": writeVectorScenario,
+    "broadcast": broadcastScenario,
+    "handoff": lockHandOffScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -55,7 +57,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
     "error-malformed-truncated": { dsm in malformedRequest(dsm, [1, 0]) },
     "error-malformed-fetch": { dsm in malformedRequest(dsm, [1, 1 << 50, 4096]) },
     "error-malformed-diff": { dsm in malformedRequest(dsm, [2, 1, 1 << 50, 1, 7, 0]) },
-    "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0]) },
+    "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0, 0]) },
     "error-malformed-refetch": { dsm in malformedRequest(dsm, [10, 0, 2, 0]) },
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
