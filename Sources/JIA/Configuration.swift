@@ -5,12 +5,11 @@ import Collectives
 import Foundation
 import SwiftDSM
 
-/// The options' values before the program calls jia_config: the hmig, adwd, broadcast,
-/// loadbal and wvec settings (jia.yaml, JIA_<OPTION>, --jia-<option>=on), so the settings
-/// file and jia_config agree.
+/// The options' values before the program calls jia_config: the hmig, adwd, loadbal and
+/// wvec settings (jia.yaml, JIA_<OPTION>, --jia-<option>=on), so the settings file and
+/// jia_config agree. (The runtime applies broadcast, whose `auto` depends on the transport.)
 func applyConfigurationSettings(_ settings: Settings) {
-    let options: [(Int32, Bool)] = [(0, settings.hmig), (1, settings.adwd), (2, settings.broadcast),
-                                    (3, settings.loadbal), (4, settings.wvec)]
+    let options: [(Int32, Bool)] = [(0, settings.hmig), (1, settings.adwd), (3, settings.loadbal), (4, settings.wvec)]
     for (option, on) in options where on || option == 3 { c_jia_config(option, on ? 1 : 0) }
 }
 

@@ -43,6 +43,14 @@ final class LayeredSettingsTests: XCTestCase {
         XCTAssertEqual(remaining, ["prog", "7"])
     }
 
+    func testBroadcastIsAutoUnlessSwitched() throws {
+        XCTAssertNil(try load().0.broadcast, "auto: decided by the transport")
+        XCTAssertEqual(try load(arguments: ["--jia-broadcast=on"]).0.broadcast, true)
+        XCTAssertEqual(try load(environment: ["JIA_BROADCAST": "off"]).0.broadcast, false)
+        XCTAssertNil(try load(arguments: ["--jia-broadcast=AUTO"]).0.broadcast)
+        XCTAssertTrue(error(arguments: ["--jia-broadcast=sometimes"]).contains("on, off or auto"))
+    }
+
     func testPrecedenceDefaultsFileEnvironmentFlags() throws {
         _ = write("cache-pages: 100\nprefetch-pages: 4\nstatistics: on\nlog_level: info\ntransport: message\n")
         let environment = ["JIA_PREFETCH_PAGES": "8", "JIA_TRANSPORT": "rma", "HOME": "/root"]

@@ -75,7 +75,7 @@ public final class DSMRuntime: @unchecked Sendable {
         engine.useWriteVectors = settings.wvec
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
-        sync.broadcast = settings.broadcast
+        sync.broadcast = settings.broadcast ?? (transport is MessageTransport)
         service.start()
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }

@@ -48,7 +48,10 @@ public struct Settings: Sendable, Equatable {
     /// beyond noise (BENCHMARKS.md). Write vectors act on the message path only.
     public var hmig: Bool = true
     public var adwd: Bool = true
-    public var broadcast: Bool = false
+    /// Pushes of read pages at barriers: `nil` (auto) means on where pages cross a network
+    /// (the message path), where they save a fetch's round trip; on one host a fetch is a
+    /// memcpy and the pushes cost more than they save (BENCHMARKS.md).
+    public var broadcast: Bool? = nil
     public var loadbal: Bool = false
     public var wvec: Bool = true
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
@@ -146,7 +149,16 @@ extension Settings {
         },
         switchDefinition("hmig", \.hmig),
         switchDefinition("adwd", \.adwd),
-        switchDefinition("broadcast", \.broadcast),
+        Definition(name: "broadcast", allowed: "on, off or auto (on for the message path)",
+                   show: { $0.broadcast.map { $0 ? "on" : "off" } ?? "auto" }) { settings, text in
+            if text.lowercased() == "auto" {
+                settings.broadcast = nil
+                return true
+            }
+            guard let value = parseSwitch(text) else { return false }
+            settings.broadcast = value
+            return true
+        },
         switchDefinition("loadbal", \.loadbal),
         switchDefinition("wvec", \.wvec),
         switchDefinition("lock-migration", \.lockMigration),

@@ -1,5 +1,4 @@
 import CMPI
-import Glibc
 
 /// The application side of locks, barriers and condition variables: ends intervals,
 /// publishes write notices, and invalidates what others wrote (JIAJIA's scope consistency).
@@ -22,8 +21,7 @@ final class Synchronizer {
         get { engine.broadcastReads }
         set { engine.broadcastReads = newValue }
     }
-    private let readBroadcast: ReadBroadcast
-    private var broadcastBuffer: [UInt8] = []
+    private let pusher: PagePusher
     /// The rank managing each lock: `lock % ranks` until its manager moves.
     private var lockManager: [Int32]
     /// How often this rank took each lock since the last barrier.
@@ -46,12 +44,12 @@ final class Synchronizer {
         self.lastScope = [Int](repeating: 0, count: maxLocks)
         self.lockManager = (0..<maxLocks).map { Int32($0 % cluster.size) }
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
-        self.readBroadcast = ReadBroadcast(pageCount: engine.space.pageCount)
+        self.pusher = PagePusher(cluster: cluster, engine: engine)
     }
 
     func release() {
         migration.release()
-        readBroadcast.release()
+        pusher.release()
     }
 
     var heldLocks: [Int] { notices.heldLocks }
@@ -193,49 +191,8 @@ final class Synchronizer {
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
         if homeMigration && !gathered.values.isEmpty { migrateHomes(gathered) }
-        if broadcast && !gathered.values.isEmpty { broadcastReadShared(gathered) }
+        if broadcast && !gathered.values.isEmpty { pusher.push(gathered) }
         if lockMigration && !gathered.values.isEmpty { moveLockManagers(gathered) }
-    }
-
-    /// Sends every read-shared page this barrier invalidated from its home to all ranks at
-    /// once: one allgather of the pages' contents, grouped by home (every rank computes the
-    /// same list). Each home notes the copies it hands out (read notices) first.
-    private func broadcastReadShared(_ gathered: GatheredNotices) {
-        let table = engine.table
-        let pageSize = engine.space.pageSize
-        let pages = readBroadcast.pages(ranks: cluster.size, lists: { gathered.list(of: $0) },
-                                        home: { Int(table.home[$0]) }, limit: ReadBroadcast.limitBytes / pageSize)
-        guard !pages.isEmpty else { return }
-        let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
-        var counts = [Int32](repeating: 0, count: cluster.size)
-        for page in ordered { counts[Int(table.home[page])] += Int32(pageSize) }
-        var displacements = [Int32](repeating: 0, count: cluster.size)
-        for rank in 1..<cluster.size { displacements[rank] = displacements[rank - 1] + counts[rank - 1] }
-        let total = ordered.count * pageSize
-        if broadcastBuffer.count < total { broadcastBuffer = [UInt8](repeating: 0, count: total) }
-        let rank = cluster.rank
-        let notices = engine.store.readNotices
-        broadcastBuffer.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            for (index, page) in ordered.enumerated() where Int(table.home[page]) == rank {
-                notices.mark(first: page, count: 1)
-                memcpy(base + index * pageSize, engine.store.aliasAddress(ofPage: page), pageSize)
-                engine.statistics.pagesBroadcastOut += 1
-            }
-            var request: MPI_Request? = cmpi_request_null()
-            counts.withUnsafeBufferPointer { countPointer in
-                displacements.withUnsafeBufferPointer { displacementPointer in
-                    mpiCheck(MPI_Iallgatherv(cmpi_in_place(), 0, cmpi_byte(), base, countPointer.baseAddress,
-                                             displacementPointer.baseAddress, cmpi_byte(), cluster.syncComm,
-                                             &request), "MPI_Iallgatherv (broadcast of read-shared pages)")
-                    cluster.wait(&request, backoff: .transfer)
-                }
-            }
-            for (index, page) in ordered.enumerated() where Int(table.home[page]) != rank {
-                engine.installBroadcast(page, from: base + index * pageSize)
-            }
-        }
-        DSMLog.trace("barrier: \(ordered.count) read-shared pages broadcast")
     }
 
     /// Moves the managers of the locks one rank took most since the last barrier to that
@@ -267,10 +224,7 @@ final class Synchronizer {
         DSMLog.trace("barrier: \(moves.count) pages change home")
         engine.receiveHomes(moves)  // from the new homes' own copies: no other rank involved
         engine.migrate(moves, copiesRemain: false)
-        for move in moves {
-            readBroadcast.forget(move.page)
-            engine.forgetSubscription(move.page)
-        }
+        for move in moves { pusher.forget(move.page) }
         cluster.quietBarrier()
     }
 

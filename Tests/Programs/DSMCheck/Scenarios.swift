@@ -492,7 +492,8 @@ func writeVectorScenario(_ dsm: DSM) {
 /// before). With broadcast on, once every reader has fetched a buffer, its next version
 /// reaches them inside the barrier: their later reads fetch nothing, and every value is
 /// still the newest (the home notes the copies it broadcast, so its next writes invalidate
-/// them). With it off, each round fetches.
+/// them). With it off, each round fetches. Then the same in a ring, where each block has
+/// one reader: it is pushed to that reader only.
 func broadcastScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
@@ -530,6 +531,35 @@ func broadcastScenario(_ dsm: DSM) {
     } else {
         Check.equal(statistics.pagesBroadcastIn + statistics.pagesBroadcastOut, 0, "pages broadcast")
         if rank != 0 { Check.expect(fetchedAfterWarmup >= UInt64((rounds - warmup) * pages), "pages fetched each round") }
+    }
+    dsm.barrier()
+
+    // A ring: each rank writes a block homed on itself, read by the next rank only (a
+    // neighbour's boundary), double-buffered as above: pushed to that reader alone.
+    let ring = (0..<2).map { _ in dsm.allocate(Int.self, count: ranks * pages * words, homes: .blockCyclic(bytes: pages * runtime.pageSize, startRank: 0)) }
+    let left = (rank + ranks - 1) % ranks
+    var ringFetched: UInt64 = 0
+    let pushedBefore = runtime.statistics.pagesBroadcastIn
+    for round in 0..<rounds {
+        for page in 0..<pages { ring[round % 2][(rank * pages + page) * words + round % words] = round * 100 + rank }
+        if round > 0 && ranks > 1 {
+            let fetched = runtime.statistics.pagesFetched
+            let previous = round - 1
+            for page in 0..<pages {
+                Check.equal(ring[previous % 2][(left * pages + page) * words + previous % words], previous * 100 + left,
+                            "ring round \(round) page \(page) of rank \(left)")
+            }
+            if round >= warmup { ringFetched += runtime.statistics.pagesFetched - fetched }
+        }
+        dsm.barrier()
+    }
+    let ringPushed = runtime.statistics.pagesBroadcastIn - pushedBefore
+    if runtime.broadcast && ranks > 1 {
+        Check.equal(ringFetched, 0, "ring pages fetched after the pushes began")
+        Check.expect(ringPushed >= UInt64((rounds - warmup) * pages), "ring pages pushed here")
+    } else if ranks > 1 {
+        Check.equal(ringPushed, 0, "ring pages pushed")
+        Check.expect(ringFetched >= UInt64((rounds - warmup) * pages), "ring pages fetched each round")
     }
 }
 

@@ -1,0 +1,150 @@
+import CMPI
+import Glibc
+
+/// The MPI side of `ReadBroadcast`: inside a barrier (after its invalidations and home
+/// migrations), moves the pushed pages from their homes to their readers, with one
+/// allgather for the pages every rank reads and one all-to-all for the others. Every rank
+/// computes the same pushes, so the counts of both collectives need no exchange. A home
+/// marks the read notices of what it pushes first, so its next writes are noticed.
+final class PagePusher {
+    private let cluster: Cluster
+    private let engine: CoherenceEngine
+    private let decisions: ReadBroadcast
+    private var sending: [UInt8] = []
+    private var receiving: [UInt8] = []
+
+    init(cluster: Cluster, engine: CoherenceEngine) {
+        self.cluster = cluster
+        self.engine = engine
+        self.decisions = ReadBroadcast(pageCount: engine.space.pageCount)
+    }
+
+    func release() { decisions.release() }
+
+    /// A page whose home moved at this barrier.
+    func forget(_ page: Int) {
+        decisions.forget(page)
+        engine.forgetSubscription(page)
+    }
+
+    func push(_ gathered: GatheredNotices) {
+        let table = engine.table
+        let pushes = decisions.pushes(ranks: cluster.size, lists: { gathered.list(of: $0) },
+                                      home: { Int(table.home[$0]) },
+                                      limit: ReadBroadcast.limitBytes / engine.space.pageSize)
+        if !pushes.everyone.isEmpty { pushToEveryone(pushes.everyone) }
+        if !pushes.some.isEmpty { pushToSome(pushes.some) }
+        if !pushes.isEmpty {
+            DSMLog.trace("barrier: \(pushes.everyone.count) pages pushed to every rank, \(pushes.some.count) to some")
+        }
+    }
+
+    private var pageSize: Int { engine.space.pageSize }
+
+    /// Copies a page homed here into `destination`, noting the copies it will make.
+    private func copyOut(_ page: Int, to destination: UnsafeMutableRawPointer) {
+        memcpy(destination, engine.store.aliasAddress(ofPage: page), pageSize)
+    }
+
+    private func notePushed(_ page: Int) {
+        engine.store.readNotices.mark(first: page, count: 1)
+        engine.statistics.pagesBroadcastOut += 1
+    }
+
+    /// One allgather of the pages' contents, grouped by home.
+    private func pushToEveryone(_ pages: [Int]) {
+        let table = engine.table
+        let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
+        var counts = [Int32](repeating: 0, count: cluster.size)
+        for page in ordered { counts[Int(table.home[page])] += Int32(pageSize) }
+        let displacements = Self.displacements(counts)
+        Self.reserve(&receiving, ordered.count * pageSize)
+        receiving.withUnsafeMutableBytes { raw in
+            let base = raw.baseAddress!
+            for (index, page) in ordered.enumerated() where Int(table.home[page]) == cluster.rank {
+                notePushed(page)
+                copyOut(page, to: base + index * pageSize)
+            }
+            var request: MPI_Request? = cmpi_request_null()
+            counts.withUnsafeBufferPointer { countPointer in
+                displacements.withUnsafeBufferPointer { displacementPointer in
+                    mpiCheck(MPI_Iallgatherv(cmpi_in_place(), 0, cmpi_byte(), base, countPointer.baseAddress,
+                                             displacementPointer.baseAddress, cmpi_byte(), cluster.syncComm,
+                                             &request), "MPI_Iallgatherv (pages pushed to every rank)")
+                    cluster.wait(&request, backoff: .transfer)
+                }
+            }
+            for (index, page) in ordered.enumerated() where Int(table.home[page]) != cluster.rank {
+                engine.installBroadcast(page, from: base + index * pageSize)
+            }
+        }
+    }
+
+    /// One all-to-all: each home sends each reader the pages it reads, in page order.
+    private func pushToSome(_ pushes: [(page: Int, ranks: UInt64)]) {
+        let table = engine.table
+        let rank = cluster.rank
+        let me = UInt64(1) << UInt64(rank)
+        var sendCounts = [Int32](repeating: 0, count: cluster.size)
+        var receiveCounts = [Int32](repeating: 0, count: cluster.size)
+        var incoming: [[Int]] = Array(repeating: [], count: cluster.size)
+        for push in pushes {
+            let home = Int(table.home[push.page])
+            if home == rank {
+                notePushed(push.page)
+                for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
+                    sendCounts[reader] += Int32(pageSize)
+                }
+            } else if push.ranks & me != 0 {
+                receiveCounts[home] += Int32(pageSize)
+                incoming[home].append(push.page)
+            }
+        }
+        let sendDisplacements = Self.displacements(sendCounts)
+        let receiveDisplacements = Self.displacements(receiveCounts)
+        Self.reserve(&sending, Int(sendDisplacements.last! + sendCounts.last!))
+        Self.reserve(&receiving, Int(receiveDisplacements.last! + receiveCounts.last!))
+        sending.withUnsafeMutableBytes { out in
+            var filled = sendDisplacements
+            for push in pushes where Int(table.home[push.page]) == rank {
+                for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
+                    copyOut(push.page, to: out.baseAddress! + Int(filled[reader]))
+                    filled[reader] += Int32(pageSize)
+                }
+            }
+            receiving.withUnsafeMutableBytes { into in
+                var request: MPI_Request? = cmpi_request_null()
+                sendCounts.withUnsafeBufferPointer { sendCountPointer in
+                    sendDisplacements.withUnsafeBufferPointer { sendDisplacementPointer in
+                        receiveCounts.withUnsafeBufferPointer { receiveCountPointer in
+                            receiveDisplacements.withUnsafeBufferPointer { receiveDisplacementPointer in
+                                mpiCheck(MPI_Ialltoallv(out.baseAddress, sendCountPointer.baseAddress,
+                                                        sendDisplacementPointer.baseAddress, cmpi_byte(),
+                                                        into.baseAddress, receiveCountPointer.baseAddress,
+                                                        receiveDisplacementPointer.baseAddress, cmpi_byte(),
+                                                        cluster.syncComm, &request),
+                                         "MPI_Ialltoallv (pages pushed to their readers)")
+                                cluster.wait(&request, backoff: .transfer)
+                            }
+                        }
+                    }
+                }
+                for home in 0..<cluster.size {
+                    for (index, page) in incoming[home].enumerated() {
+                        engine.installBroadcast(page, from: into.baseAddress! + Int(receiveDisplacements[home]) + index * pageSize)
+                    }
+                }
+            }
+        }
+    }
+
+    private static func displacements(_ counts: [Int32]) -> [Int32] {
+        var displacements = [Int32](repeating: 0, count: counts.count)
+        for index in 1..<max(counts.count, 1) { displacements[index] = displacements[index - 1] + counts[index - 1] }
+        return displacements
+    }
+
+    private static func reserve(_ buffer: inout [UInt8], _ bytes: Int) {
+        if buffer.count < max(bytes, 1) { buffer = [UInt8](repeating: 0, count: max(bytes, 1)) }
+    }
+}
