@@ -253,17 +253,19 @@ final class CoherenceEngine {
 
     /// The first use of a copy the last barrier's broadcast installed: no fetch, a protection
     /// change (for a read, of the run of such copies from here), and a renewed subscription.
+    /// It counts as a fetch for a memory balance (the page came from elsewhere).
     private func useBroadcastCopy(_ page: Int, isWrite: Bool) {
+        let count = isWrite ? 1 : run(from: page, in: .pushed, sameHome: false, limit: prefetchPages)
+        for index in page..<(page + count) {
+            table.setState(index, .readOnly)
+            if table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
+        }
+        subscribe(page, count: count)
         if isWrite {
             statistics.writeFaults += 1
-            table.setState(page, .readOnly)
-            subscribe(page, count: 1)
             startWriting(page, count: 1, protect: true)
         } else {
             statistics.readFaults += 1
-            let count = run(from: page, in: .pushed, sameHome: false, limit: prefetchPages)
-            for index in page..<(page + count) { table.setState(index, .readOnly) }
-            subscribe(page, count: count)
             protect(page, count: count, .read)
         }
     }
@@ -285,6 +287,28 @@ final class CoherenceEngine {
     func takeSubscriptionChanges() -> [Int64] {
         defer { subscriptionChanges.removeAll(keepingCapacity: true) }
         return subscriptionChanges
+    }
+
+    /// Home pages this rank is about to push (inside a barrier, in page order): their copies
+    /// are noted (read notices), and those open for want of copies are protected again, so
+    /// the home's next writes are detected and noticed (rather than noticed unseen at the
+    /// next interval end). Pages ADWD keeps open stay so: they are written every interval.
+    func pushingHomePages(_ pages: [Int]) {
+        let notices = store.readNotices
+        flushed.removeAll(keepingCapacity: true)
+        for page in pages {
+            notices.mark(first: page, count: 1)
+            let keptOpen = adaptiveWriteDetection && table.writtenBarrier[page] == barrierInterval &- 1
+            if table.state(page) == .homeOpen && !keptOpen {
+                table.setState(page, .homeReadOnly)
+                flushed.append(page)
+            }
+        }
+        forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+        if let writeVectors, !flushed.isEmpty {
+            writeVectors.homeWritesNoticed(flushed.map { ($0, WriteVectors.everyBlock) }, protected: flushed)
+        }
+        statistics.pagesBroadcastOut += UInt64(pages.count)
     }
 
     /// A page's home moved: its subscriptions start again on every rank.

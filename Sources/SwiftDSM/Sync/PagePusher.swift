@@ -41,15 +41,11 @@ final class PagePusher {
 
     private var pageSize: Int { engine.space.pageSize }
 
-    /// Copies a page homed here into `destination`, noting the copies it will make.
+    /// Copies a page homed here into `destination`.
     private func copyOut(_ page: Int, to destination: UnsafeMutableRawPointer) {
         memcpy(destination, engine.store.aliasAddress(ofPage: page), pageSize)
     }
 
-    private func notePushed(_ page: Int) {
-        engine.store.readNotices.mark(first: page, count: 1)
-        engine.statistics.pagesBroadcastOut += 1
-    }
 
     /// One allgather of the pages' contents, grouped by home.
     private func pushToEveryone(_ pages: [Int]) {
@@ -59,10 +55,10 @@ final class PagePusher {
         for page in ordered { counts[Int(table.home[page])] += Int32(pageSize) }
         let displacements = Self.displacements(counts)
         Self.reserve(&receiving, ordered.count * pageSize)
+        engine.pushingHomePages(pages.filter { Int(table.home[$0]) == cluster.rank })
         receiving.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
             for (index, page) in ordered.enumerated() where Int(table.home[page]) == cluster.rank {
-                notePushed(page)
                 copyOut(page, to: base + index * pageSize)
             }
             var request: MPI_Request? = cmpi_request_null()
@@ -88,10 +84,11 @@ final class PagePusher {
         var sendCounts = [Int32](repeating: 0, count: cluster.size)
         var receiveCounts = [Int32](repeating: 0, count: cluster.size)
         var incoming: [[Int]] = Array(repeating: [], count: cluster.size)
+        var mine: [Int] = []
         for push in pushes {
             let home = Int(table.home[push.page])
             if home == rank {
-                notePushed(push.page)
+                mine.append(push.page)
                 for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
                     sendCounts[reader] += Int32(pageSize)
                 }
@@ -100,6 +97,7 @@ final class PagePusher {
                 incoming[home].append(push.page)
             }
         }
+        engine.pushingHomePages(mine)
         let sendDisplacements = Self.displacements(sendCounts)
         let receiveDisplacements = Self.displacements(receiveCounts)
         Self.reserve(&sending, Int(sendDisplacements.last! + sendCounts.last!))

@@ -254,6 +254,7 @@ final class Synchronizer {
         engine.receiveHomes(moves)
         cluster.quietBarrier()  // every new home holds its pages before any old home drops them
         engine.migrate(moves, copiesRemain: true)
+        for move in moves { pusher.forget(move.page) }
         return moves.count
     }
 
