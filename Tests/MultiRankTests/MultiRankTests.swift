@@ -87,6 +87,12 @@ final class ScenarioTests: XCTestCase {
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
 
+    /// The balance setting: barriers balance by themselves every balance-interval barriers.
+    func testAutomaticBalance() {
+        runEverywhere("autobalance", ["--jia-balance=memory", "--jia-balance-interval=4", "--jia-hmig=off"])
+        runEverywhere("autobalance", ["--jia-hmig=off"])
+    }
+
     /// The scenarios that check coherence against a model, with the adaptive protocols at
     /// the opposite of their defaults (the other tests run the defaults).
     func testCoherenceWithAdaptiveProtocolsOff() {

@@ -51,6 +51,15 @@ final class LayeredSettingsTests: XCTestCase {
         XCTAssertTrue(error(arguments: ["--jia-broadcast=sometimes"]).contains("on, off or auto"))
     }
 
+    func testAutomaticBalanceModeAndInterval() throws {
+        XCTAssertNil(try load().0.balance)
+        let (settings, _) = try load(arguments: ["--jia-balance=memory", "--jia-balance-interval=4"])
+        XCTAssertEqual(settings.balance, .memory)
+        XCTAssertEqual(settings.balanceInterval, 4)
+        XCTAssertTrue(error(arguments: ["--jia-balance=sometimes"]).contains("off, computing, memory or hybrid"))
+        XCTAssertTrue(error(arguments: ["--jia-balance-interval=0"]).contains("an integer from 1"))
+    }
+
     func testPrecedenceDefaultsFileEnvironmentFlags() throws {
         _ = write("cache-pages: 100\nprefetch-pages: 4\nstatistics: on\nlog_level: info\ntransport: message\n")
         let environment = ["JIA_PREFETCH_PAGES": "8", "JIA_TRANSPORT": "rma", "HOME": "/root"]

@@ -54,7 +54,7 @@ public struct DSM: Sendable {
     public func condition(_ id: Int) -> SharedCondition { SharedCondition(id: id) }
 
     /// Global barrier with coherence.
-    public func barrier() { runtime.sync.barrier() }
+    public func barrier() { runtime.barrier() }
     /// Rendezvous without coherence.
     public func rendezvous() { runtime.sync.wait() }
 

@@ -230,6 +230,19 @@ public final class DSMRuntime: @unchecked Sendable {
         return counted.lockWaitNanoseconds &+ counted.barrierWaitNanoseconds &+ counted.conditionWaitNanoseconds
     }
 
+    private var barriersSinceBalance = 0
+
+    /// jia_barrier: the barrier, then every `balance-interval` barriers the automatic balance
+    /// of the `balance` setting (collective too: every rank counts the same barriers).
+    public func barrier() {
+        sync.barrier()
+        guard let mode = settings.balance else { return }
+        barriersSinceBalance += 1
+        guard barriersSinceBalance >= settings.balanceInterval else { return }
+        barriersSinceBalance = 0
+        _ = balance(mode)
+    }
+
     /// Balances work, memory or both (collective; jia_balance). Computing: every rank's time
     /// computing since the last computing balance (or the start) sets its share of later
     /// `share(of:)` splits. Memory: with a barrier's coherence, each page homed elsewhere

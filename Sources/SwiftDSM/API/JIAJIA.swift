@@ -68,7 +68,7 @@ public func jia_lock(_ lockid: Int) { runtime("jia_lock").sync.lock(lockid) }
 public func jia_unlock(_ lockid: Int) { runtime("jia_unlock").sync.unlock(lockid) }
 
 /// Global barrier: all writes before it are visible to all ranks after it.
-public func jia_barrier() { runtime("jia_barrier").sync.barrier() }
+public func jia_barrier() { runtime("jia_barrier").barrier() }
 
 /// Rendezvous of all ranks without memory coherence.
 public func jia_wait() { runtime("jia_wait").sync.wait() }

@@ -53,6 +53,10 @@ public struct Settings: Sendable, Equatable {
     /// memcpy and the pushes cost more than they save (BENCHMARKS.md).
     public var broadcast: Bool? = nil
     public var loadbal: Bool = false
+    /// jia_balance without the program calling it: every `balanceInterval` barriers, the
+    /// barrier also balances in this mode (nil: never). Must be the same on every rank.
+    public var balance: BalanceMode? = nil
+    public var balanceInterval: Int = 16
     public var wvec: Bool = true
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
@@ -160,6 +164,23 @@ extension Settings {
             return true
         },
         switchDefinition("loadbal", \.loadbal),
+        Definition(name: "balance", allowed: "off, computing, memory or hybrid",
+                   show: { $0.balance.map { "\($0)" } ?? "off" }) { settings, text in
+            switch text.lowercased() {
+            case "off", "no", "false", "0": settings.balance = nil
+            case "computing": settings.balance = .computing
+            case "memory": settings.balance = .memory
+            case "hybrid": settings.balance = .hybrid
+            default: return false
+            }
+            return true
+        },
+        Definition(name: "balance-interval", allowed: "an integer from 1 to 1000000 (barriers)",
+                   show: { String($0.balanceInterval) }) { settings, text in
+            guard let value = Int(text), (1...1_000_000).contains(value) else { return false }
+            settings.balanceInterval = value
+            return true
+        },
         switchDefinition("wvec", \.wvec),
         switchDefinition("lock-migration", \.lockMigration),
         switchDefinition("lock-handoff", \.lockHandoff),

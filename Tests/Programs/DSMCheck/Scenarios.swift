@@ -563,6 +563,35 @@ func broadcastScenario(_ dsm: DSM) {
     }
 }
 
+/// The balance setting: run with --jia-balance=memory --jia-balance-interval=4 (and hmig
+/// off, which would move written pages back to their writer), barriers balance by
+/// themselves. Pages homed on rank 0, written by it in the first two rounds and read by one
+/// other rank in every round, move to their reader at the fourth barrier without the
+/// program calling balance, and keep their values; with the setting off they stay.
+func autoBalanceScenario(_ dsm: DSM) {
+    let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
+    let words = runtime.pageSize / MemoryLayout<Int>.stride
+    let data = dsm.allocate(Int.self, count: 6 * ranks * words, homes: .blockCyclic(bytes: runtime.pageSize, startRank: 0))
+    let watched = Array(stride(from: 0, to: 6 * ranks, by: ranks))  // the pages homed on rank 0
+    func reader(_ page: Int) -> Int { ranks == 1 ? 0 : 1 + (page / ranks) % (ranks - 1) }
+    for round in 1...6 {
+        if rank == 0 && round <= 2 { for page in watched { data[page * words] = round * 100 + page } }
+        dsm.barrier()
+        for page in watched where reader(page) == rank {
+            Check.equal(data[page * words], min(round, 2) * 100 + page, "round \(round) page \(page)")
+        }
+        dsm.barrier()
+    }
+    let automatic = runtime.settings.balance == .memory || runtime.settings.balance == .hybrid
+    for page in watched {
+        Check.equal(runtime.home(of: data.base + page * words), automatic && ranks > 1 ? reader(page) : 0,
+                    "home of page \(page)")
+    }
+    if automatic && ranks > 1 && rank != 0 {
+        Check.expect(runtime.statistics.pagesMigratedIn > 0, "pages moved here by the automatic balance")
+    }
+}
+
 /// jia_balance: pages homed on rank 0 that one other rank alone fetches again and again
 /// (rank 0 writes them between) move to that rank at a memory balance; values survive, the
 /// new homes serve everyone, and their owners then write them without a cached write

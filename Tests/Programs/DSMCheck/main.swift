@@ -27,6 +27,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "wvec": writeVectorScenario,
     "broadcast": broadcastScenario,
     "handoff": lockHandOffScenario,
+    "autobalance": autoBalanceScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
