@@ -42,6 +42,9 @@ final class CoherenceEngine {
     var broadcastReads = false
     /// Subscriptions and unsubscriptions for the next barrier's notices.
     private var subscriptionChanges: [Int64] = []
+    /// The read-ahead over pushed copies (see `useBroadcastCopy`).
+    private var pushedWindow = 1
+    private var lastPushedRunEnd = -1
     /// A barrier's subscriptions stop growing here (so its notice lists stay bounded).
     private static let subscriptionLimit = 1 << 16
     /// This rank's write vectors as a home, where its service thread serves refetches.
@@ -252,15 +255,20 @@ final class CoherenceEngine {
     }
 
     /// The first use of a copy the last barrier's broadcast installed: no fetch, a protection
-    /// change (for a read, of the run of such copies from here), and a renewed subscription.
-    /// It counts as a fetch for a memory balance (the page came from elsewhere).
+    /// change, and a renewed subscription. A read opens the page alone, unless it follows the
+    /// run the last such read opened: then the window doubles (up to prefetch-pages), as a
+    /// fetch's read-ahead does. So a sequential reader takes few faults, and copies nobody
+    /// reads (a fetch's read-ahead past a boundary row) are not renewed and stop being
+    /// pushed. Each page opened counts as a fetch for a memory balance.
     private func useBroadcastCopy(_ page: Int, isWrite: Bool) {
-        let count = isWrite ? 1 : run(from: page, in: .pushed, sameHome: false, limit: prefetchPages)
+        pushedWindow = !isWrite && page == lastPushedRunEnd ? min(pushedWindow * 2, prefetchPages) : 1
+        let count = run(from: page, in: .pushed, sameHome: false, limit: pushedWindow)
         for index in page..<(page + count) {
             table.setState(index, .readOnly)
             if table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
         }
         subscribe(page, count: count)
+        lastPushedRunEnd = page + count
         if isWrite {
             statistics.writeFaults += 1
             startWriting(page, count: 1, protect: true)
