@@ -150,14 +150,14 @@ final class ISBenchmark {
         for i in 0..<testCount where parameters.testIndex[i] / numKeys == rank {
             sizes[buckets + i] = keys[parameters.testIndex[i] % numKeys]
         }
-        for i in 0..<numKeys { sizes[Int(keys[i]) >> shift] &+= 1 }
+        for i in 0..<numKeys { sizes[Int(keys[i]) &>> shift] &+= 1 }
         pointers[0] = 0
         for i in 1..<buckets { pointers[i] = pointers[i - 1] + Int(sizes[i - 1]) }
         for i in 0..<numKeys {
             let key = keys[i]
-            let bucket = Int(key) >> shift
+            let bucket = Int(key) &>> shift
             buff1[pointers[bucket]] = key
-            pointers[bucket] += 1
+            pointers[bucket] &+= 1
         }
 
         Collectives.allreduce(UnsafePointer(sizes), into: totals, count: buckets + testCount, .sum)
@@ -213,7 +213,7 @@ final class ISBenchmark {
                     let n = Int(sizes[bucket])
                     counts[b] = Int32(n)
                     let base = Int32(bucket << shift)
-                    for i in 0..<n { payload[written + i] = UInt16(truncatingIfNeeded: buff1[position + i] - base) }
+                    for i in 0..<n { payload[written + i] = UInt16(truncatingIfNeeded: buff1[position + i] &- base) }
                     position += n
                     written += n
                 }
@@ -247,7 +247,7 @@ final class ISBenchmark {
                 for b in 0..<myBuckets {
                     let n = Int(counts[b])
                     let base = Int32((myFirst + b) << shift)
-                    for i in 0..<n { target[read + i] = base + Int32(payload[read + i]) }
+                    for i in 0..<n { target[read + i] = base &+ Int32(payload[read + i]) }
                     read += n
                 }
                 precondition(read == count, "IS: block from rank \(source) holds \(read) keys, header says \(count)")
