@@ -151,7 +151,8 @@ final class PageServer: RequestHandler {
         versions.removeAll(keepingCapacity: true)
         for _ in 0..<count { versions.append(UInt64(bitPattern: try body.int64())) }
         readNotices.mark(first: first, count: count)
-        masks = [UInt64](repeating: WriteVectors.everyBlock, count: count)
+        masks.removeAll(keepingCapacity: true)
+        masks.append(contentsOf: repeatElement(WriteVectors.everyBlock, count: count))
         var version: UInt64 = 0
         if let writeVectors {
             version = versions.withUnsafeBufferPointer { given in
