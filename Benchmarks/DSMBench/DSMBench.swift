@@ -10,7 +10,7 @@ struct DSMBench: ParsableCommand {
         commandName: "dsm-bench",
         abstract: "Measures SwiftDSM's fault, streaming, write-release, lock, barrier and idle-CPU figures (np 2).")
 
-    @Option(help: "Data path: auto, shm, rma or message.")
+    @Option(help: "Data path: auto, shm, rma, message or tcp.")
     var transport: String = "auto"
 
     @Option(help: "Repetitions of each measurement; the median is printed.")

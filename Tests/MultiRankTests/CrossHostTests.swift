@@ -4,8 +4,9 @@ import XCTest
 /// The multi-rank tests across hosts: ranks in network namespaces of this machine
 /// (`scripts/testbed`, each with its own hostname and address on a bridge), so MPI and
 /// SwiftDSM talk over kernel TCP and never over shared memory; `auto` then takes the
-/// message path. Layouts: 2 hosts x 1 rank, 2 hosts x 2 ranks, 4 hosts x 1 rank. Where no
-/// namespace can be made (not root, no iproute2), every test is skipped with the reason.
+/// native tcp transport, and the core scenarios run on the MPI message path too. Layouts:
+/// 2 hosts x 1 rank, 2 hosts x 2 ranks, 4 hosts x 1 rank. Where no namespace can be made
+/// (not root, no iproute2), every test is skipped with the reason.
 final class CrossHostTests: XCTestCase {
     nonisolated(unsafe) private static var unavailable: String?
     nonisolated(unsafe) private static var broken: String?
@@ -35,16 +36,20 @@ final class CrossHostTests: XCTestCase {
         if let broken = Self.broken { XCTFail(broken) }
     }
 
-    private func scenario(_ name: String, _ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) {
+    /// Runs a scenario on every layout, on the transport `auto` picks (tcp) or on `transport`.
+    private func scenario(_ name: String, _ extra: [String] = [], transport: String? = nil,
+                          file: StaticString = #filePath, line: UInt = #line) {
+        let expected = transport ?? "tcp"
+        let arguments = [name] + extra + (transport.map { ["--jia-transport=\($0)"] } ?? [])
         for layout in Self.layouts {
-            let result = MPIRun.runAcrossHosts("dsm-check", [name] + extra, hosts: layout.hosts,
+            let result = MPIRun.runAcrossHosts("dsm-check", arguments, hosts: layout.hosts,
                                                ranksPerHost: layout.ranksPerHost)
-            let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks"
+            let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks (\(expected))"
             XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
             XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
             XCTAssertTrue(result.output.contains("dsm-check \(name): PASS"), "\(label):\n\(result.output)",
                           file: file, line: line)
-            XCTAssertTrue(result.output.contains("transport message"), "\(label) should take the message path:\n"
+            XCTAssertTrue(result.output.contains("transport \(expected)"), "\(label) should take \(expected):\n"
                           + result.output, file: file, line: line)
         }
     }
@@ -68,6 +73,23 @@ final class CrossHostTests: XCTestCase {
     func testBroadcastOfReadSharedPages() { scenario("broadcast", ["--jia-broadcast=on"]) }
     func testLockHandOff() { scenario("handoff") }
     func testEveryAdaptiveProtocolOn() { scenario("stress", ["--jia-broadcast=on"]) }
+    /// The MPI message path stays selectable across hosts and keeps working.
+    func testTheMessagePathAcrossHosts() {
+        for name in ["counter", "scope", "multiwriter", "stress", "wvec"] { scenario(name, transport: "message") }
+        scenario("sweep", ["--jia-cache-pages=16"], transport: "message")
+    }
+
+    /// A frame that fails its header check, sent across hosts: the lane closes and every
+    /// rank stops, naming the sender and its host.
+    func testACorruptFrameStopsEveryRankOnEveryHost() {
+        let result = MPIRun.runAcrossHosts("dsm-check", ["error-malformed-frame"], hosts: 2, ranksPerHost: 2,
+                                           timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("rank 0 on host dsmhost1 sent a malformed frame"), result.output)
+        for rank in 0..<4 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
+    }
+
     func testConditionVariablesAndApplicationMPI() {
         scenario("cv")
         scenario("mixed-mpi")
@@ -128,7 +150,8 @@ final class CrossHostTests: XCTestCase {
         let output = collected.text
         XCTAssertLessThan(seconds, 30, "the job hung after a rank was killed:\n\(output)")
         XCTAssertNotEqual(process.terminationStatus, 0, output)
-        XCTAssertTrue(output.contains("rank 1") && output.contains("dsmhost2"), "the lost rank is not named:\n\(output)")
+        XCTAssertTrue(output.contains("SwiftDSM error on rank 0: lost the connection to rank 1 on host dsmhost2"),
+                      "the lost rank is not named:\n\(output)")
     }
 
     func testJIAJIAWorkloadsEqualTheirOneRankRun() {

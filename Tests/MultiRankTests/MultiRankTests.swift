@@ -2,7 +2,7 @@ import XCTest
 
 /// The dsm-check scenarios under mpirun at 1, 2 and 4 ranks: over shared memory with the
 /// default transport (ranks map each other's memory), over shared memory with MPI RMA
-/// forced, and over TCP (the message path).
+/// forced, over TCP (the message path), and on SwiftDSM's own tcp lanes.
 final class ScenarioTests: XCTestCase {
     struct Configuration {
         let network: MPIRun.Network
@@ -15,6 +15,7 @@ final class ScenarioTests: XCTestCase {
         Configuration(network: .sharedMemory, arguments: [], transport: "shm", ranks: [1, 2, 4]),
         Configuration(network: .sharedMemory, arguments: ["--jia-transport=rma"], transport: "rma", ranks: [2, 4]),
         Configuration(network: .tcp, arguments: [], transport: "message", ranks: [1, 2, 4]),
+        Configuration(network: .sharedMemory, arguments: ["--jia-transport=tcp"], transport: "tcp", ranks: [2, 4]),
     ]
 
     private func runEverywhere(_ scenario: String, _ extra: [String] = [],
@@ -162,6 +163,16 @@ final class ErrorReportTests: XCTestCase {
         expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset")
         expectError("error-malformed-release", "release of lock 3, which rank 0 does not hold")
         expectError("error-malformed-refetch", "refetch of 2 pages carries 8 bytes of versions")
+    }
+
+    /// On the tcp transport: a frame that fails its header check closes the lane and stops
+    /// every rank naming the sender; malformed requests inside good frames as everywhere.
+    func testMalformedInputOnTheTCPLanes() {
+        let tcp = ["--jia-transport=tcp"]
+        expectError("error-malformed-frame", "sent a malformed frame (a frame header fails its checksum); "
+            + "its connection was closed and nothing of it was applied", arguments: tcp)
+        expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset", arguments: tcp)
+        expectError("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99", arguments: tcp)
     }
 
     func testMPIInitializedWithoutThreadSupport() {

@@ -1,5 +1,6 @@
 // CPlatform: the few operating-system facilities Swift cannot express directly:
-// decoding the faulting address and access kind from a SIGSEGV context, and memfd.
+// decoding the faulting address and access kind from a SIGSEGV context, memfd and the
+// mmap variants, and the sockets, epoll and eventfd of the tcp transport.
 #ifndef CPLATFORM_H
 #define CPLATFORM_H
 
@@ -72,5 +73,41 @@ int cplatform_take_flag(uint8_t *flag);
 
 /// 1 if any of `count` byte flags is set.
 int cplatform_any_flag(const uint8_t *flags, size_t count);
+
+// Sockets for the tcp transport (network.c). Addresses are IPv4 in network byte order.
+
+/// A socket listening on `address` at a port the kernel picks (written to `port`). -1 and errno on failure.
+int cplatform_tcp_listen(uint32_t address, uint16_t *port);
+
+/// A non-blocking connection to `address`:`port` with TCP_NODELAY and keepalive, or -1 and errno.
+int cplatform_tcp_connect(uint32_t address, uint16_t port, int timeout_ms);
+
+/// The next connection on `listener` (non-blocking, with the lane options), or -1 and errno (ETIMEDOUT).
+int cplatform_tcp_accept(int listener, int timeout_ms);
+
+int cplatform_set_nonblocking(int fd);
+
+/// sendmsg over `count` struct iovec at `iov` with MSG_NOSIGNAL: bytes sent, or -1 and errno.
+long cplatform_sendv(int fd, const void *iov, int count);
+
+/// recv with MSG_DONTWAIT: bytes read, 0 at end of stream, or -1 and errno.
+long cplatform_receive(int fd, void *buffer, size_t length);
+
+/// poll one descriptor for reading or writing: 1 ready, 0 timed out, -1 error.
+int cplatform_wait_fd(int fd, int for_writing, int timeout_ms);
+
+int cplatform_epoll_create(void);
+/// Watches `fd` for input; `data` comes back from cplatform_epoll_wait.
+int cplatform_epoll_add(int epoll, int fd, uint64_t data);
+/// Waits (EINTR retried) and writes the ready descriptors' data; returns how many (at most 64).
+int cplatform_epoll_wait(int epoll, uint64_t *data, int capacity, int timeout_ms);
+
+int cplatform_eventfd(void);
+void cplatform_eventfd_signal(int fd);
+
+/// The IPv4 address of the first up interface matching `spec` (a name such as eth0, or a
+/// network such as 10.77.0.0/24), or with spec NULL the first up non-loopback one.
+/// 0 found, 1 none matched, -1 error.
+int cplatform_interface_address(const char *spec, uint32_t *address);
 
 #endif

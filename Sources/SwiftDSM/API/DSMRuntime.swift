@@ -46,18 +46,19 @@ public final class DSMRuntime: @unchecked Sendable {
         let capacity = (settings.capacity + settings.pageSize - 1) / settings.pageSize * settings.pageSize
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
         store = PageStore(space: space)
-        service = ServiceThread(cluster: cluster)
-        let pageServer = PageServer(cluster: cluster, store: store, pagesLength: capacity, pageShift: space.pageShift)
+        let channel = DSMRuntime.chooseChannel(settings, cluster: cluster, capacity: capacity)
+        service = ServiceThread(channel: channel)
+        let pageServer = PageServer(channel: channel, store: store, pagesLength: capacity, pageShift: space.pageShift)
         service.register(pageServer, for: [.fetchPages, .refetchPages, .diff])
-        let syncService = SyncService(cluster: cluster, maxLocks: settings.maxLocks,
+        let syncService = SyncService(cluster: cluster, channel: channel, maxLocks: settings.maxLocks,
                                       maxConditions: settings.maxConditionVariables)
         syncService.handOff = settings.lockHandoff
         service.register(syncService, for: SyncService.kinds)
-        errorReports = ErrorReports(cluster: cluster)
+        errorReports = ErrorReports(cluster: cluster, channel: channel)
         service.register(errorReports, for: [.reportError])
 
         transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, store: store,
-                                               service: service)
+                                               channel: channel)
         engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, store: store,
                                  cachePages: settings.cachePages, prefaultCache: settings.cachePrefault,
                                  transport: transport,
@@ -89,11 +90,24 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
 
+    /// The tcp lanes where the tcp transport runs (chosen, or auto across hosts), else MPI's
+    /// messages: on one host MPI's shared memory beats a socket for the lock traffic.
+    private static func chooseChannel(_ settings: Settings, cluster: Cluster, capacity: Int) -> MessageChannel {
+        guard settings.transport == .tcp || (settings.transport == .auto && !cluster.allOnOneHost) else {
+            return MPIChannel(cluster: cluster)
+        }
+        // The largest message: a diff of every word of the shared range, with its run heads.
+        let maxPayload = capacity > Int(UInt32.max) / 4 ? Int(UInt32.max) : capacity * 4 + (1 << 20)
+        return TCPConnector.connect(cluster: cluster, interface: settings.tcpInterface,
+                                    spinMicroseconds: settings.tcpSpin, maxPayload: maxPayload)
+    }
+
     private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, store: PageStore,
-                                        service: ServiceThread) -> PageTransport {
+                                        channel: MessageChannel) -> PageTransport {
+        if channel is TCPChannel { return MessageTransport(channel: channel) }
         switch choice {
-        case .message:
-            return MessageTransport(cluster: cluster, service: service)
+        case .message, .tcp:
+            return MessageTransport(channel: channel)
         case .shm:
             guard let mapped = MappedTransport.create(cluster: cluster, store: store) else {
                 Fatal.everyRank("transport shm was requested, but the ranks cannot map each other's memory "
@@ -102,7 +116,7 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             return mapped
         case .rma:
-            guard let rma = RMATransport.create(cluster: cluster, service: service, store: store) else {
+            guard let rma = RMATransport.create(cluster: cluster, channel: channel, store: store) else {
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
                     + "(Open MPI over TCP has no one-sided support); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
@@ -111,8 +125,8 @@ public final class DSMRuntime: @unchecked Sendable {
         case .auto:
             // A window exists only where MPI runs over shared memory or RDMA; on one host that
             // also means the ranks may map each other's memory directly, which is faster still.
-            guard let rma = RMATransport.create(cluster: cluster, service: service, store: store) else {
-                return MessageTransport(cluster: cluster, service: service)
+            guard let rma = RMATransport.create(cluster: cluster, channel: channel, store: store) else {
+                return MessageTransport(channel: channel)
             }
             guard let mapped = MappedTransport.create(cluster: cluster, store: store) else { return rma }
             rma.close()
@@ -214,7 +228,15 @@ public final class DSMRuntime: @unchecked Sendable {
     /// Sends `bytes` as a request to `rank`'s service thread, bypassing every check of the
     /// sending side: for tests of what a rank does with malformed input from the network.
     public func sendRequestForTesting(_ bytes: [UInt8], to rank: Int) {
-        ServiceThread.send(bytes, to: rank, tag: Tag.request, comm: cluster.requestComm)
+        service.channel.send(bytes, tag: Tag.request, to: rank)
+    }
+
+    /// Sends a frame with a broken header to `rank` on the tcp transport (false on others):
+    /// for tests of what a rank does with a corrupted stream.
+    public func sendCorruptFrameForTesting(to rank: Int) -> Bool {
+        guard let tcp = service.channel as? TCPChannel else { return false }
+        tcp.sendCorruptFrameForTesting(to: rank)
+        return true
     }
 
     // MARK: balance
@@ -332,9 +354,11 @@ public final class DSMRuntime: @unchecked Sendable {
         }
         FaultTrampoline.remove()
         Fatal.notifyOthers = nil
+        service.channel.prepareToClose()
         service.stop()
         transport.close()
         cluster.quietBarrier()
+        service.channel.close()
         sync.release()
         engine.release()
         store.release()
@@ -347,13 +371,19 @@ public final class DSMRuntime: @unchecked Sendable {
 /// Reports an error seen on one rank to every other rank, each of which prints it.
 final class ErrorReports: RequestHandler {
     private let cluster: Cluster
+    private let channel: MessageChannel
 
-    init(cluster: Cluster) { self.cluster = cluster }
+    init(cluster: Cluster, channel: MessageChannel) {
+        self.cluster = cluster
+        self.channel = channel
+    }
 
     func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
         let message = try body.string()
+        // This rank stops with the reporter: what fails here from now on (its lanes closing) is no news.
+        Fatal.claimStop()
         Fatal.printLine(Fatal.prefix(cluster.rank) + "stopping because rank \(source) reported: \(message)")
-        ServiceThread.send([1], to: source, tag: Tag.errorAcknowledgement, comm: cluster.replyComm)
+        channel.send([1], tag: Tag.errorAcknowledgement, to: source)
     }
 
     /// Sends the message to every other rank and waits (at most two seconds) until each has printed it.
@@ -362,22 +392,12 @@ final class ErrorReports: RequestHandler {
         for rank in 0..<cluster.size where rank != cluster.rank {
             var writer = MessageWriter(kind: .reportError)
             writer.append(message)
-            ServiceThread.send(writer.bytes, to: rank, tag: Tag.request, comm: cluster.requestComm)
+            channel.send(writer, to: rank)
         }
         let deadline = monotonicNanoseconds() + 2_000_000_000
         var acknowledged = 0
-        var byte: UInt8 = 0
-        while acknowledged < cluster.size - 1 && monotonicNanoseconds() < deadline {
-            var found: Int32 = 0
-            var status = MPI_Status()
-            MPI_Iprobe(cmpi_any_source(), Tag.errorAcknowledgement, cluster.replyComm, &found, &status)
-            if found != 0 {
-                MPI_Recv(&byte, 1, cmpi_byte(), status.MPI_SOURCE, Tag.errorAcknowledgement, cluster.replyComm,
-                         cmpi_status_ignore())
-                acknowledged += 1
-            } else {
-                usleep(1000)
-            }
+        while acknowledged < cluster.size - 1, channel.receive(tag: Tag.errorAcknowledgement, before: deadline) != nil {
+            acknowledged += 1
         }
     }
 }

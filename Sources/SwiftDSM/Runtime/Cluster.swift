@@ -13,6 +13,8 @@ public final class Cluster: @unchecked Sendable {
     public let syncComm: MPI_Comm
     /// The communicator offered to applications for their own DSM-related collectives.
     public let userComm: MPI_Comm
+    /// Whether every rank runs on this host (MPI's shared-memory split spans the world).
+    let allOnOneHost: Bool
     /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
     private let ownsMPI: Bool
 
@@ -46,6 +48,13 @@ public final class Cluster: @unchecked Sendable {
         replyComm = Cluster.duplicateWorld()
         syncComm = Cluster.duplicateWorld()
         userComm = Cluster.duplicateWorld()
+        var nodeComm: MPI_Comm? = nil
+        mpiCheck(MPI_Comm_split_type(syncComm, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), cmpi_info_null(), &nodeComm),
+                 "MPI_Comm_split_type")
+        var nodeSize: Int32 = 0
+        MPI_Comm_size(nodeComm, &nodeSize)
+        MPI_Comm_free(&nodeComm)
+        allOnOneHost = Int(nodeSize) == size
     }
 
     private static func duplicateWorld() -> MPI_Comm {

@@ -1,4 +1,5 @@
 import CMPI
+import Synchronization
 import Glibc
 
 /// Stopping the job on a user mistake or an unrecoverable failure, with a message on
@@ -18,11 +19,29 @@ public enum Fatal {
         _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
+    /// The first thread to stop the job sets this; a second one (the service thread seeing
+    /// the same lost peer as the application thread) waits for the job to end instead.
+    private static let stopClaim = Atomic<Bool>(false)
+
+    /// True once a thread of this rank is stopping the job, or another rank's report of an
+    /// error arrived: failures seen after that (a peer gone away) are consequences, not news.
+    static var isStopping: Bool { stopClaim.load(ordering: .acquiring) }
+
+    /// Marks this rank as stopping (a report from another rank arrived). Returns false if it already was.
+    @discardableResult
+    static func claimStop() -> Bool {
+        stopClaim.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
     /// A mistake seen by this rank alone: printed here, reported to every other rank, then the job stops.
     public static func stop(_ message: String) -> Never {
+        guard claimStop() else {
+            // Another thread is stopping the job, or a rank that reported an error is: let it end the job.
+            sleep(10)
+            abortJob()
+        }
         printLine(prefix(rank) + message)
         if let notify = notifyOthers {
-            notifyOthers = nil  // an error while notifying must not recurse
             notify(message)
         }
         abortJob()

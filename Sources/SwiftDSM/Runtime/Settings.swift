@@ -3,9 +3,9 @@ import Yams
 
 /// Which data path moves pages and diffs.
 public enum TransportChoice: String, Sendable, CaseIterable {
-    /// The fastest path this MPI setup supports, agreed by all ranks: `shm` when MPI itself
-    /// runs over shared memory on one host (it can create RMA windows there), else `rma`,
-    /// else `message`.
+    /// The fastest path this MPI setup supports, agreed by all ranks: `tcp` when the ranks
+    /// are on more than one host; on one host `shm` when MPI itself runs over shared memory
+    /// (it can create RMA windows there), else `rma`, else `message`.
     case auto
     /// Ranks on one host map each other's memory: fetches are memcpy, diffs atomic XORs.
     case shm
@@ -13,6 +13,9 @@ public enum TransportChoice: String, Sendable, CaseIterable {
     case rma
     /// Request/reply to each rank's service thread over two-sided MPI (works over TCP).
     case message
+    /// Request/reply over SwiftDSM's own TCP connections, one per pair of ranks, which wake
+    /// the service thread and waiting ranks on arrival (epoll) instead of polling MPI.
+    case tcp
 }
 
 /// Every tunable of a SwiftDSM run. Sources, lowest to highest precedence: built-in
@@ -58,6 +61,13 @@ public struct Settings: Sendable, Equatable {
     public var balance: BalanceMode? = nil
     public var balanceInterval: Int = 16
     public var wvec: Bool = true
+    /// The network of the tcp transport: an interface name or an IPv4 network (10.0.0.0/24);
+    /// empty: the one Open MPI was told to use (btl_tcp_if_include), else loopback on one
+    /// host, else the first interface that is up.
+    public var tcpInterface: String = ""
+    /// Microseconds a rank waiting for a reply on the tcp transport keeps trying before it
+    /// sleeps on its connections (0: sleep at once).
+    public var tcpSpin: Int = 50
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
     /// A lock's manager names the next waiter to the holder, whose release then grants it
@@ -88,7 +98,7 @@ extension Settings {
     }
 
     static let definitions: [Definition] = [
-        Definition(name: "transport", allowed: "auto, shm, rma or message", show: { $0.transport.rawValue }) { settings, text in
+        Definition(name: "transport", allowed: "auto, shm, rma, message or tcp", show: { $0.transport.rawValue }) { settings, text in
             guard let value = TransportChoice(rawValue: text.lowercased()) else { return false }
             settings.transport = value
             return true
@@ -184,6 +194,18 @@ extension Settings {
         switchDefinition("wvec", \.wvec),
         switchDefinition("lock-migration", \.lockMigration),
         switchDefinition("lock-handoff", \.lockHandoff),
+        Definition(name: "tcp-interface", allowed: "an interface name, an IPv4 network such as 10.0.0.0/24, or auto",
+                   show: { $0.tcpInterface.isEmpty ? "auto" : $0.tcpInterface }) { settings, text in
+            guard !text.isEmpty, !text.contains(" ") else { return false }
+            settings.tcpInterface = text.lowercased() == "auto" ? "" : text
+            return true
+        },
+        Definition(name: "tcp-spin", allowed: "an integer from 0 to 100000 (microseconds)",
+                   show: { String($0.tcpSpin) }) { settings, text in
+            guard let value = Int(text), (0...100_000).contains(value) else { return false }
+            settings.tcpSpin = value
+            return true
+        },
     ]
 
     private static func switchDefinition(_ name: String, _ key: WritableKeyPath<Settings, Bool> & Sendable) -> Definition {

@@ -19,8 +19,11 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     private let maxLocks: Int
     private let maxConditions: Int
 
-    init(cluster: Cluster, maxLocks: Int, maxConditions: Int) {
+    private let channel: MessageChannel
+
+    init(cluster: Cluster, channel: MessageChannel, maxLocks: Int, maxConditions: Int) {
         self.cluster = cluster
+        self.channel = channel
         self.maxLocks = maxLocks
         self.maxConditions = maxConditions
     }
@@ -104,7 +107,7 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         writer.append(successor.grant.rank)
         writer.append(successor.grant.scope)
         writer.append(successor.grant.pages)
-        ServiceThread.send(writer.bytes, to: successor.holder, tag: Tag.request, comm: cluster.requestComm)
+        channel.send(writer, to: successor.holder)
     }
 
     /// For this rank's release of `lock`, held with a grant of `scope` after `barriers`
@@ -127,10 +130,10 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         var writer = MessageWriter(capacity: 24 + grant.pages.count * 8)
         writer.append(grant.scope)
         writer.append(grant.pages)
-        ServiceThread.send(writer.bytes, to: grant.rank, tag: Tag.lockGrant, comm: cluster.replyComm)
+        channel.send(writer.bytes, tag: Tag.lockGrant, to: grant.rank)
     }
 
     private func sendConditionGrant(to rank: Int) {
-        ServiceThread.send([1], to: rank, tag: Tag.conditionGrant, comm: cluster.replyComm)
+        channel.send([1], tag: Tag.conditionGrant, to: rank)
     }
 }

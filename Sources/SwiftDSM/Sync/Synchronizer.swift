@@ -133,7 +133,7 @@ final class Synchronizer {
     /// Waits for the grant message of `lock`: from its manager, or handed off by its last
     /// holder (a rank waits for one lock at a time, so any sender's grant is this one).
     private func receiveGrant(_ lock: Int) -> LockManager.Grant {
-        let reply = cluster.receive(from: Int(cmpi_any_source()), tag: Tag.lockGrant, on: cluster.replyComm)
+        let reply = service.channel.receive(tag: Tag.lockGrant, from: nil).bytes
         let grant = reply.withUnsafeBytes { raw -> LockManager.Grant? in
             var reader = MessageReader(raw)
             guard let scope = try? reader.int(), let pages = try? reader.ints(), pages.allSatisfy({ $0 >= 0 }) else {
@@ -342,7 +342,7 @@ final class Synchronizer {
     func waitCondition(_ cv: Int) {
         let start = monotonicNanoseconds()
         sendCondition(.waitCondition, cv, "jia_waitcv")
-        _ = cluster.receive(from: manager(ofCondition: cv), tag: Tag.conditionGrant, on: cluster.replyComm)
+        _ = service.channel.receive(tag: Tag.conditionGrant, from: manager(ofCondition: cv))
         engine.statistics.conditionWaitNanoseconds += monotonicNanoseconds() - start
         engine.statistics.conditionWaits += 1
     }

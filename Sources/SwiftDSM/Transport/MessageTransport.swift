@@ -1,33 +1,33 @@
 import CMPI
 import Glibc
 
-/// Pages and diffs as requests to the home's service thread over two-sided MPI. Works on
-/// every MPI transport, TCP included, where Open MPI offers no one-sided communication.
+/// Pages and diffs as requests to the home's service thread over a message channel: MPI's
+/// two-sided messages (`message`, which works wherever MPI does, TCP included, where Open
+/// MPI offers no one-sided communication) or the native tcp lanes (`tcp`).
 final class MessageTransport: PageTransport, PageRefetching {
-    let name = "message"
-    private let cluster: Cluster
-    private let service: ServiceThread
+    let name: String
+    private let channel: MessageChannel
     /// Homes that owe an acknowledgement for a diff batch sent to them.
     private var awaitingAcknowledgement: [Int] = []
     /// Where a refetch's reply lands before its blocks go to their pages.
     private var staging: [UInt8] = []
 
-    init(cluster: Cluster, service: ServiceThread) {
-        self.cluster = cluster
-        self.service = service
+    init(channel: MessageChannel) {
+        self.channel = channel
+        name = channel is TCPChannel ? "tcp" : "message"
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
-        var request: MPI_Request? = cmpi_request_null()
-        // Post the receive first so the reply lands straight in the destination.
-        mpiCheck(MPI_Irecv(destination, Int32(length), cmpi_byte(), Int32(home), Tag.pageData,
-                           cluster.replyComm, &request), "MPI_Irecv (page data)")
-        ThreadStatistics.received(bytes: length)
         var writer = MessageWriter(kind: .fetchPages)
         writer.append(offset)
         writer.append(length)
-        service.send(&writer, to: home)
-        cluster.wait(&request, backoff: .transfer)
+        let received = writer.bytes.withUnsafeBytes { request in
+            channel.call(request, to: home, replyTag: Tag.pageData,
+                         into: UnsafeMutableRawBufferPointer(start: destination, count: length))
+        }
+        if received != length {
+            Fatal.stop("rank \(home) answered a fetch of \(length) bytes at \(offset) with \(received) bytes")
+        }
     }
 
     /// The reply is the home's version, a block mask per page, then the blocks the masks name.
@@ -37,46 +37,51 @@ final class MessageTransport: PageTransport, PageRefetching {
         let blockLength = pageSize >> WriteVectors.blockShift
         let capacity = 8 + count * 8 + count * pageSize
         if staging.count < capacity { staging = [UInt8](repeating: 0, count: capacity) }
+        var writer = MessageWriter(kind: .refetchPages, capacity: 32 + count * 8)
+        writer.append(firstPage)
+        writer.append(count)
+        for index in 0..<count { writer.append(Int64(bitPattern: versions[index])) }
         return staging.withUnsafeMutableBytes { raw -> Int in
             let reply = raw.baseAddress!
-            var request: MPI_Request? = cmpi_request_null()
-            mpiCheck(MPI_Irecv(reply, Int32(capacity), cmpi_byte(), Int32(home), Tag.pageData, cluster.replyComm,
-                               &request), "MPI_Irecv (refetched blocks)")
-            var writer = MessageWriter(kind: .refetchPages, capacity: 32 + count * 8)
-            writer.append(firstPage)
-            writer.append(count)
-            for index in 0..<count { writer.append(Int64(bitPattern: versions[index])) }
-            service.send(&writer, to: home)
-            cluster.wait(&request, backoff: .transfer)
+            let length = writer.bytes.withUnsafeBytes { request in
+                channel.call(request, to: home, replyTag: Tag.pageData,
+                             into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<capacity]))
+            }
+            guard length >= 8 + count * 8 else {
+                Fatal.stop("rank \(home) answered a refetch of \(count) pages with \(length) bytes")
+            }
             let version = reply.loadUnaligned(as: UInt64.self)
-            var source = reply + 8 + count * 8
             var moved = 0
+            for index in 0..<count {
+                moved += reply.loadUnaligned(fromByteOffset: 8 + index * 8, as: UInt64.self).nonzeroBitCount
+            }
+            guard length == 8 + count * 8 + moved * blockLength else {
+                Fatal.stop("rank \(home) answered a refetch of \(count) pages with \(length) bytes, "
+                    + "not the \(8 + count * 8 + moved * blockLength) its block masks name")
+            }
+            var source = reply + 8 + count * 8
             for index in 0..<count {
                 let mask = reply.loadUnaligned(fromByteOffset: 8 + index * 8, as: UInt64.self)
                 let page = destination + index * pageSize
-                moved += mask.nonzeroBitCount
                 WriteVectors.forEachRun(of: mask) { first, width in
                     memcpy(page + first * blockLength, source, width * blockLength)
                     source += width * blockLength
                 }
                 versions[index] = version
             }
-            ThreadStatistics.received(bytes: 8 + count * 8 + moved * blockLength)
             return count * pageSize - moved * blockLength
         }
     }
 
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
-        var writer = MessageWriter(kind: .diff, capacity: 16 + batch.runCount * 16 + batch.byteCount)
-        batch.encode(into: &writer)
-        service.send(&writer, to: home)
+        batch.withWireParts(kind: .diff) { channel.send($0, tag: Tag.request, to: home) }
         awaitingAcknowledgement.append(home)
     }
 
     func completeWrites() {
         for home in awaitingAcknowledgement {
-            _ = cluster.receive(from: home, tag: Tag.diffAcknowledgement, on: cluster.replyComm, backoff: .transfer)
+            _ = channel.receive(tag: Tag.diffAcknowledgement, from: home)
         }
         awaitingAcknowledgement.removeAll(keepingCapacity: true)
     }
@@ -87,7 +92,7 @@ final class MessageTransport: PageTransport, PageRefetching {
 /// The home side of the message path, run by the service thread: serves page fetches
 /// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {
-    private let cluster: Cluster
+    private let channel: MessageChannel
     private let arena: UnsafeMutableRawPointer
     private let arenaLength: Int
     private let readNotices: ReadNotices
@@ -97,10 +102,10 @@ final class PageServer: RequestHandler {
     private var runs: [(offset: Int, length: Int)] = []
     private var versions: [UInt64] = []
     private var masks: [UInt64] = []
-    private var reply: [UInt8] = []
+    private var parts: [UnsafeRawBufferPointer] = []
 
-    init(cluster: Cluster, store: PageStore, pagesLength: Int, pageShift: Int) {
-        self.cluster = cluster
+    init(channel: MessageChannel, store: PageStore, pagesLength: Int, pageShift: Int) {
+        self.channel = channel
         self.arena = store.alias
         self.arenaLength = pagesLength
         self.readNotices = store.readNotices
@@ -117,9 +122,8 @@ final class PageServer: RequestHandler {
                 throw MalformedMessage(reason: "fetch of \(length) bytes at \(offset) is not whole pages")
             }
             readNotices.mark(first: offset >> pageShift, count: length >> pageShift)
-            mpiCheck(MPI_Send(arena + offset, Int32(length), cmpi_byte(), Int32(source), Tag.pageData,
-                              cluster.replyComm), "MPI_Send (page data to rank \(source))")
-            ThreadStatistics.sent(bytes: length)
+            channel.send([UnsafeRawBufferPointer(start: arena + offset, count: length)], tag: Tag.pageData,
+                         to: source)
         case .refetchPages:
             try refetch(from: source, body: &body)
         case .diff:
@@ -130,14 +134,13 @@ final class PageServer: RequestHandler {
             } else {
                 try RunBatch.applyEncoded(&body, to: arena, limit: arenaLength)
             }
-            var acknowledgement: Int64 = 1
-            mpiCheck(MPI_Send(&acknowledgement, 8, cmpi_byte(), Int32(source), Tag.diffAcknowledgement,
-                              cluster.replyComm), "MPI_Send (diff acknowledgement)")
-            ThreadStatistics.sent(bytes: 8)
+            channel.send(Self.acknowledgement, tag: Tag.diffAcknowledgement, to: source)
         default:
             throw MalformedMessage(reason: "the page server takes no \(kind) requests")
         }
     }
+
+    private static let acknowledgement: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0]
 
     /// Sends the blocks of each page changed since the requester's version of its copy
     /// (every block without write vectors), after the read notices, as a fetch does.
@@ -159,26 +162,19 @@ final class PageServer: RequestHandler {
                 masks.withUnsafeMutableBufferPointer { writeVectors.changes(first: first, versions: given, into: $0) }
             }
         }
-        let pageSize = 1 << pageShift
-        let blockLength = pageSize >> WriteVectors.blockShift
-        let blocks = masks.reduce(0) { $0 + $1.nonzeroBitCount }
-        let length = 8 + count * 8 + blocks * blockLength
-        if reply.count < length { reply = [UInt8](repeating: 0, count: length) }
-        reply.withUnsafeMutableBytes { raw in
-            let base = raw.baseAddress!
-            base.storeBytes(of: version, as: UInt64.self)
-            var target = base + 8 + count * 8
+        // The reply's head is the version and the masks; the blocks go out from the pages.
+        masks.insert(version, at: 0)
+        let blockLength = (1 << pageShift) >> WriteVectors.blockShift
+        masks.withUnsafeBytes { head in
+            parts.removeAll(keepingCapacity: true)
+            parts.append(head)
             for index in 0..<count {
-                (base + 8 + index * 8).storeBytes(of: masks[index], as: UInt64.self)
                 let page = arena + ((first + index) << pageShift)
-                WriteVectors.forEachRun(of: masks[index]) { low, width in
-                    memcpy(target, page + low * blockLength, width * blockLength)
-                    target += width * blockLength
+                WriteVectors.forEachRun(of: head.load(fromByteOffset: 8 + index * 8, as: UInt64.self)) { low, width in
+                    parts.append(UnsafeRawBufferPointer(start: page + low * blockLength, count: width * blockLength))
                 }
             }
-            mpiCheck(MPI_Send(base, Int32(length), cmpi_byte(), Int32(source), Tag.pageData, cluster.replyComm),
-                     "MPI_Send (refetched blocks to rank \(source))")
+            channel.send(parts, tag: Tag.pageData, to: source)
         }
-        ThreadStatistics.sent(bytes: length)
     }
 }

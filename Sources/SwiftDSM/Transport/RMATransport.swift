@@ -15,7 +15,7 @@ final class RMATransport: PageTransport {
 
     /// Creates the window collectively over `arena` (`length` bytes). Returns nil on every
     /// rank if any rank could not create it (Open MPI over TCP has no one-sided support).
-    static func create(cluster: Cluster, service: ServiceThread, store: PageStore) -> RMATransport? {
+    static func create(cluster: Cluster, channel: MessageChannel, store: PageStore) -> RMATransport? {
         let arena = store.alias
         let length = store.length
         var window: MPI_Win? = cmpi_win_null()
@@ -41,7 +41,7 @@ final class RMATransport: PageTransport {
         MPI_Win_set_errhandler(window, cmpi_errors_return())
         mpiCheck(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all")
         return RMATransport(cluster: cluster, window: window,
-                            messages: MessageTransport(cluster: cluster, service: service),
+                            messages: MessageTransport(channel: channel),
                             notices: store.readNotices, pageShift: store.pageShift)
     }
 

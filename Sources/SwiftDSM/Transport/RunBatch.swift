@@ -31,12 +31,17 @@ struct WordRuns {
     }
 
     func encode(into writer: inout MessageWriter) {
+        encodeRuns(into: &writer)
+        words.withUnsafeBytes { writer.append(contentsOf: $0) }
+    }
+
+    /// The wire form's head: the run count and each run's offset and length (the words follow).
+    func encodeRuns(into writer: inout MessageWriter) {
         writer.append(runCount)
         for index in offsets.indices {
             writer.append(offsets[index])
             writer.append(Int(lengths[index]))
         }
-        words.withUnsafeBytes { writer.append(contentsOf: $0) }
     }
 
     /// Reads runs in wire form, each within `0..<limit` bytes and word-aligned, and hands
@@ -109,6 +114,24 @@ struct RunBatch {
     func encode(into writer: inout MessageWriter) {
         whole.encode(into: &writer)
         partial.encode(into: &writer)
+    }
+
+    /// The wire form as a request of `kind` in four parts (the run heads built here, the
+    /// words sent from where they are), for a channel that gathers parts without packing.
+    func withWireParts<T>(kind: RequestKind, _ body: ([UnsafeRawBufferPointer]) -> T) -> T {
+        var head = MessageWriter(kind: kind, capacity: 16 + whole.runCount * 16)
+        whole.encodeRuns(into: &head)
+        var middle = MessageWriter(capacity: 8 + partial.runCount * 16)
+        partial.encodeRuns(into: &middle)
+        return head.bytes.withUnsafeBytes { headBytes in
+            middle.bytes.withUnsafeBytes { middleBytes in
+                whole.words.withUnsafeBytes { wholeWords in
+                    partial.words.withUnsafeBytes { partialWords in
+                        body([headBytes, wholeWords, middleBytes, partialWords])
+                    }
+                }
+            }
+        }
     }
 
     /// Applies a batch in wire form to the `limit`-byte arena at `base` without building a

@@ -10,13 +10,13 @@ enum RequestKind: Int64 {
     case resetCondition
     case waitCondition
     case reportError
-    case shutdown
-    case refetchPages
+    // 9 was the MPI service loop's stop message, now the channel's own.
+    case refetchPages = 10
     case lockSuccessor
 }
 
-/// MPI tags. Requests travel on the request communicator, replies on the reply
-/// communicator, so a service thread and its main thread never take each other's messages.
+/// Message tags: requests go to a rank's service thread, every other tag is a reply to the
+/// thread waiting for it (on MPI, requests and replies travel on two communicators).
 enum Tag {
     static let request: Int32 = 1
     static let pageData: Int32 = 10

@@ -60,6 +60,14 @@ let errorScenarios: [String: (DSM) -> Void] = [
     "error-malformed-diff": { dsm in malformedRequest(dsm, [2, 1, 1 << 50, 1, 7, 0]) },
     "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0, 0]) },
     "error-malformed-refetch": { dsm in malformedRequest(dsm, [10, 0, 2, 0]) },
+    // A frame whose header fails its checksum, on the tcp transport's lane to the last rank.
+    "error-malformed-frame": { dsm in
+        if dsm.rank == 0 && !dsm.runtime.sendCorruptFrameForTesting(to: dsm.rankCount - 1) {
+            FileHandle.standardError.write("error-malformed-frame needs --jia-transport=tcp\n".data(using: .utf8)!)
+            exit(2)
+        }
+        for _ in 0..<2000 { usleep(10_000) }
+    },
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1

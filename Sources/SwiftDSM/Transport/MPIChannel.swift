@@ -1,0 +1,157 @@
+import CMPI
+import Glibc
+
+/// The DSM's messages as MPI two-sided messages: requests on the request communicator,
+/// replies on the reply communicator, so a service thread and its main thread never take
+/// each other's messages. Open MPI's receives can only be polled, so waits back off.
+final class MPIChannel: MessageChannel, @unchecked Sendable {
+    let name = "mpi"
+    private let cluster: Cluster
+    /// Where a message of several parts is packed (MPI sends one buffer), per sending thread.
+    private let packing = ThreadPackingBuffers()
+    /// The service loop's receive buffer (service thread only).
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    init(cluster: Cluster) { self.cluster = cluster }
+
+    private func comm(_ tag: Int32) -> MPI_Comm { tag == Tag.request ? cluster.requestComm : cluster.replyComm }
+
+    func send(_ parts: [UnsafeRawBufferPointer], tag: Int32, to destination: Int) {
+        if parts.count == 1 {
+            send(parts[0], tag: tag, to: destination)
+            return
+        }
+        packing.withBuffer(length: parts.reduce(0) { $0 + $1.count }) { packed in
+            var position = 0
+            for part in parts where part.count > 0 {
+                memcpy(packed.baseAddress! + position, part.baseAddress!, part.count)
+                position += part.count
+            }
+            send(UnsafeRawBufferPointer(packed), tag: tag, to: destination)
+        }
+    }
+
+    private func send(_ bytes: UnsafeRawBufferPointer, tag: Int32, to destination: Int) {
+        mpiCheck(MPI_Send(bytes.baseAddress, Int32(bytes.count), cmpi_byte(), Int32(destination), tag, comm(tag)),
+                 "MPI_Send to rank \(destination)")
+        ThreadStatistics.sent(bytes: bytes.count)
+    }
+
+    func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
+              into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var pending: MPI_Request? = cmpi_request_null()
+        // Post the receive first so the reply lands straight in the buffer.
+        mpiCheck(MPI_Irecv(buffer.baseAddress, Int32(buffer.count), cmpi_byte(), Int32(destination), replyTag,
+                           cluster.replyComm, &pending), "MPI_Irecv (reply from rank \(destination))")
+        send(request, tag: Tag.request, to: destination)
+        var status = MPI_Status()
+        var done: Int32 = 0
+        var backoff = Backoff.transfer
+        while true {
+            mpiCheck(MPI_Test(&pending, &done, &status), "MPI_Test (reply from rank \(destination))")
+            if done != 0 { break }
+            backoff.pause()
+        }
+        var count: Int32 = 0
+        MPI_Get_count(&status, cmpi_byte(), &count)
+        ThreadStatistics.received(bytes: Int(count))
+        return Int(count)
+    }
+
+    func receive(tag: Int32, from source: Int?) -> (source: Int, bytes: [UInt8]) {
+        var backoff = tag == Tag.diffAcknowledgement ? Backoff.transfer : Backoff()
+        var found: Int32 = 0
+        var message: MPI_Message? = cmpi_message_null()
+        var status = MPI_Status()
+        while true {
+            mpiCheck(MPI_Improbe(Int32(source ?? Int(cmpi_any_source())), tag, cluster.replyComm, &found, &message,
+                                 &status), "MPI_Improbe")
+            if found != 0 { break }
+            backoff.pause()
+        }
+        var count: Int32 = 0
+        MPI_Get_count(&status, cmpi_byte(), &count)
+        var bytes = [UInt8](repeating: 0, count: Int(count))
+        bytes.withUnsafeMutableBytes { buffer in
+            mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
+        }
+        ThreadStatistics.received(bytes: Int(count))
+        return (Int(status.MPI_SOURCE), bytes)
+    }
+
+    func receive(tag: Int32, before deadline: UInt64) -> Int? {
+        while monotonicNanoseconds() < deadline {
+            var found: Int32 = 0
+            var status = MPI_Status()
+            MPI_Iprobe(cmpi_any_source(), tag, cluster.replyComm, &found, &status)
+            if found != 0 {
+                var count: Int32 = 0
+                MPI_Get_count(&status, cmpi_byte(), &count)
+                var bytes = [UInt8](repeating: 0, count: max(Int(count), 1))
+                MPI_Recv(&bytes, count, cmpi_byte(), status.MPI_SOURCE, tag, cluster.replyComm, cmpi_status_ignore())
+                return Int(status.MPI_SOURCE)
+            }
+            usleep(1000)
+        }
+        return nil
+    }
+
+    func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void) {
+        var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
+        var status = MPI_Status()
+        var found: Int32 = 0
+        while true {
+            var message: MPI_Message? = cmpi_message_null()
+            mpiCheck(MPI_Improbe(cmpi_any_source(), Tag.request, cluster.requestComm, &found, &message, &status),
+                     "MPI_Improbe (service thread)")
+            if found == 0 {
+                backoff.pause()
+                continue
+            }
+            backoff.reset()
+            var count: Int32 = 0
+            MPI_Get_count(&status, cmpi_byte(), &count)
+            if Int(count) > buffer.count { buffer = [UInt8](repeating: 0, count: Int(count)) }
+            let source = Int(status.MPI_SOURCE)
+            let keepServing = buffer.withUnsafeMutableBytes { raw -> Bool in
+                mpiCheck(MPI_Mrecv(raw.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()),
+                         "MPI_Mrecv (service thread)")
+                ThreadStatistics.received(bytes: Int(count))
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<Int(count)])
+                if source == cluster.rank && Self.isStop(bytes) { return false }
+                deliver(source, bytes)
+                return true
+            }
+            if !keepServing { return }
+        }
+    }
+
+    /// The message `stopServing` sends itself: queued behind every request sent before it.
+    private static let stopMessage: [UInt8] = Array(repeating: 0xff, count: 8)
+
+    private static func isStop(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count == 8 && bytes.allSatisfy { $0 == 0xff }
+    }
+
+    func stopServing() { send(Self.stopMessage, tag: Tag.request, to: cluster.rank) }
+
+    func prepareToClose() {}
+
+    func close() {}
+}
+
+/// One packing buffer per thread that sends (the application's and the service thread),
+/// so two threads sending at once never share one.
+final class ThreadPackingBuffers: @unchecked Sendable {
+    private var buffers: [UnsafeMutableRawBufferPointer] = [.allocate(byteCount: 1 << 16, alignment: 16),
+                                                            .allocate(byteCount: 1 << 16, alignment: 16)]
+
+    func withBuffer<T>(length: Int, _ body: (UnsafeMutableRawBufferPointer) -> T) -> T {
+        let slot = pthread_equal(pthread_self(), ThreadStatistics.serviceThread) != 0 ? 1 : 0
+        if buffers[slot].count < length {
+            buffers[slot].deallocate()
+            buffers[slot] = .allocate(byteCount: max(length, buffers[slot].count * 2), alignment: 16)
+        }
+        return body(UnsafeMutableRawBufferPointer(rebasing: buffers[slot][0..<length]))
+    }
+}

@@ -1,0 +1,166 @@
+import CMPI
+import CPlatform
+import Foundation
+
+/// Opens the tcp lanes at start-up (collective): every rank listens on the chosen
+/// interface, the addresses go round in an MPI allgather, then every rank connects to
+/// every rank (itself included: requests to the own service thread take the same path)
+/// and accepts one connection from each, identified by a hello carrying the job's id.
+enum TCPConnector {
+    /// What a rank tells the others: the status of its listener, where it listens, its host.
+    private struct Endpoint {
+        static let hostBytes = 64
+        static let words = 3 + hostBytes / 8
+        var ok: Bool
+        var address: UInt32
+        var port: UInt16
+        var host: String
+    }
+
+    private static let helloMagic: UInt64 = 0x5357_4946_5444_534d  // "MSDTFIWS"
+    private static let connectTimeoutMilliseconds: Int32 = 10_000
+    private static let acceptTimeoutMilliseconds: Int32 = 30_000
+
+    static func connect(cluster: Cluster, interface: String, spinMicroseconds: Int, maxPayload: Int) -> TCPChannel {
+        let (address, problem) = chooseAddress(interface: interface, cluster: cluster)
+        var port: UInt16 = 0
+        var listener: Int32 = -1
+        var listenProblem = problem
+        if problem == nil {
+            listener = cplatform_tcp_listen(address, &port)
+            if listener < 0 {
+                listenProblem = "cannot listen on \(text(address)): \(String(cString: strerror(cplatform_errno())))"
+            }
+        }
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let mine = Endpoint(ok: listenProblem == nil, address: address, port: port, host: host)
+        let endpoints = exchange(mine, cluster: cluster)
+        if let listenProblem {
+            Fatal.everyRank("the tcp transport \(listenProblem)", comm: cluster.syncComm)
+        }
+        if let failed = endpoints.firstIndex(where: { !$0.ok }) {
+            Fatal.everyRank("the tcp transport could not start: rank \(failed) on host \(endpoints[failed].host) "
+                + "could not listen (see its message)", comm: cluster.syncComm)
+        }
+        var job = UInt64.random(in: 1...UInt64.max)
+        mpiCheck(MPI_Bcast(&job, 1, cmpi_int64(), 0, cluster.syncComm), "MPI_Bcast (tcp job id)")
+        let maxPayload = min(maxPayload, Int(UInt32.max))
+
+        var asking: [TCPLane] = []
+        var connectProblem: String?
+        for (peer, endpoint) in endpoints.enumerated() {
+            let fd = cplatform_tcp_connect(endpoint.address, endpoint.port, connectTimeoutMilliseconds)
+            if fd < 0 {
+                connectProblem = "could not connect to rank \(peer) on host \(endpoint.host) at "
+                    + "\(text(endpoint.address)):\(endpoint.port): \(String(cString: strerror(cplatform_errno())))"
+                break
+            }
+            var hello: [UInt64] = [helloMagic, job, UInt64(cluster.rank)]
+            _ = hello.withUnsafeMutableBytes { raw in
+                var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
+                return cplatform_sendv(fd, &vector, 1)
+            }
+            asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload))
+        }
+        var serving = [TCPLane?](repeating: nil, count: cluster.size)
+        var accepted = 0
+        let deadline = monotonicNanoseconds() + UInt64(acceptTimeoutMilliseconds) * 1_000_000
+        while connectProblem == nil && accepted < cluster.size {
+            let left = Int64(deadline) - Int64(monotonicNanoseconds())
+            let fd = cplatform_tcp_accept(listener, Int32(max(left / 1_000_000, 0)))
+            if fd < 0 {
+                connectProblem = "accepted connections from \(accepted) of \(cluster.size) ranks within "
+                    + "\(acceptTimeoutMilliseconds / 1000) s: \(String(cString: strerror(cplatform_errno())))"
+                break
+            }
+            guard let peer = readHello(fd, job: job, ranks: cluster.size), serving[peer] == nil else {
+                // Not a rank of this job (a stray connection, or a second hello): ignore it.
+                Glibc.close(fd)
+                continue
+            }
+            serving[peer] = TCPLane(fd: fd, peer: peer, maxPayload: maxPayload)
+            accepted += 1
+        }
+        Glibc.close(listener)
+        var ok: Int32 = connectProblem == nil ? 1 : 0
+        var everyone: Int32 = 0
+        mpiCheck(MPI_Allreduce(&ok, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
+                 "MPI_Allreduce (tcp lanes)")
+        if everyone == 0 {
+            let advice = "; choose the network every host reaches with the tcp-interface setting "
+                + "(JIA_TCP_INTERFACE, an interface name or a network such as 10.0.0.0/24)"
+            Fatal.everyRank(connectProblem.map { "the tcp transport \($0)" + advice }
+                ?? "the tcp transport could not connect every pair of ranks (see the other ranks' messages)",
+                comm: cluster.syncComm)
+        }
+        return TCPChannel(rank: cluster.rank, hosts: endpoints.map(\.host), asking: asking,
+                          serving: serving.map { $0! }, spinMicroseconds: spinMicroseconds)
+    }
+
+    /// The rank of the peer that sent a valid hello on `fd`, waiting up to 10 s for it.
+    private static func readHello(_ fd: Int32, job: UInt64, ranks: Int) -> Int? {
+        var hello = [UInt64](repeating: 0, count: 3)
+        var received = 0
+        let deadline = monotonicNanoseconds() + 10_000_000_000
+        while received < 24 && monotonicNanoseconds() < deadline {
+            let count = hello.withUnsafeMutableBytes { cplatform_receive(fd, $0.baseAddress! + received, 24 - received) }
+            if count == 0 { return nil }
+            if count > 0 {
+                received += count
+            } else if cplatform_wait_fd(fd, 0, 1_000) < 0 {
+                return nil
+            }
+        }
+        guard received == 24, hello[0] == helloMagic, hello[1] == job, hello[2] < UInt64(ranks) else { return nil }
+        return Int(hello[2])
+    }
+
+    /// The address to listen on: the tcp-interface setting, else the interface Open MPI was
+    /// told to use (btl_tcp_if_include), else loopback when every rank shares this host,
+    /// else the first interface that is up and not loopback. Returns a problem if none fits.
+    private static func chooseAddress(interface: String, cluster: Cluster) -> (UInt32, String?) {
+        var specs = interface.isEmpty ? [] : [interface]
+        if specs.isEmpty, let mpi = ProcessInfo.processInfo.environment["OMPI_MCA_btl_tcp_if_include"] {
+            specs = mpi.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        }
+        var address: UInt32 = 0
+        for spec in specs where cplatform_interface_address(spec, &address) == 0 { return (address, nil) }
+        if !specs.isEmpty {
+            return (0, "found no interface that is up with an IPv4 address matching \(specs.joined(separator: ", ")) "
+                + "(the tcp-interface setting, JIA_TCP_INTERFACE, or Open MPI's btl_tcp_if_include)")
+        }
+        if cluster.allOnOneHost { return (UInt32(0x7f00_0001).bigEndian, nil) }
+        if cplatform_interface_address(nil, &address) == 0 { return (address, nil) }
+        return (0, "found no interface that is up with an IPv4 address other than loopback; "
+            + "name one with the tcp-interface setting (JIA_TCP_INTERFACE)")
+    }
+
+    private static func exchange(_ mine: Endpoint, cluster: Cluster) -> [Endpoint] {
+        var record = [UInt64](repeating: 0, count: Endpoint.words)
+        record[0] = mine.ok ? 1 : 0
+        record[1] = UInt64(mine.address)
+        record[2] = UInt64(mine.port)
+        record.withUnsafeMutableBytes { raw in
+            let name = Array(mine.host.utf8.prefix(Endpoint.hostBytes - 1))
+            for (index, byte) in name.enumerated() { raw[24 + index] = byte }
+        }
+        var all = [UInt64](repeating: 0, count: Endpoint.words * cluster.size)
+        mpiCheck(MPI_Allgather(&record, Int32(Endpoint.words), cmpi_int64(), &all, Int32(Endpoint.words),
+                               cmpi_int64(), cluster.syncComm), "MPI_Allgather (tcp endpoints)")
+        return (0..<cluster.size).map { rank in
+            let base = rank * Endpoint.words
+            let host = all[(base + 3)..<(base + Endpoint.words)].withUnsafeBytes { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            return Endpoint(ok: all[base] == 1, address: UInt32(truncatingIfNeeded: all[base + 1]),
+                            port: UInt16(truncatingIfNeeded: all[base + 2]), host: host)
+        }
+    }
+
+    private static func text(_ address: UInt32) -> String {
+        let value = UInt32(bigEndian: address)
+        return "\(value >> 24).\((value >> 16) & 0xff).\((value >> 8) & 0xff).\(value & 0xff)"
+    }
+}

@@ -1,0 +1,214 @@
+import CPlatform
+import Glibc
+import Synchronization
+
+/// One direction of conversation with one peer over one TCP connection: either the lane
+/// this rank asks the peer on (requests out, the peer's replies in) or the lane the peer
+/// asks this rank on (its requests in, this rank's replies out). Frames go out with
+/// `sendmsg` straight from the caller's buffers; what comes in is read into the lane's
+/// buffer, or, for a reply the caller gave a buffer for, straight into that buffer.
+final class TCPLane: @unchecked Sendable {
+    enum Failure: Error {
+        /// The peer closed the connection (its process ended).
+        case closed
+        /// A system call failed with this errno.
+        case system(Int32)
+        case malformed(MalformedMessage)
+    }
+
+    let fd: Int32
+    let peer: Int
+    /// Next sequence number to send; the lock also keeps frames of two sending threads apart.
+    private let sending = Mutex<UInt32>(0)
+    /// The receive side belongs to one thread at a time (the service thread, or the thread
+    /// holding the channel's receive lock).
+    private var storage: UnsafeMutableRawPointer
+    private var capacity: Int
+    private var head = 0
+    private var tail = 0
+    private var receiveSequence: UInt32 = 0
+    private let maxPayload: Int
+
+    init(fd: Int32, peer: Int, maxPayload: Int) {
+        self.fd = fd
+        self.peer = peer
+        self.maxPayload = maxPayload
+        capacity = 1 << 18
+        storage = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { storage.deallocate() }
+
+    // MARK: sending
+
+    /// Sends one frame of `tag` whose payload is `parts`, waiting while the socket is full.
+    func send(tag: Int32, _ parts: [UnsafeRawBufferPointer]) throws(Failure) {
+        let length = parts.reduce(0) { $0 + $1.count }
+        if length > Int(UInt32.max) {
+            Fatal.stop("a message of \(length) bytes to rank \(peer) exceeds the tcp transport's 4 GiB frames")
+        }
+        var header = (UInt64(0), UInt64(0))
+        let result: Int32 = sending.withLock { sequence in
+            withUnsafeMutableBytes(of: &header) { raw in
+                FrameHeader(tag: tag, payloadLength: length, sequence: sequence).encode(into: raw.baseAddress!)
+            }
+            sequence &+= 1
+            return withUnsafeBytes(of: &header) { headerBytes in
+                var vectors = [iovec]()
+                vectors.reserveCapacity(parts.count + 1)
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress),
+                                     iov_len: FrameHeader.length))
+                for part in parts where part.count > 0 {
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: part.baseAddress), iov_len: part.count))
+                }
+                return write(&vectors)
+            }
+        }
+        guard result == 0 else { throw result == -1 ? .closed : .system(result) }
+    }
+
+    /// Writes every vector; 0, -1 when the peer is gone, or an errno.
+    private func write(_ vectors: inout [iovec]) -> Int32 {
+        var first = 0
+        while first < vectors.count {
+            let chunk = min(vectors.count - first, 1024)  // IOV_MAX
+            let sent = vectors.withUnsafeBufferPointer { cplatform_sendv(fd, $0.baseAddress! + first, Int32(chunk)) }
+            if sent < 0 {
+                let error = cplatform_errno()
+                if error == EINTR { continue }
+                if error == EAGAIN || error == EWOULDBLOCK {
+                    _ = cplatform_wait_fd(fd, 1, -1)
+                    continue
+                }
+                return error == EPIPE || error == ECONNRESET ? -1 : error
+            }
+            var remaining = Int(sent)
+            while remaining > 0 {
+                let length = vectors[first].iov_len
+                if remaining >= length {
+                    remaining -= length
+                    first += 1
+                } else {
+                    vectors[first].iov_base += remaining
+                    vectors[first].iov_len -= remaining
+                    remaining = 0
+                }
+            }
+            while first < vectors.count && vectors[first].iov_len == 0 { first += 1 }
+        }
+        return 0
+    }
+
+    // MARK: receiving
+
+    /// A complete frame in the buffer: its header and payload (valid until the next read).
+    struct Frame {
+        let header: FrameHeader
+        let payload: UnsafeRawBufferPointer
+    }
+
+    /// Reads what the socket holds into the buffer without waiting. Returns false when
+    /// nothing was there.
+    func fill() throws(Failure) -> Bool {
+        if tail == capacity { makeRoom(for: head > 0 ? capacity : capacity * 2) }
+        while true {
+            let count = cplatform_receive(fd, storage + tail, capacity - tail)
+            if count > 0 {
+                tail += count
+                return true
+            }
+            if count == 0 { throw .closed }
+            let error = cplatform_errno()
+            if error == EINTR { continue }
+            if error == EAGAIN || error == EWOULDBLOCK { return false }
+            throw error == ECONNRESET ? .closed : .system(error)
+        }
+    }
+
+    /// The header of the next frame if it has fully arrived in the buffer.
+    func peekHeader() throws(Failure) -> FrameHeader? {
+        guard tail - head >= FrameHeader.length else { return nil }
+        do {
+            return try FrameHeader.decode(storage + head, expectedSequence: receiveSequence, maxPayload: maxPayload)
+        } catch {
+            throw .malformed(error)
+        }
+    }
+
+    /// The next frame if it is complete in the buffer (consumed: its payload stays valid
+    /// until the next call on this lane). Makes room for a frame larger than the buffer.
+    func nextFrame() throws(Failure) -> Frame? {
+        guard let header = try peekHeader() else { return nil }
+        let total = FrameHeader.length + header.payloadLength
+        guard tail - head >= total else {
+            if total > capacity - head { makeRoom(for: total) }
+            return nil
+        }
+        let payload = UnsafeRawBufferPointer(start: storage + head + FrameHeader.length, count: header.payloadLength)
+        head += total
+        receiveSequence &+= 1
+        ThreadStatistics.received(bytes: header.payloadLength)
+        return Frame(header: header, payload: payload)
+    }
+
+    /// Consumes the frame whose header `peekHeader` just returned, moving its payload into
+    /// `buffer` (which must hold it): what is buffered is copied, the rest read straight in.
+    func receivePayload(of header: FrameHeader, into buffer: UnsafeMutableRawPointer,
+                        waiting wait: () throws(Failure) -> Void) throws(Failure) {
+        head += FrameHeader.length
+        receiveSequence &+= 1
+        let buffered = min(tail - head, header.payloadLength)
+        memcpy(buffer, storage + head, buffered)
+        head += buffered
+        var received = buffered
+        while received < header.payloadLength {
+            let count = cplatform_receive(fd, buffer + received, header.payloadLength - received)
+            if count > 0 {
+                received += count
+                continue
+            }
+            if count == 0 { throw .closed }
+            let error = cplatform_errno()
+            if error == EINTR { continue }
+            guard error == EAGAIN || error == EWOULDBLOCK else { throw error == ECONNRESET ? .closed : .system(error) }
+            try wait()
+        }
+        if head == tail { head = 0; tail = 0 }
+        ThreadStatistics.received(bytes: header.payloadLength)
+    }
+
+    /// Moves the unread bytes to the front, growing the buffer to at least `needed`.
+    private func makeRoom(for needed: Int) {
+        let unread = tail - head
+        if needed > capacity {
+            var grown = capacity
+            while grown < needed { grown *= 2 }
+            let larger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
+            memcpy(larger, storage + head, unread)
+            storage.deallocate()
+            storage = larger
+            capacity = grown
+        } else if head > 0 {
+            memmove(storage, storage + head, unread)
+        }
+        head = 0
+        tail = unread
+    }
+
+    /// Compacts the buffer once every frame in it was consumed (cheap: no bytes move).
+    func compactIfEmpty() {
+        if head == tail { head = 0; tail = 0 }
+    }
+
+    /// Writes a frame whose header checksum is wrong: for tests of what a peer does with it.
+    func sendCorruptFrameForTesting() {
+        var header = (UInt64(0), UInt64(0))
+        let sequence = sending.withLock { $0 }
+        withUnsafeMutableBytes(of: &header) { raw in
+            FrameHeader(tag: Tag.request, payloadLength: 0, sequence: sequence).encode(into: raw.baseAddress!)
+            raw[12] ^= 0x5a
+            var vectors = [iovec(iov_base: raw.baseAddress, iov_len: raw.count)]
+            _ = write(&vectors)
+        }
+    }
+}
