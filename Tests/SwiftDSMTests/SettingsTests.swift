@@ -51,6 +51,21 @@ final class LayeredSettingsTests: XCTestCase {
         XCTAssertTrue(error(arguments: ["--jia-broadcast=sometimes"]).contains("on, off or auto"))
     }
 
+    func testTCPTransportAndItsNetwork() throws {
+        let defaults = try load().0
+        XCTAssertEqual(defaults.tcpInterface, "", "auto: follow MPI, else loopback or the first interface")
+        XCTAssertEqual(defaults.tcpSpin, 50)
+        let (settings, _) = try load(environment: ["JIA_TRANSPORT": "TCP", "JIA_TCP_INTERFACE": "10.77.0.0/24"],
+                                     arguments: ["--jia-tcp-spin=0"])
+        XCTAssertEqual(settings.transport, .tcp)
+        XCTAssertEqual(settings.tcpInterface, "10.77.0.0/24")
+        XCTAssertEqual(settings.tcpSpin, 0)
+        XCTAssertEqual(try load(arguments: ["--jia-tcp-interface=auto"]).0.tcpInterface, "")
+        XCTAssertTrue(error(arguments: ["--jia-transport=udp"]).contains("auto, shm, rma, message or tcp"))
+        XCTAssertTrue(error(arguments: ["--jia-tcp-spin=-1"]).contains("an integer from 0 to 100000"))
+        XCTAssertTrue(error(arguments: ["--jia-tcp-interface=eth 0"]).contains("an interface name"))
+    }
+
     func testAutomaticBalanceModeAndInterval() throws {
         XCTAssertNil(try load().0.balance)
         let (settings, _) = try load(arguments: ["--jia-balance=memory", "--jia-balance-interval=4"])
@@ -126,7 +141,7 @@ final class LayeredSettingsTests: XCTestCase {
         _ = write("statistics: maybe\n")
         XCTAssertEqual(error(), "file jia.yaml line 1 (statistics: maybe): statistics must be on or off")
         _ = write("transport:\n  kind: shm\n")
-        XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: transport must be auto, shm, rma or message, not a mapping"))
+        XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: transport must be auto, shm, rma, message or tcp, not a mapping"))
         _ = write("- cache-pages: 1\n")
         XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: the settings file must be a mapping"))
     }

@@ -228,6 +228,41 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
         }
     }
 
+    // MARK: collectives
+
+    /// Bruck's allgather: in round k each rank sends the blocks it has (its own and those of
+    /// the next 2^k - 1 ranks) to the rank 2^k before it and receives as many from the rank
+    /// 2^k after it, so ceil(log2 ranks) rounds of one message each way, and a waiting rank
+    /// wakes when its message arrives (MPI's collectives are polled, with sleeps between).
+    func allgather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) {
+        let ranks = asking.count
+        let length = mine.count
+        var gathered = [UInt8](mine)
+        gathered.reserveCapacity(ranks * length)
+        var distance = 1
+        while distance < ranks {
+            let blocks = min(distance, ranks - distance)
+            gathered.withUnsafeBytes { raw in
+                send([UnsafeRawBufferPointer(rebasing: raw[0..<(blocks * length)])], tag: Tag.collective,
+                     to: (rank - distance + ranks) % ranks)
+            }
+            let source = (rank + distance) % ranks
+            let received = receive(tag: Tag.collective, from: source).bytes
+            guard received.count == blocks * length else {
+                failed(asking[source], .malformed(MalformedMessage(
+                    reason: "a collective round of \(received.count) bytes where \(blocks * length) were due")))
+            }
+            gathered += received
+            distance *= 2
+        }
+        gathered.withUnsafeBytes { raw in
+            for index in 0..<ranks {
+                let owner = (rank + index) % ranks
+                (all.baseAddress! + owner * length).copyMemory(from: raw.baseAddress! + index * length, byteCount: length)
+            }
+        }
+    }
+
     // MARK: serving requests
 
     func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void) {
