@@ -294,9 +294,12 @@ public final class DSMRuntime: @unchecked Sendable {
     private(set) var allocationCount = 0
 
     /// Collective: `size` bytes, homed in blocks of `block` bytes cyclically from `startRank`.
-    func allocate(size: Int, block: Int, startRank: Int) -> UnsafeMutableRawPointer {
+    /// Errors name `call` (the program's call, jia_alloc3's by default) and its start argument
+    /// as `startName`.
+    func allocate(size: Int, block: Int, startRank: Int, call: String? = nil,
+                  startName: String = "starthost") -> UnsafeMutableRawPointer {
         sync.collectiveCall(.allocate(size: size, block: block, startRank: startRank))
-        let call = "jia_alloc3(size: \(size), block: \(block), starthost: \(startRank))"
+        let call = call ?? "jia_alloc3(size: \(size), block: \(block), starthost: \(startRank))"
         guard size > 0 else {
             Fatal.everyRank("\(call): the size must be positive", comm: cluster.syncComm)
         }
@@ -304,7 +307,7 @@ public final class DSMRuntime: @unchecked Sendable {
             Fatal.everyRank("\(call): the block size must be positive", comm: cluster.syncComm)
         }
         guard startRank >= 0 && startRank < cluster.size else {
-            Fatal.everyRank("\(call): starthost must be a rank from 0 to \(cluster.size - 1)", comm: cluster.syncComm)
+            Fatal.everyRank("\(call): \(startName) must be a rank from 0 to \(cluster.size - 1)", comm: cluster.syncComm)
         }
         let pageSize = space.pageSize
         let pages = (size + pageSize - 1) / pageSize

@@ -37,17 +37,19 @@ public func jia_alloc3(_ size: Int, _ block: Int, _ starthost: Int) -> UnsafeMut
 
 /// jia_alloc3(size, block, 0).
 public func jia_alloc2(_ size: Int, _ block: Int) -> UnsafeMutableRawPointer {
-    runtime("jia_alloc2").allocate(size: size, block: block, startRank: 0)
+    runtime("jia_alloc2").allocate(size: size, block: block, startRank: 0,
+                                   call: "jia_alloc2(size: \(size), block: \(block))")
 }
 
 /// The whole region homed on rank `proc`.
 public func jia_alloc2p(_ size: Int, _ proc: Int) -> UnsafeMutableRawPointer {
-    runtime("jia_alloc2p").allocate(size: size, block: size, startRank: proc)
+    runtime("jia_alloc2p").allocate(size: size, block: size, startRank: proc,
+                                    call: "jia_alloc2p(size: \(size), proc: \(proc))", startName: "proc")
 }
 
 /// The whole region homed on rank 0.
 public func jia_alloc1(_ size: Int) -> UnsafeMutableRawPointer {
-    runtime("jia_alloc1").allocate(size: size, block: size, startRank: 0)
+    runtime("jia_alloc1").allocate(size: size, block: size, startRank: 0, call: "jia_alloc1(size: \(size))")
 }
 
 nonisolated(unsafe) private var nextAllocHome = 0
@@ -58,7 +60,7 @@ public func jia_alloc(_ size: Int) -> UnsafeMutableRawPointer {
     let runtime = runtime("jia_alloc")
     let home = nextAllocHome % runtime.cluster.size
     nextAllocHome += 1
-    return runtime.allocate(size: size, block: size, startRank: home)
+    return runtime.allocate(size: size, block: size, startRank: home, call: "jia_alloc(size: \(size))")
 }
 
 /// Acquires lock `lockid`; writes published under it by earlier holders become visible.

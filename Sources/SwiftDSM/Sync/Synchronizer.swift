@@ -299,8 +299,14 @@ final class Synchronizer {
     }
 
     private func allgather(_ block: inout [Int64], into all: inout [Int64], count: Int) {
-        block.withUnsafeBytes { send in
-            all.withUnsafeMutableBytes { receive in service.channel.allgather(send, into: receive) }
+        var request: MPI_Request? = cmpi_request_null()
+        block.withUnsafeMutableBufferPointer { send in
+            all.withUnsafeMutableBufferPointer { receive in
+                mpiCheck(MPI_Iallgather(send.baseAddress, Int32(count), cmpi_int64(), receive.baseAddress,
+                                        Int32(count), cmpi_int64(), cluster.syncComm, &request),
+                         "MPI_Iallgather (collective call)")
+                cluster.wait(&request)
+            }
         }
     }
 

@@ -96,13 +96,6 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         return nil
     }
 
-    func allgather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) {
-        var request: MPI_Request? = cmpi_request_null()
-        mpiCheck(MPI_Iallgather(mine.baseAddress, Int32(mine.count), cmpi_byte(), all.baseAddress, Int32(mine.count),
-                                cmpi_byte(), cluster.syncComm, &request), "MPI_Iallgather (collective call)")
-        cluster.wait(&request)
-    }
-
     func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void) {
         var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
         var status = MPI_Status()

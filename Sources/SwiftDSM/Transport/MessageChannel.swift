@@ -23,10 +23,6 @@ protocol MessageChannel: AnyObject, Sendable {
     /// `deadline` (monotonic nanoseconds). For error reports only: it never stops the job.
     func receive(tag: Int32, before deadline: UInt64) -> Int?
 
-    /// Collective over all ranks' application threads: every rank's block (all of one
-    /// length) into `all`, in rank order. Every collective DSM call starts with one.
-    func allgather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer)
-
     /// Runs the service loop on the calling thread, handing every request to `deliver`
     /// (source rank, bytes) until `stopServing` is called.
     func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void)

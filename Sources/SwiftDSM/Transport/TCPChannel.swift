@@ -26,10 +26,19 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
     /// How long a waiting thread keeps trying its lanes before it sleeps on them: a reply
     /// that comes within this is taken without a wake-up.
     private let spinNanoseconds: UInt64
+    /// Drives MPI's progress engine. A waiting thread calls it between its sleeps: a
+    /// nonblocking MPI collective that this rank has finished may still need its progress
+    /// to deliver what it queued to a rank that is still inside (seen: a barrier's page
+    /// pushes hung across hosts while their pusher slept on its sockets).
+    private let progressMPI: () -> Void
+    /// Longest sleep between two calls of `progressMPI` while waiting.
+    private static let progressIntervalMilliseconds: Int32 = 16
 
     private static let stopData = UInt64.max
 
-    init(rank: Int, hosts: [String], asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int) {
+    init(rank: Int, hosts: [String], asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int,
+         progressMPI: @escaping () -> Void) {
+        self.progressMPI = progressMPI
         self.rank = rank
         self.hosts = hosts
         self.asking = asking
@@ -196,7 +205,7 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
     }
 
     /// Returns when `lane`'s socket has data (or its end): polls for `spinNanoseconds`,
-    /// then sleeps in `poll`.
+    /// then sleeps in `poll`, waking for MPI's progress in doubling intervals.
     private func waitReadable(_ lane: TCPLane) throws(TCPLane.Failure) {
         let start = monotonicNanoseconds()
         var timeout: Int32 = 0
@@ -204,14 +213,25 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             let ready = cplatform_wait_fd(lane.fd, 0, timeout)
             if ready > 0 { return }
             if ready < 0 && cplatform_errno() != EINTR { throw .system(cplatform_errno()) }
-            if timeout == 0 && monotonicNanoseconds() - start >= spinNanoseconds { timeout = -1 }
+            timeout = nextTimeout(after: timeout, since: start)
         }
+    }
+
+    /// 0 while spinning; then 1 ms, doubling to the progress interval, with MPI's progress
+    /// driven at each step.
+    private func nextTimeout(after timeout: Int32, since start: UInt64) -> Int32 {
+        if timeout == 0 {
+            return monotonicNanoseconds() - start < spinNanoseconds ? 0 : 1
+        }
+        progressMPI()
+        return min(timeout * 2, Self.progressIntervalMilliseconds)
     }
 
     /// A reply lane whose next frame header has arrived (any peer's), waiting for one.
     private func nextReadyLane() -> TCPLane {
         var ready = [UInt64](repeating: 0, count: 64)
         let start = monotonicNanoseconds()
+        var timeout: Int32 = 0
         while true {
             for lane in asking {
                 do throws(TCPLane.Failure) {
@@ -221,44 +241,10 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
                     failed(lane, error)
                 }
             }
-            if monotonicNanoseconds() - start < spinNanoseconds { continue }
+            timeout = nextTimeout(after: timeout, since: start)
+            if timeout == 0 { continue }
             _ = ready.withUnsafeMutableBufferPointer {
-                cplatform_epoll_wait(replyEvents, $0.baseAddress!, Int32($0.count), -1)
-            }
-        }
-    }
-
-    // MARK: collectives
-
-    /// Bruck's allgather: in round k each rank sends the blocks it has (its own and those of
-    /// the next 2^k - 1 ranks) to the rank 2^k before it and receives as many from the rank
-    /// 2^k after it, so ceil(log2 ranks) rounds of one message each way, and a waiting rank
-    /// wakes when its message arrives (MPI's collectives are polled, with sleeps between).
-    func allgather(_ mine: UnsafeRawBufferPointer, into all: UnsafeMutableRawBufferPointer) {
-        let ranks = asking.count
-        let length = mine.count
-        var gathered = [UInt8](mine)
-        gathered.reserveCapacity(ranks * length)
-        var distance = 1
-        while distance < ranks {
-            let blocks = min(distance, ranks - distance)
-            gathered.withUnsafeBytes { raw in
-                send([UnsafeRawBufferPointer(rebasing: raw[0..<(blocks * length)])], tag: Tag.collective,
-                     to: (rank - distance + ranks) % ranks)
-            }
-            let source = (rank + distance) % ranks
-            let received = receive(tag: Tag.collective, from: source).bytes
-            guard received.count == blocks * length else {
-                failed(asking[source], .malformed(MalformedMessage(
-                    reason: "a collective round of \(received.count) bytes where \(blocks * length) were due")))
-            }
-            gathered += received
-            distance *= 2
-        }
-        gathered.withUnsafeBytes { raw in
-            for index in 0..<ranks {
-                let owner = (rank + index) % ranks
-                (all.baseAddress! + owner * length).copyMemory(from: raw.baseAddress! + index * length, byteCount: length)
+                cplatform_epoll_wait(replyEvents, $0.baseAddress!, Int32($0.count), timeout)
             }
         }
     }

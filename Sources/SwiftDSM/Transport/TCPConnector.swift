@@ -95,8 +95,13 @@ enum TCPConnector {
                 ?? "the tcp transport could not connect every pair of ranks (see the other ranks' messages)",
                 comm: cluster.syncComm)
         }
+        let comm = cluster.syncComm
         return TCPChannel(rank: cluster.rank, hosts: endpoints.map(\.host), asking: asking,
-                          serving: serving.map { $0! }, spinMicroseconds: spinMicroseconds)
+                          serving: serving.map { $0! }, spinMicroseconds: spinMicroseconds) {
+            var found: Int32 = 0
+            var status = MPI_Status()
+            MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), comm, &found, &status)
+        }
     }
 
     /// The rank of the peer that sent a valid hello on `fd`, waiting up to 10 s for it.

@@ -24,8 +24,6 @@ enum Tag {
     static let lockGrant: Int32 = 12
     static let conditionGrant: Int32 = 13
     static let errorAcknowledgement: Int32 = 14
-    /// A round of a collective among application threads (the tcp channel's allgather).
-    static let collective: Int32 = 15
 }
 
 /// Builds a message of 64-bit words and raw bytes.
