@@ -1,4 +1,4 @@
-// jia_clock, jia_startstat/jia_stopstat and jia_error.
+// jia_clock, jia_startstat/jia_stopstat, jia_error and JIAJIA's two-argument assert.
 import CMPI
 import Collectives
 @preconcurrency import Glibc
@@ -24,4 +24,12 @@ public func c_jia_stopstat() -> UInt32 {
 public func c_jia_error_message(_ message: UnsafePointer<CChar>?) {
     fflush(nil)
     jia_error(message.map { String(cString: $0) } ?? "")
+}
+
+/// JIAJIA 2.1's `assert(int, char *)`: a false condition stops every rank with the message.
+@_cdecl("assert")
+public func c_jia_assert(_ condition: Int32, _ message: UnsafePointer<CChar>?) {
+    guard condition == 0 else { return }
+    fflush(nil)
+    Fatal.stop("assert failed: " + (message.map { String(cString: $0) } ?? "(no message)"))
 }

@@ -26,6 +26,9 @@ public func c_jia_init(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutable
     runtime.printsStatisticsTable = false
     applyConfigurationSettings(runtime.settings)
     JIAStatistics.start()
+    // JIAJIA's programs may return from main without jia_exit (its library did not mind):
+    // the DSM then ends when the process does, as jia_exit would have ended it.
+    atexit(endAtProcessExit)
     if cachedPid == 0 && FileManager.default.fileExists(atPath: ".jiahosts") {
         print("SwiftDSM: .jiahosts is ignored; the \(cachedHosts) ranks come from mpirun")
     }
@@ -39,6 +42,11 @@ public func c_jia_exit() {
     JIAStatistics.printTable()
     jia_exit()
     fflush(nil)
+}
+
+/// Runs jia_exit at process exit if the program did not, unless the job is stopping on an error.
+private let endAtProcessExit: @convention(c) () -> Void = {
+    if DSMRuntime.isRunning { c_jia_exit() }
 }
 
 @_cdecl("jia_getpid")

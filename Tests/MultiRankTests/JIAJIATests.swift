@@ -25,21 +25,24 @@ final class JIAJIATests: XCTestCase {
     nonisolated(unsafe) private static var compiled: [String: String] = [:]
     private static let compileLock = NSLock()
 
-    /// Compiles `source` (relative to the repository) with scripts/jiacc once; returns the binary's path.
-    static func compile(_ source: String, file: StaticString = #filePath, line: UInt = #line) -> String? {
+    /// Compiles `sources` (relative to the repository) into one program with scripts/jiacc
+    /// once; returns the binary's path (named after the first source).
+    static func compile(_ sources: String..., file: StaticString = #filePath, line: UInt = #line) -> String? {
         Self.compileLock.lock()
         defer { Self.compileLock.unlock() }
+        let source = sources.joined(separator: " ")
         if let path = Self.compiled[source] { return path }
         let library = Self.libraryDirectory.appendingPathComponent("libjia.so").path
         guard FileManager.default.fileExists(atPath: library) else {
             XCTFail("\(library) is missing: run `swift build -c release` (or --product jia) first", file: file, line: line)
             return nil
         }
-        let name = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        let name = URL(fileURLWithPath: sources[0]).deletingPathExtension().lastPathComponent
         let binary = Self.outputDirectory.appendingPathComponent(name).path
         let process = Process()
         process.executableURL = Self.root.appendingPathComponent("scripts/jiacc")
-        process.arguments = ["-O2", "-Wall", "-Werror", Self.root.appendingPathComponent(source).path, "-o", binary]
+        process.arguments = ["-O2", "-Wall", "-Werror"] + sources.map { Self.root.appendingPathComponent($0).path }
+            + ["-o", binary]
         var environment = ProcessInfo.processInfo.environment
         environment["JIACC_BUILD_DIR"] = Self.libraryDirectory.path
         environment["JIACC_NO_BUILD"] = "1"
@@ -128,6 +131,45 @@ final class JIAJIATests: XCTestCase {
             XCTAssertNotEqual(alias.status, 0, alias.output)
             XCTAssertTrue(alias.output.contains("alias used by host 0"), alias.output)
         }
+    }
+
+    /// JIAJIA 2.1's programs return from main without jia_exit: the run still ends cleanly.
+    func testReturningFromMainWithoutJiaExit() {
+        guard let binary = Self.compile("Tests/C/noexit.c") else { return }
+        for configuration in Self.configurations {
+            let run = MPIRun.run(path: binary, [], ranks: configuration.ranks, network: configuration.network,
+                                 timeout: 60)
+            let label = "noexit at np \(configuration.ranks) over \(configuration.network.rawValue)"
+            XCTAssertFalse(run.timedOut, "\(label) hung:\n\(run.output)")
+            XCTAssertEqual(run.status, 0, "\(label):\n\(run.output)")
+            let sum = configuration.ranks * (configuration.ranks + 1) / 2
+            XCTAssertEqual(lines(run.output, prefix: "noexit rank").count, configuration.ranks, run.output)
+            XCTAssertTrue(lines(run.output, prefix: "noexit rank").allSatisfy { $0.hasSuffix("sum \(sum)") }, run.output)
+            XCTAssertFalse(run.output.contains("exiting improperly") || run.output.contains("MPI_FINALIZE"),
+                           "\(label) ended improperly:\n\(run.output)")
+        }
+    }
+
+    /// The two-argument assert JIAJIA's library exported (its water application calls it).
+    func testJIAJIAsAssertStopsEveryRankWithTheMessage() {
+        guard let binary = Self.compile("Tests/C/assert.c") else { return }
+        for network in MPIRun.Network.allCases {
+            let run = MPIRun.run(path: binary, [], ranks: 2, network: network, timeout: 60)
+            XCTAssertNotEqual(run.status, 0, run.output)
+            XCTAssertEqual(lines(run.output, prefix: "rank").filter { $0.hasSuffix("passed the first assert") }.count,
+                           2, run.output)
+            XCTAssertTrue(run.output.contains("assert failed: the last rank's check failed"), run.output)
+            for rank in 0..<2 { XCTAssertTrue(run.output.contains("SwiftDSM error on rank \(rank):"), run.output) }
+            XCTAssertFalse(run.output.contains("not reached"), run.output)
+        }
+    }
+
+    /// That era's C shares tentative definitions between files; scripts/jiacc links them.
+    func testTentativeDefinitionsSharedBetweenFiles() {
+        guard let binary = Self.compile("Tests/C/common_main.c", "Tests/C/common_part.c") else { return }
+        let run = MPIRun.run(path: binary, [], ranks: 2, network: .sharedMemory, timeout: 60)
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertTrue(run.output.contains("common tally 3 local 1"), run.output)
     }
 
     func testJiahostsFileIsIgnoredWithOneNotice() throws {

@@ -84,6 +84,13 @@ static inline void jia_error(char *fmt, ...) {
 }
 #define jia_errexit jia_error
 
+/* JIAJIA 2.1's library also exported assert(condition, message) (its tools.c), which its
+ * applications call: a false condition stops every rank with the message. Declared only
+ * where <assert.h>'s one-argument macro is not in effect. */
+#ifndef assert
+void assert(int condition, char *message);
+#endif
+
 /* ---- configuration ------------------------------------------------------------------ */
 
 void jia_config(int option, int value);

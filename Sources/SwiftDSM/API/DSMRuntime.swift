@@ -148,6 +148,9 @@ public final class DSMRuntime: @unchecked Sendable {
 
     public var transportName: String { transport.name }
 
+    /// Whether a DSM runs in this process and no error is stopping the job.
+    public static var isRunning: Bool { current != nil && !Fatal.isStopping }
+
     /// JIAJIA's ADWD (the adwd setting, jia_config(ADWD, ...)): pages written in consecutive
     /// intervals stay writable instead of taking a write fault in each. Per rank.
     public var adaptiveWriteDetection: Bool {
