@@ -66,6 +66,7 @@ final class CrossHostTests: XCTestCase {
     func testScopeConsistency() { scenario("scope") }
     func testMultipleWriters() { scenario("multiwriter") }
     func testCacheSweep() { scenario("sweep", ["--jia-cache-pages=16"]) }
+    func testSeveralThreadsPerRank() { scenario("threads", ["--jia-cache-pages=16"]) }
     func testRandomizedStressAgainstTheModel() { scenario("stress") }
     func testAdaptiveProtocols() { scenario("adaptive") }
     func testAdaptiveProtocolsOff() { scenario("stress", ["--jia-hmig=off", "--jia-adwd=off", "--jia-wvec=off"]) }

@@ -51,6 +51,11 @@ final class ScenarioTests: XCTestCase {
     func testCollectivesOnSharedAndPrivateBuffers() { runEverywhere("collectives") }
     func testApplicationInitializesAndFinalizesMPI() { runEverywhere("preinit") }
 
+    /// Four threads per rank write interleaved and disjoint words between barriers and sum
+    /// the whole array, with a 16-page cache (faults of several threads on one page, and
+    /// evictions of pages other threads use), against the model.
+    func testSeveralThreadsPerRank() { runEverywhere("threads", ["--jia-cache-pages=16"]) }
+
     /// Home migration and adaptive write detection, each on and off, seen acting through
     /// their counters (and a migrated page served by its new home).
     func testAdaptiveProtocolsAct() {
@@ -173,6 +178,11 @@ final class ErrorReportTests: XCTestCase {
             + "its connection was closed and nothing of it was applied", arguments: tcp)
         expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset", arguments: tcp)
         expectError("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99", arguments: tcp)
+    }
+
+    func testASecondThreadInsideASynchronizationCall() {
+        expectError("error-second-thread", "jia_lock was called by a second thread while another thread of this "
+            + "rank is inside jia_barrier", ranks: [2])
     }
 
     func testMPIInitializedWithoutThreadSupport() {

@@ -2,8 +2,8 @@ import CPlatform
 import Glibc
 
 /// The home-based multiple-writer protocol on one rank: what a fault does, what the end
-/// of an interval pushes to the homes, and what an invalidation drops. Runs on the
-/// application's thread only (faults are synchronous), so its state needs no locking.
+/// of an interval pushes to the homes, and what an invalidation drops. Any thread of the
+/// rank may fault; `lock` lets one at a time in (see `EngineLock`).
 ///
 /// A fetched page lands in a cache slot (memory reused from page to page), which is then
 /// mapped at the page's address; a stale copy keeps its slot and is refetched in place.
@@ -22,6 +22,8 @@ final class CoherenceEngine {
     private var lastReadRunStart = -1
     private var lastReadRunEnd = -1
     var statistics = Statistics()
+    /// Held by the thread that works on the engine: a fault's, or a synchronization call's.
+    let lock = EngineLock()
     /// JIAJIA's ADWD: cached pages written in consecutive intervals stay writable with their
     /// twin (diffed at each release), and home pages written in a barrier interval stay
     /// writable into the next. Settable at any time (jia_config); each rank decides alone.
@@ -110,6 +112,10 @@ final class CoherenceEngine {
 
     /// Resolves a fault at `address`. Returns false only for a state that cannot fault.
     func handleFault(at address: UnsafeMutableRawPointer, isWrite: Bool) -> Bool {
+        lock.whileFaulting { resolveFault(at: address, isWrite: isWrite) }
+    }
+
+    private func resolveFault(at address: UnsafeMutableRawPointer, isWrite: Bool) -> Bool {
         let faultStart = monotonicNanoseconds()
         let page = space.page(of: address)
         guard page < table.allocatedPages else {
@@ -122,7 +128,7 @@ final class CoherenceEngine {
             if isWrite {
                 statistics.writeFaults += 1
                 let count = fetchIntoNewSlots(page, limit: prefetchPages, .readWrite)
-                startWriting(page, count: count, protect: false)
+                startWriting(page, count: count, protect: false, twinned: true)
             } else {
                 statistics.readFaults += 1
                 fetchForReading(page)
@@ -200,6 +206,10 @@ final class CoherenceEngine {
         let slots = takeSlots(wanted)
         let count = slots.count
         fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
+        if protection == .readWrite {
+            // Twins first: once the pages are mapped writable, another thread may write them.
+            for slot in slots { cache.makeTwin(of: slot) }
+        }
         let mapStart = monotonicNanoseconds()
         space.mapShared(firstPage: page, count: count, protection, fd: cache.fd,
                         fileOffset: slots.lowerBound * pageSize, populate: count >= 4)
@@ -368,12 +378,13 @@ final class CoherenceEngine {
         for index in page..<(page + count) { table.setState(index, .homeOpen) }
     }
 
-    /// Twins a run of valid cached pages and makes it writable (with one protection change
-    /// unless the caller mapped it writable already).
-    private func startWriting(_ page: Int, count: Int, protect needsProtect: Bool) {
+    /// Twins a run of valid cached pages (unless the caller did, before mapping them
+    /// writable) and makes it writable (with one protection change unless the caller mapped
+    /// it writable already). The twin always precedes the protection change: from then on
+    /// another thread of the rank may write the page.
+    private func startWriting(_ page: Int, count: Int, protect needsProtect: Bool, twinned: Bool = false) {
         for index in page..<(page + count) {
-            let slot = table.slot(index)!
-            cache.makeTwin(of: slot)
+            if !twinned { cache.makeTwin(of: table.slot(index)!) }
             table.setState(index, .readWrite)
             dirtyPages.append(index)
         }
@@ -398,9 +409,17 @@ final class CoherenceEngine {
         return slots
     }
 
-    /// Drops cached pages and frees their slots; a dirty one first sends its diff home
-    /// (and stays a write notice of this interval).
+    /// Drops cached pages and frees their slots; a dirty one sends its diff home (and stays
+    /// a write notice of this interval). The pages leave the shared range before they are
+    /// diffed (from the slot's alias), so a write of another thread cannot land after its diff.
     private func evict(_ pages: [Int]) {
+        let sorted = pages.sorted()
+        forEachRun(sorted) { first, count in
+            let start = monotonicNanoseconds()
+            store.restore(space, firstPage: first, count: count)
+            statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
+            statistics.protectionCalls += 1
+        }
         var wroteDiffs = false
         for page in pages where table.state(page) == .readWrite {
             if encodeDiff(page) { wroteDiffs = true }
@@ -410,13 +429,6 @@ final class CoherenceEngine {
         }
         if wroteDiffs { sendBatches() }
         statistics.evictions += UInt64(pages.count)
-        let sorted = pages.sorted()
-        forEachRun(sorted) { first, count in
-            let start = monotonicNanoseconds()
-            store.restore(space, firstPage: first, count: count)
-            statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
-            statistics.protectionCalls += 1
-        }
         for page in sorted {
             cache.free(table.slot(page)!)
             table.setSlot(page, nil)
@@ -684,6 +696,10 @@ final class CoherenceEngine {
     /// write it when `forWriting`, or a program may announce a bulk write): the steps a fault
     /// would take, with a run of home pages opened for writing by one protection change.
     func makeAccessible(_ address: UnsafeRawPointer, length: Int, forWriting: Bool) {
+        lock.whileFaulting { prepare(address, length: length, forWriting: forWriting) }
+    }
+
+    private func prepare(_ address: UnsafeRawPointer, length: Int, forWriting: Bool) {
         guard length > 0, space.contains(address) else { return }
         var page = space.page(of: address)
         let last = space.page(of: address + (length - 1))

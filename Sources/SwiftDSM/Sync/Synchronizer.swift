@@ -63,7 +63,11 @@ final class Synchronizer {
 
     // MARK: locks
 
-    func lock(_ lock: Int) {
+    func lock(_ lock: Int) { engine.lock.whileCalling("jia_lock") { acquire(lock) } }
+
+    func unlock(_ lock: Int) { engine.lock.whileCalling("jia_unlock") { releaseLock(lock) } }
+
+    private func acquire(_ lock: Int) {
         checkLockId(lock, "jia_lock")
         if notices.holds(lock) {
             Fatal.stop("jia_lock(\(lock)): this rank already holds lock \(lock); a lock cannot be nested in itself")
@@ -84,7 +88,7 @@ final class Synchronizer {
         notices.push(lock: lock)
     }
 
-    func unlock(_ lock: Int) {
+    private func releaseLock(_ lock: Int) {
         checkLockId(lock, "jia_unlock")
         guard let innermost = notices.innermost else {
             Fatal.stop("jia_unlock(\(lock)): this rank holds no lock; every jia_unlock must follow a jia_lock of the same id")
@@ -164,7 +168,9 @@ final class Synchronizer {
 
     /// Global barrier with coherence: every rank's writes since the last barrier are at
     /// their homes, and every cached copy another rank wrote is dropped.
-    func barrier() {
+    func barrier() { engine.lock.whileCalling("jia_barrier") { barrierWithCoherence() } }
+
+    private func barrierWithCoherence() {
         if notices.depth > 0 {
             Fatal.stop("jia_barrier() called inside a critical section (holding locks \(notices.heldLocks)); "
                 + "release them with jia_unlock before the barrier")
@@ -231,6 +237,12 @@ final class Synchronizer {
     /// Computing balance (collective): gathers each rank's computing nanoseconds and returns
     /// the new powers, or nil when the ranks are within `ComputeShares.delta` of each other.
     func balanceComputing(computingNanoseconds: UInt64, powers: [Double]) -> [Double]? {
+        engine.lock.whileCalling("jia_balance") { () -> [Double]? in
+            rebalance(computingNanoseconds: computingNanoseconds, powers: powers)
+        }
+    }
+
+    private func rebalance(computingNanoseconds: UInt64, powers: [Double]) -> [Double]? {
         let gathered = collectiveCall(.balance(.computing), notices: [Int64(max(computingNanoseconds, 1))])
         let times = (0..<cluster.size).map { Double(gathered.list(of: $0).first ?? 1) / 1e9 }
         return ComputeShares.rebalanced(powers, times: times)
@@ -241,7 +253,9 @@ final class Synchronizer {
     /// twice, moves its home to that rank (`HomeMigration.balanceMoves`). Other ranks'
     /// copies stay valid. Returns the number of pages that moved.
     @discardableResult
-    func balanceHomes() -> Int {
+    func balanceHomes() -> Int { engine.lock.whileCalling("jia_balance") { moveHomesToReaders() } }
+
+    private func moveHomesToReaders() -> Int {
         barrier()
         let mine = engine.fetchCounts(minimum: 2).map { HomeMigration.fetchNotice($0.page, count: $0.count) }
         let gathered = collectiveCall(.balance(.memory), notices: mine)
@@ -270,6 +284,12 @@ final class Synchronizer {
     /// Returns every rank's notices.
     @discardableResult
     func collectiveCall(_ call: CollectiveCall, notices mine: [Int64] = []) -> GatheredNotices {
+        engine.lock.whileCalling("a collective call (jia_alloc*, jia_wait or jia_exit)") {
+            gather(call, notices: mine)
+        }
+    }
+
+    private func gather(_ call: CollectiveCall, notices mine: [Int64]) -> GatheredNotices {
         collectiveSequence += 1
         var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
         call.write(sequence: collectiveSequence, noticeCount: mine.count, into: &block)
@@ -336,10 +356,17 @@ final class Synchronizer {
 
     // MARK: condition variables (no coherence, as in JIAJIA 2.1)
 
-    func setCondition(_ cv: Int) { sendCondition(.setCondition, cv, "jia_setcv") }
-    func resetCondition(_ cv: Int) { sendCondition(.resetCondition, cv, "jia_resetcv") }
+    func setCondition(_ cv: Int) {
+        engine.lock.whileCalling("jia_setcv") { sendCondition(.setCondition, cv, "jia_setcv") }
+    }
 
-    func waitCondition(_ cv: Int) {
+    func resetCondition(_ cv: Int) {
+        engine.lock.whileCalling("jia_resetcv") { sendCondition(.resetCondition, cv, "jia_resetcv") }
+    }
+
+    func waitCondition(_ cv: Int) { engine.lock.whileCalling("jia_waitcv") { waitForCondition(cv) } }
+
+    private func waitForCondition(_ cv: Int) {
         let start = monotonicNanoseconds()
         sendCondition(.waitCondition, cv, "jia_waitcv")
         _ = service.channel.receive(tag: Tag.conditionGrant, from: manager(ofCondition: cv))

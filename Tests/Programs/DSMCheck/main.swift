@@ -28,6 +28,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "broadcast": broadcastScenario,
     "handoff": lockHandOffScenario,
     "autobalance": autoBalanceScenario,
+    "threads": threadsScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -51,6 +52,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
     },
     "error-cv-range": { dsm in if dsm.rank == 0 { jia_setcv(-1) }; dsm.barrier() },
     "error-thread-level": { _ in },
+    "error-second-thread": secondThreadSynchronizes,
     // Malformed requests from the network: rank 0 sends the last rank's service thread a
     // request of an unknown kind, a truncated one, a fetch outside the shared range, a diff
     // leaving it, a release of a lock it does not hold.
