@@ -102,7 +102,7 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             while true {
                 let header = next(on: lane)
                 guard header.tag == replyTag else {
-                    stash.append(take(on: lane))
+                    keep(take(on: lane), in: &stash, from: lane)
                     continue
                 }
                 guard header.payloadLength <= buffer.count else {
@@ -120,6 +120,19 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             }
         }
     }
+
+    /// Replies come in the order of their requests on one lane, but a waiting thread may
+    /// meet one meant for a later wait (another lane's grant before the awaited page, say);
+    /// it keeps them, within bounds: a peer sending unasked replies is sending garbage.
+    private func keep(_ frame: (source: Int, tag: Int32, bytes: [UInt8]), in stash: inout [(source: Int, tag: Int32, bytes: [UInt8])],
+                      from lane: TCPLane) {
+        guard stash.count < Self.stashLimit else {
+            failed(lane, .malformed(MalformedMessage(reason: "more than \(Self.stashLimit) replies nobody waits for")))
+        }
+        stash.append(frame)
+    }
+
+    private static let stashLimit = 4096
 
     private func copy(_ bytes: [UInt8], from lane: TCPLane, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         guard bytes.count <= buffer.count else {
@@ -141,7 +154,7 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
                 let header = next(on: lane)
                 let frame = take(on: lane)
                 if header.tag == tag { return (lane.peer, frame.bytes) }
-                stash.append(frame)
+                keep(frame, in: &stash, from: lane)
             }
         }
     }
