@@ -57,3 +57,18 @@ public func c_jia_gethosts() -> Int32 { cachedHosts }
 
 @_cdecl("jia_lock_index_location")
 public func c_jia_lock_index_location() -> UnsafeMutablePointer<Int32> { lockIndex }
+
+/// The application's SIGSEGV handler for faults outside the shared range (a program's own
+/// sigaction(SIGSEGV, ...) after jia_init would replace SwiftDSM's). 0 or errno.
+@_cdecl("jia_set_segv_handler")
+public func c_jia_set_segv_handler(_ action: UnsafePointer<sigaction>?, _ old: UnsafeMutablePointer<sigaction>?) -> Int32 {
+    DSMRuntime.setApplicationFaultHandler(action, replaced: old)
+}
+
+/// Makes [address, address+length) ready for reading (writing != 0: for writing) without
+/// faults, for memory handed to MPI or to a system call (which would fail with EFAULT).
+@_cdecl("jia_prepare")
+public func c_jia_prepare(_ address: UnsafeRawPointer?, _ length: Int, _ writing: Int32) {
+    guard let address, let dsm = DSM.current else { return }
+    dsm.prepare(address, length: length, for: writing != 0 ? .writing : .reading)
+}

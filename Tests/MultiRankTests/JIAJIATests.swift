@@ -164,6 +164,24 @@ final class JIAJIATests: XCTestCase {
         }
     }
 
+    /// A program's own SIGSEGV handler, set with jia_set_segv_handler after jia_init, takes
+    /// the faults outside the shared range while shared memory keeps faulting in; read(2)
+    /// into another rank's page works after jia_prepare.
+    func testTheProgramsOwnSegvHandlerAndPreparedMemory() {
+        guard let binary = Self.compile("Tests/C/segv.c") else { return }
+        for configuration in Self.configurations where configuration.ranks <= 2 {
+            let run = MPIRun.run(path: binary, [], ranks: configuration.ranks, network: configuration.network,
+                                 timeout: 60)
+            let label = "segv at np \(configuration.ranks) over \(configuration.network.rawValue)"
+            XCTAssertEqual(run.status, 0, "\(label):\n\(run.output)")
+            for rank in 0..<configuration.ranks {
+                let writer = (rank - 1 + configuration.ranks) % configuration.ranks
+                XCTAssertTrue(run.output.contains("segv rank \(rank) read 4096 caught 1 private 7 shared \(1 + writer)"),
+                              "\(label), rank \(rank):\n\(run.output)")
+            }
+        }
+    }
+
     /// That era's C shares tentative definitions between files; scripts/jiacc links them.
     func testTentativeDefinitionsSharedBetweenFiles() {
         guard let binary = Self.compile("Tests/C/common_main.c", "Tests/C/common_part.c") else { return }

@@ -7,15 +7,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/// Called for a fault inside the registered range. Returns 1 when the fault was
-/// resolved (the instruction is retried), 0 to treat it as a real segmentation fault.
-typedef int (*cplatform_fault_callback)(void *address, int is_write);
+/// Called for a fault inside the registered range, with the context given at installation.
+/// Returns 1 when the fault was resolved (the instruction is retried), 0 to treat it as a
+/// real segmentation fault.
+typedef int (*cplatform_fault_callback)(void *context, void *address, int is_write);
 
 /// Installs the SIGSEGV handler for [base, base+length). Faults outside the range,
 /// and faults the callback declines, go to the handler that was installed before
-/// (or the default action), after a message naming the address.
+/// (or the default action), after a message naming the address. A fault inside the
+/// callback is reported with write(2) and aborts the process.
 /// Returns 0 on success, or errno.
-int cplatform_install_fault_handler(void *base, size_t length, cplatform_fault_callback callback);
+int cplatform_install_fault_handler(void *base, size_t length, cplatform_fault_callback callback,
+                                    void *context);
+
+struct sigaction;
+/// For the application: makes `action` the handler of segmentation faults outside the
+/// shared range (sigaction(SIGSEGV, ...) would replace SwiftDSM's own); the one it
+/// replaces goes to `old` (either may be NULL). Returns 0 or errno.
+int cplatform_set_application_fault_handler(const struct sigaction *action, struct sigaction *old);
 
 /// Restores the handler that was installed before.
 void cplatform_remove_fault_handler(void);

@@ -84,6 +84,16 @@ static inline void jia_error(char *fmt, ...) {
 }
 #define jia_errexit jia_error
 
+/* Not in JIAJIA 2.1. jia_prepare makes [address, address+length) ready for reading
+ * (writing != 0: for writing) without faults: for shared memory handed to MPI or to a
+ * system call, which fails with EFAULT on a page the DSM protects (the kernel raises no
+ * SIGSEGV for it). jia_set_segv_handler installs the program's SIGSEGV handler for faults
+ * outside the shared range, keeping SwiftDSM's in front (a sigaction(SIGSEGV, ...) after
+ * jia_init would replace it); the handler it replaces goes to old. 0 or an errno. */
+struct sigaction;
+void jia_prepare(void *address, size_t length, int writing);
+int jia_set_segv_handler(const struct sigaction *action, struct sigaction *old);
+
 /* JIAJIA 2.1's library also exported assert(condition, message) (its tools.c), which its
  * applications call: a false condition stops every rank with the message. Declared only
  * where <assert.h>'s one-argument macro is not in effect. */

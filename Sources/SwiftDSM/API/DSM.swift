@@ -1,3 +1,5 @@
+import Glibc
+
 /// The Swift face of SwiftDSM: typed shared arrays, locks as values with a closure form,
 /// and barriers, over the same runtime as the jia_* functions.
 ///
@@ -75,8 +77,43 @@ public struct DSM: Sendable {
         return start..<(start + base + (rank < extra ? 1 : 0))
     }
 
+    /// Makes `length` bytes at `address` ready for `access` without a fault: valid copies,
+    /// and writable ones (whose writes become diffs) for `.writing`. Needed for shared
+    /// memory handed to MPI or to a system call: the kernel does not raise SIGSEGV for
+    /// them, so `read(2)` or `recv(2)` into a page the DSM protects fails with EFAULT
+    /// instead of fetching it. Valid until this rank's next synchronization call.
+    public func prepare(_ address: UnsafeRawPointer, length: Int, for access: MemoryAccess) {
+        runtime.prepareForMPI(address, length: length, writing: access == .writing)
+    }
+
+    /// `prepare` for elements `range` of `array`.
+    public func prepare<Element>(_ array: SharedArray<Element>, _ range: Range<Int>, for access: MemoryAccess) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= array.count, "range \(range) outside the array")
+        prepare(UnsafeRawPointer(array.base + range.lowerBound), length: range.count * MemoryLayout<Element>.stride,
+                for: access)
+    }
+
+    /// Makes `action` the process's handler of segmentation faults outside the shared
+    /// range and returns the one it replaces. `sigaction(SIGSEGV, ...)` after the DSM
+    /// started would replace the DSM's own handler (and break every fault of shared
+    /// memory); this keeps the DSM's in front and hands it the rest.
+    @discardableResult
+    public func setSegmentationFaultHandler(_ action: sigaction) -> sigaction {
+        var replaced = sigaction()
+        var new = action
+        let code = DSMRuntime.setApplicationFaultHandler(&new, replaced: &replaced)
+        if code != 0 { Fatal.stop("cannot set the application's SIGSEGV handler (errno \(code))") }
+        return replaced
+    }
+
     /// Ends the DSM (collective); see `jia_exit`.
     public func finish() { runtime.shutdown() }
+}
+
+/// What memory is prepared for (`DSM.prepare`).
+public enum MemoryAccess: Sendable {
+    case reading
+    case writing
 }
 
 /// A lock of the DSM. Writes made while holding it become visible to the next holder.

@@ -1,4 +1,5 @@
 import CMPI
+import CPlatform
 import Foundation
 
 /// One rank's DSM: builds the layers bottom-up at `jia_init` and takes them down at
@@ -147,6 +148,13 @@ public final class DSMRuntime: @unchecked Sendable {
     }
 
     public var transportName: String { transport.name }
+
+    /// Makes `action` the handler of segmentation faults outside the shared range (the
+    /// DSM's own stays in front); the one it replaces goes to `old`. 0 or errno.
+    public static func setApplicationFaultHandler(_ action: UnsafePointer<sigaction>?,
+                                                  replaced old: UnsafeMutablePointer<sigaction>?) -> Int32 {
+        cplatform_set_application_fault_handler(action, old)
+    }
 
     /// Whether a DSM runs in this process and no error is stopping the job.
     public static var isRunning: Bool { current != nil && !Fatal.isStopping }
