@@ -219,16 +219,28 @@ final class CGBenchmark {
         context.dsm.barrier()
         for source in 0..<ranks where source != rank {
             let range = rowRanges[source]
-            pullShared(pFull + range.lowerBound, board.slab(source, buffer: turn), range.count * 8)
+            let destination = UnsafeMutableRawPointer(pFull + range.lowerBound)
+            let slab = UnsafeRawPointer(board.slab(source, buffer: turn))
+            let bytes = range.count * 8
+            // With --threads, the slab's pages are read by several threads at once.
+            parallelChunks((bytes + 4095) / 4096, threads: context.threads) { pages in
+                let low = pages.lowerBound * 4096, high = min(pages.upperBound * 4096, bytes)
+                pullShared(destination + low, slab + low, high - low)
+            }
         }
         turn ^= 1
     }
 
-    /// q[0..<rows] = A(my rows) * pFull.
+    /// q[0..<rows] = A(my rows) * pFull, split among `--threads` threads.
     @inline(__always)
     func multiply(into result: UnsafeMutablePointer<Double>) {
+        parallelChunks(rows, threads: context.threads) { multiply(rows: $0, into: result) }
+    }
+
+    @inline(__always)
+    func multiply(rows: Range<Int>, into result: UnsafeMutablePointer<Double>) {
         let rowStart = self.rowStart, column = self.column, value = self.value, p = self.pFull
-        for j in 0..<rows {
+        for j in rows {
             var sum = 0.0
             var k = Int(rowStart[j])
             let end = Int(rowStart[j + 1])

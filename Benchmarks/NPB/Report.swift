@@ -139,6 +139,8 @@ struct RunContext {
     let dsm: DSM
     let problemClass: ProblemClass
     let progress: Bool
+    /// Threads per rank (`--threads`, CG only).
+    var threads = 1
 
     var rank: Int { dsm.rank }
     var ranks: Int { dsm.rankCount }

@@ -21,6 +21,9 @@ struct NPBOptions: ParsableArguments {
 
     @Flag(help: "Print the DSM statistics breakdown (counters, latency percentiles) at exit; same as --jia-statistics=on.")
     var statistics = false
+
+    @Option(help: "Threads per rank (CG): each exchange's reads of shared memory and the sparse product are split among them.")
+    var threads = 1
 }
 
 func usageFailure(_ dsm: DSM, _ message: String, showUsage: Bool) -> Never {
@@ -53,7 +56,15 @@ func runMain() {
     if let problem = limitProblem(options.kernel, options.problemClass, ranks) {
         usageFailure(dsm, problem, showUsage: false)
     }
-    let context = RunContext(dsm: dsm, problemClass: options.problemClass, progress: options.progress)
+    guard (1...64).contains(options.threads) else {
+        usageFailure(dsm, "--threads must be from 1 to 64, not \(options.threads)", showUsage: false)
+    }
+    if options.threads > 1 && options.kernel != .cg {
+        usageFailure(dsm, "--threads applies to cg only; \(options.kernel.name) runs one thread per rank",
+                     showUsage: false)
+    }
+    let context = RunContext(dsm: dsm, problemClass: options.problemClass, progress: options.progress,
+                             threads: options.threads)
     switch options.kernel {
     case .ep: runEP(context)
     case .is: runIS(context)

@@ -172,6 +172,14 @@ final class CrossHostTests: XCTestCase {
         }
     }
 
+    func testNPBCGWithThreadsInsideEachRank() {
+        let result = MPIRun.runAcrossHosts("npb", ["cg", "--class", "S", "--threads", "4"], hosts: 2, ranksPerHost: 1,
+                                           timeout: 300)
+        XCTAssertEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                      result.output)
+    }
+
     func testNPBClassSVerifies() {
         for kernel in ["ep", "is", "cg", "mg", "ft"] {
             for layout in [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2)] {

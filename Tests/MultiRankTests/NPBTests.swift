@@ -24,6 +24,24 @@ final class NPBTests: XCTestCase {
     func testMG() { verify("mg") }
     func testFT() { verify("ft") }
 
+    /// CG with 4 threads in each rank (its exchange reads shared pages from all of them at
+    /// once) verifies at 1, 2 and 4 ranks, on the default transport and on tcp.
+    func testCGWithThreadsInsideEachRank() {
+        for (ranks, arguments) in [(1, [String]()), (2, []), (4, []), (2, ["--jia-transport=tcp"]),
+                                   (4, ["--jia-transport=tcp", "--jia-cache-pages=64"])] {
+            let result = MPIRun.run("npb", ["cg", "--class", "S", "--threads", "4"] + arguments, ranks: ranks,
+                                    network: .sharedMemory, timeout: 300)
+            let label = "npb cg class S --threads 4 at np \(ranks) \(arguments)"
+            XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)")
+            XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                          "\(label) did not verify:\n\(result.output)")
+        }
+        let refused = MPIRun.run("npb", ["mg", "--class", "S", "--threads", "2"], ranks: 2, network: .sharedMemory,
+                                 timeout: 120)
+        XCTAssertNotEqual(refused.status, 0, refused.output)
+        XCTAssertTrue(refused.output.contains("--threads applies to cg only"), refused.output)
+    }
+
     func testBadArgumentsGetAUsageError() {
         for arguments in [["xx", "--class", "S"], ["cg", "--class", "Q"]] {
             let result = MPIRun.run("npb", arguments, ranks: 2, network: .sharedMemory, timeout: 120)
