@@ -91,6 +91,21 @@ final class CrossHostTests: XCTestCase {
         for rank in 0..<4 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
     }
 
+    /// A tcp-interface that does not join the hosts (loopback): every rank says which
+    /// connection failed and how to choose the network, instead of hanging.
+    func testATCPInterfaceThatDoesNotJoinTheHostsIsReported() {
+        let result = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-tcp-interface=lo"], hosts: 2,
+                                           ranksPerHost: 1, timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        for rank in 0..<2 {
+            XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank): the tcp transport could not connect to rank"),
+                          result.output)
+        }
+        XCTAssertTrue(result.output.contains("choose the network every host reaches with the tcp-interface setting"),
+                      result.output)
+    }
+
     func testConditionVariablesAndApplicationMPI() {
         scenario("cv")
         scenario("mixed-mpi")

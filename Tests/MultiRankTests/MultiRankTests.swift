@@ -178,6 +178,8 @@ final class ErrorReportTests: XCTestCase {
             + "its connection was closed and nothing of it was applied", arguments: tcp)
         expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset", arguments: tcp)
         expectError("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99", arguments: tcp)
+        expectError("counter", "the tcp transport found no interface that is up with an IPv4 address matching nosuch0",
+                    ranks: [2], arguments: tcp + ["--jia-tcp-interface=nosuch0"])
     }
 
     func testASecondThreadInsideASynchronizationCall() {
