@@ -167,7 +167,7 @@ public final class DSMRuntime: @unchecked Sendable {
     }
 
     /// JIAJIA's WVEC (the wvec setting, jia_config(WVEC, ...)): a refetch of a stale copy
-    /// moves only the blocks changed since it was made. It acts on the message path, where
+    /// moves only the blocks changed since it was made. It acts on the message paths (message, tcp), where
     /// homes serve their pages themselves; shm and rma read pages directly. Per rank.
     public var writeVectors: Bool {
         get { engine.useWriteVectors }

@@ -34,7 +34,7 @@ final class CoherenceEngine {
     private static let firstInterval: UInt32 = 16
     /// This rank's count of barrier intervals (from 2, so 0 and 1 mean "never written").
     private var barrierInterval: UInt32 = 2
-    /// JIAJIA's WVEC: where the transport can (the message path), a refetch of stale copies
+    /// JIAJIA's WVEC: where the transport can (the message paths), a refetch of stale copies
     /// moves only the blocks changed since they were made. Settable at any time (jia_config).
     var useWriteVectors = false
     /// The transport's refetch through the homes' write vectors, where it has one.

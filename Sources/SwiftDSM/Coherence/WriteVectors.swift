@@ -1,7 +1,7 @@
 import Synchronization
 
 /// JIAJIA's write vectors (WVEC), kept by a home whose pages are served by its own service
-/// thread (the message path): which of the 64 blocks of each home page changed after a
+/// thread (the message paths): which of the 64 blocks of each home page changed after a
 /// version this home handed out, so a refetch of a stale copy moves only the blocks that
 /// changed since the copy was made, and nothing after a notice for a page left unchanged.
 ///

@@ -48,11 +48,11 @@ public struct Settings: Sendable, Equatable {
     /// JIAJIA 2.1's jia_config options: their values before the program calls jia_config.
     /// Home migration, adaptive write detection and write vectors are on (2.1: off):
     /// measured, they make plain DSM programs faster or move fewer bytes, and none slower
-    /// beyond noise (BENCHMARKS.md). Write vectors act on the message path only.
+    /// beyond noise (BENCHMARKS.md). Write vectors act on the message paths (message, tcp) only.
     public var hmig: Bool = true
     public var adwd: Bool = true
     /// Pushes of read pages at barriers: `nil` (auto) means on where pages cross a network
-    /// (the message path), where they save a fetch's round trip; on one host a fetch is a
+    /// (the message paths, message and tcp), where they save a fetch's round trip; on one host a fetch is a
     /// memcpy and the pushes cost more than they save (BENCHMARKS.md).
     public var broadcast: Bool? = nil
     public var loadbal: Bool = false
@@ -163,7 +163,7 @@ extension Settings {
         },
         switchDefinition("hmig", \.hmig),
         switchDefinition("adwd", \.adwd),
-        Definition(name: "broadcast", allowed: "on, off or auto (on for the message path)",
+        Definition(name: "broadcast", allowed: "on, off or auto (on for the message and tcp transports)",
                    show: { $0.broadcast.map { $0 ? "on" : "off" } ?? "auto" }) { settings, text in
             if text.lowercased() == "auto" {
                 settings.broadcast = nil

@@ -89,7 +89,7 @@ final class MessageTransport: PageTransport, PageRefetching {
     func close() {}
 }
 
-/// The home side of the message path, run by the service thread: serves page fetches
+/// The home side of the message paths, run by the service thread: serves page fetches
 /// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {
     private let channel: MessageChannel

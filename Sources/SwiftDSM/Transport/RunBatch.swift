@@ -110,7 +110,7 @@ struct RunBatch {
         }
     }
 
-    /// Wire form for the message path: the whole runs, then the partial runs.
+    /// Wire form for the message paths: the whole runs, then the partial runs.
     func encode(into writer: inout MessageWriter) {
         whole.encode(into: &writer)
         partial.encode(into: &writer)

@@ -17,7 +17,7 @@ enum TCPConnector {
         var host: String
     }
 
-    private static let helloMagic: UInt64 = 0x5357_4946_5444_534d  // "MSDTFIWS"
+    private static let helloMagic: UInt64 = 0x4d53_4474_6669_7753  // "SwiftDSM" in memory order
     private static let connectTimeoutMilliseconds: Int32 = 10_000
     private static let acceptTimeoutMilliseconds: Int32 = 30_000
 
