@@ -106,11 +106,12 @@ final class DiffEncoderTests: XCTestCase {
         var page = twin
         for index in stride(from: 3, to: 4096, by: 97) { page[index] ^= 0x5a }
         let batch = encode(page, twin)
-        var writer = MessageWriter()
-        batch.encode(into: &writer)
+        // The bytes as sent: the parts concatenated, after the request kind.
+        let wire = batch.withWireParts(kind: .diff) { parts in parts.flatMap { [UInt8]($0) } }
         var target = twin
-        try writer.bytes.withUnsafeBytes { raw in
+        try wire.withUnsafeBytes { raw in
             var reader = MessageReader(raw)
+            XCTAssertEqual(try reader.int64(), RequestKind.diff.rawValue)
             try target.withUnsafeMutableBytes { try RunBatch.applyEncoded(&reader, to: $0.baseAddress!, limit: 4096) }
             XCTAssertEqual(reader.remaining, 0)
         }

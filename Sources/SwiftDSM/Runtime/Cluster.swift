@@ -5,9 +5,10 @@ import CMPI
 public final class Cluster: @unchecked Sendable {
     public let rank: Int
     public let size: Int
-    /// Requests to service threads (page fetches, diffs, lock and condition-variable traffic).
+    /// Requests to service threads on the MPI message channel (page fetches, diffs, lock and
+    /// condition-variable traffic).
     let requestComm: MPI_Comm
-    /// Replies to main threads (page data, diff acknowledgements, grants).
+    /// Replies to main threads on the MPI message channel (page data, diff acknowledgements, grants).
     let replyComm: MPI_Comm
     /// Collectives among main threads (barrier, allocation checks) and for `Collectives`.
     public let syncComm: MPI_Comm
@@ -84,27 +85,6 @@ public final class Cluster: @unchecked Sendable {
             if done != 0 { return }
             backoff.pause()
         }
-    }
-
-    /// Receives one message from `source` with `tag` on `comm`, of whatever length it has.
-    func receive(from source: Int, tag: Int32, on comm: MPI_Comm, backoff: Backoff = Backoff()) -> [UInt8] {
-        var backoff = backoff
-        var found: Int32 = 0
-        var message: MPI_Message? = cmpi_message_null()
-        var status = MPI_Status()
-        while true {
-            mpiCheck(MPI_Improbe(Int32(source), tag, comm, &found, &message, &status), "MPI_Improbe")
-            if found != 0 { break }
-            backoff.pause()
-        }
-        var count: Int32 = 0
-        MPI_Get_count(&status, cmpi_byte(), &count)
-        var bytes = [UInt8](repeating: 0, count: Int(count))
-        bytes.withUnsafeMutableBytes { buffer in
-            mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
-            ThreadStatistics.received(bytes: Int(count))
-        }
-        return bytes
     }
 
     /// A barrier among main threads that sleeps while it waits.

@@ -30,11 +30,6 @@ struct WordRuns {
         words.removeAll(keepingCapacity: true)
     }
 
-    func encode(into writer: inout MessageWriter) {
-        encodeRuns(into: &writer)
-        words.withUnsafeBytes { writer.append(contentsOf: $0) }
-    }
-
     /// The wire form's head: the run count and each run's offset and length (the words follow).
     func encodeRuns(into writer: inout MessageWriter) {
         writer.append(runCount)
@@ -110,13 +105,8 @@ struct RunBatch {
         }
     }
 
-    /// Wire form for the message paths: the whole runs, then the partial runs.
-    func encode(into writer: inout MessageWriter) {
-        whole.encode(into: &writer)
-        partial.encode(into: &writer)
-    }
-
-    /// The wire form as a request of `kind` in four parts (the run heads built here, the
+    /// The wire form (the whole runs, then the partial runs, each a count, the runs' offsets
+    /// and lengths, then their words) as a request of `kind` in four parts (the run heads built here, the
     /// words sent from where they are), for a channel that gathers parts without packing.
     func withWireParts<T>(kind: RequestKind, _ body: ([UnsafeRawBufferPointer]) -> T) -> T {
         var head = MessageWriter(kind: kind, capacity: 16 + whole.runCount * 16)
