@@ -382,6 +382,14 @@ public final class DSMRuntime: @unchecked Sendable {
     }
 }
 
+extension RequestKind {
+    static let reportError = RequestKind(8, "reportError")
+}
+
+extension Tag {
+    static let errorAcknowledgement: Int32 = 14
+}
+
 /// Reports an error seen on one rank to every other rank, each of which prints it.
 final class ErrorReports: RequestHandler {
     private let cluster: Cluster

@@ -137,3 +137,17 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         channel.send([1], tag: Tag.conditionGrant, to: rank)
     }
 }
+
+extension RequestKind {
+    static let acquireLock = RequestKind(3, "acquireLock")
+    static let releaseLock = RequestKind(4, "releaseLock")
+    static let setCondition = RequestKind(5, "setCondition")
+    static let resetCondition = RequestKind(6, "resetCondition")
+    static let waitCondition = RequestKind(7, "waitCondition")
+    static let lockSuccessor = RequestKind(11, "lockSuccessor")
+}
+
+extension Tag {
+    static let lockGrant: Int32 = 12
+    static let conditionGrant: Int32 = 13
+}

@@ -89,6 +89,17 @@ final class MessageTransport: PageTransport, PageRefetching {
     func close() {}
 }
 
+extension RequestKind {
+    static let fetchPages = RequestKind(1, "fetchPages")
+    static let diff = RequestKind(2, "diff")
+    static let refetchPages = RequestKind(10, "refetchPages")
+}
+
+extension Tag {
+    static let pageData: Int32 = 10
+    static let diffAcknowledgement: Int32 = 11
+}
+
 /// The home side of the message paths, run by the service thread: serves page fetches
 /// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {

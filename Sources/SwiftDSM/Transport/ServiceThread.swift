@@ -12,7 +12,7 @@ protocol RequestHandler: AnyObject {
 /// the rank's message channel.
 final class ServiceThread: @unchecked Sendable {
     let channel: MessageChannel
-    private var handlers: [RequestKind: RequestHandler] = [:]
+    private var handlers: [Int64: (kind: RequestKind, handler: RequestHandler)] = [:]
     private let finished = DispatchSemaphore(value: 0)
     private var running = false
     /// Written by the service thread only.
@@ -22,7 +22,12 @@ final class ServiceThread: @unchecked Sendable {
 
     /// Routes `kinds` to `handler`. Call before `start`.
     func register(_ handler: RequestHandler, for kinds: [RequestKind]) {
-        for kind in kinds { handlers[kind] = handler }
+        for kind in kinds {
+            if let taken = handlers[kind.rawValue] {
+                preconditionFailure("request kind \(kind.rawValue) (\(kind)) is already \(taken.kind)'s")
+            }
+            handlers[kind.rawValue] = (kind, handler)
+        }
     }
 
     func start() {
@@ -53,7 +58,7 @@ final class ServiceThread: @unchecked Sendable {
     private func handle(_ bytes: UnsafeRawBufferPointer, from source: Int) {
         var reader = MessageReader(bytes)
         let code = (try? reader.int64()) ?? -1
-        guard let kind = RequestKind(rawValue: code), let handler = handlers[kind] else {
+        guard let (kind, handler) = handlers[code] else {
             Fatal.stop("rank \(source) sent a request this rank cannot take (kind \(code), \(bytes.count) bytes): "
                 + "a malformed message, or a program of another SwiftDSM build; nothing of it was applied")
         }

@@ -1,29 +1,32 @@
 import Glibc
 
-/// What a request to a service thread asks for.
-enum RequestKind: Int64 {
-    case fetchPages = 1
-    case diff
-    case acquireLock
-    case releaseLock
-    case setCondition
-    case resetCondition
-    case waitCondition
-    case reportError
-    // 9 was the MPI service loop's stop message, now the channel's own.
-    case refetchPages = 10
-    case lockSuccessor
+/// What a request to a service thread asks for: its number on the wire (the request's
+/// first word) and a name for messages. Each layer declares the kinds it serves next to
+/// its handler (pages: Transport/MessageTransport.swift; locks and condition variables:
+/// Sync/SyncService.swift; error reports: API/DSMRuntime.swift), and the service thread
+/// refuses two handlers for one number. Numbers in use: 1-8, 10, 11 (9 was the MPI
+/// service loop's stop message, now the channel's own).
+struct RequestKind: Hashable, Sendable, CustomStringConvertible {
+    let rawValue: Int64
+    let name: String
+
+    init(_ rawValue: Int64, _ name: String) {
+        self.rawValue = rawValue
+        self.name = name
+    }
+
+    var description: String { name }
+
+    static func == (left: RequestKind, right: RequestKind) -> Bool { left.rawValue == right.rawValue }
+    func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
 /// Message tags: requests go to a rank's service thread, every other tag is a reply to the
-/// thread waiting for it (on MPI, requests and replies travel on two communicators).
+/// thread waiting for it (on MPI, requests and replies travel on two communicators). The
+/// replies of each layer are declared with it, as the request kinds are: 10-11 pages,
+/// 12-13 locks and condition variables, 14 error reports.
 enum Tag {
     static let request: Int32 = 1
-    static let pageData: Int32 = 10
-    static let diffAcknowledgement: Int32 = 11
-    static let lockGrant: Int32 = 12
-    static let conditionGrant: Int32 = 13
-    static let errorAcknowledgement: Int32 = 14
 }
 
 /// Builds a message of 64-bit words and raw bytes.
