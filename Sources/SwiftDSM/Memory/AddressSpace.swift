@@ -43,6 +43,13 @@ final class AddressSpace {
             + "after 16 proposals; lower the capacity setting (JIA_CAPACITY)", comm: cluster.syncComm)
     }
 
+    /// A shared range in this process alone, anywhere (no MPI): for the engine's tests in
+    /// one process, with a loopback transport in place of the other ranks.
+    static func reserveLocally(capacity: Int, pageSize: Int) -> AddressSpace? {
+        guard let base = cplatform_reserve_at(nil, capacity) else { return nil }
+        return AddressSpace(base: base, capacity: capacity, pageSize: pageSize)
+    }
+
     private init(base: UnsafeMutableRawPointer, capacity: Int, pageSize: Int) {
         self.base = base
         self.capacity = capacity

@@ -1,0 +1,37 @@
+import Glibc
+
+/// The other ranks' homes as one local arena: fetches copy from it and diffs are applied
+/// to it, as a home's service thread would. It lets the coherence engine run in one process
+/// (tests drive real faults, twins, diffs, evictions and refetches through it), and a test
+/// can play another rank by writing the arena between intervals.
+final class LoopbackTransport: PageTransport {
+    let name = "loopback"
+    /// Every remote home's pages, at their offsets in the shared range.
+    let arena: UnsafeMutableRawPointer
+    let length: Int
+    private(set) var fetches = 0
+    private(set) var fetchedBytes = 0
+    private(set) var batchesWritten = 0
+
+    init(length: Int) {
+        self.length = length
+        arena = .allocate(byteCount: length, alignment: 4096)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: length)
+    }
+
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        precondition(offset >= 0 && offset + length <= self.length, "fetch outside the arena")
+        memcpy(destination, arena + offset, length)
+        fetches += 1
+        fetchedBytes += length
+    }
+
+    func write(_ batch: RunBatch, to home: Int) {
+        batch.apply(to: arena)
+        batchesWritten += 1
+    }
+
+    func completeWrites() {}
+
+    func close() { arena.deallocate() }
+}

@@ -1,0 +1,127 @@
+import Dispatch
+import XCTest
+@testable import SwiftDSM
+
+/// The coherence engine in one process: a locally reserved shared range, this process as
+/// rank 0 of 2, and a loopback transport whose arena is rank 1's homes. Real faults go
+/// through the SIGSEGV handler: read runs, twins and diffs, dirty eviction, invalidation
+/// and refetch in place, and faults from several threads at once.
+final class CoherenceEngineTests: XCTestCase {
+    private let pageSize = 4096
+    private let remotePages = 32
+    private let homePages = 32
+    private var space: AddressSpace!
+    private var store: PageStore!
+    private var transport: LoopbackTransport!
+    private var engine: CoherenceEngine!
+
+    /// Pages 0..<32 are homed on rank 1 (the arena), pages 32..<64 here.
+    private func start(cachePages: Int, prefetchPages: Int = 4) {
+        let capacity = (remotePages + homePages) * pageSize
+        space = AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)
+        store = PageStore(space: space)
+        transport = LoopbackTransport(length: capacity)
+        engine = CoherenceEngine(rank: 0, ranks: 2, space: space, store: store, cachePages: cachePages,
+                                 prefaultCache: false, transport: transport, prefetchPages: prefetchPages)
+        engine.addRegion(firstPage: 0, pages: remotePages, blockPages: remotePages, startRank: 1)
+        engine.addRegion(firstPage: remotePages, pages: homePages, blockPages: homePages, startRank: 0)
+        let engine = self.engine!
+        FaultTrampoline.install(range: space.base, length: capacity) { address, isWrite in
+            engine.handleFault(at: address, isWrite: isWrite)
+        }
+    }
+
+    override func tearDown() {
+        FaultTrampoline.remove()
+        engine?.release()
+        store?.release()
+        space?.release()
+        transport?.close()
+    }
+
+    private var words: UnsafeMutablePointer<Int> { space.base.assumingMemoryBound(to: Int.self) }
+    private var arenaWords: UnsafeMutablePointer<Int> { transport.arena.assumingMemoryBound(to: Int.self) }
+    private var wordsPerPage: Int { pageSize / 8 }
+
+    func testAReadFaultFetchesARunFromItsHome() {
+        start(cachePages: 16, prefetchPages: 4)
+        arenaWords[3 * wordsPerPage + 5] = 42
+        XCTAssertEqual(words[3 * wordsPerPage + 5], 42)
+        XCTAssertEqual(engine.statistics.readFaults, 1)
+        XCTAssertEqual(transport.fetches, 1)
+        XCTAssertEqual(transport.fetchedBytes, 4 * pageSize, "the page and the three after it, in one transfer")
+        XCTAssertEqual(words[6 * wordsPerPage], 0)
+        XCTAssertEqual(engine.statistics.readFaults, 1, "a page of the run is there without a fault")
+    }
+
+    func testWritesReachTheirHomeAtTheIntervalsEnd() {
+        start(cachePages: 16)
+        for page in 0..<10 { words[page * wordsPerPage + page] = 100 + page }
+        XCTAssertEqual(arenaWords[wordsPerPage + 1], 0, "nothing moves before the release")
+        let notices = engine.endInterval(atBarrier: false)
+        for page in 0..<10 { XCTAssertEqual(arenaWords[page * wordsPerPage + page], 100 + page, "page \(page)") }
+        XCTAssertEqual(Set(notices), Set(0..<10), "every written page is a write notice")
+        XCTAssertEqual(arenaWords[wordsPerPage], 0, "only the changed words went home")
+    }
+
+    func testAnInvalidatedCopyIsRefetchedInPlace() {
+        start(cachePages: 16)
+        XCTAssertEqual(words[5 * wordsPerPage], 0)
+        let slot = engine.table.slot(5)
+        arenaWords[5 * wordsPerPage] = 7  // another rank's write, published at its home
+        XCTAssertEqual(words[5 * wordsPerPage], 0, "the copy stays until it is invalidated")
+        engine.invalidate([5])
+        XCTAssertEqual(words[5 * wordsPerPage], 7)
+        XCTAssertEqual(engine.table.slot(5), slot, "refetched into the slot it held")
+    }
+
+    func testASmallCacheEvictsDirtyPagesWithoutLosingAWrite() {
+        start(cachePages: 4, prefetchPages: 2)
+        for page in 0..<remotePages { words[page * wordsPerPage + 3] = page &* 31 &+ 1 }
+        XCTAssertGreaterThan(engine.statistics.dirtyEvictions, 0)
+        let notices = engine.endInterval(atBarrier: false)
+        for page in 0..<remotePages { XCTAssertEqual(arenaWords[page * wordsPerPage + 3], page &* 31 &+ 1, "page \(page)") }
+        XCTAssertEqual(Set(notices), Set(0..<remotePages), "evicted pages stay notices of the interval")
+    }
+
+    func testHomePagesAreWrittenInPlace() {
+        start(cachePages: 16)
+        words[40 * wordsPerPage + 2] = 99
+        XCTAssertEqual(store.aliasAddress(ofPage: 40).assumingMemoryBound(to: Int.self)[2], 99)
+        XCTAssertEqual(transport.fetches, 0)
+        _ = engine.endInterval(atBarrier: false)
+        XCTAssertEqual(transport.batchesWritten, 0, "a home page needs no diff")
+    }
+
+    func testFaultsFromFourThreadsAtOnce() {
+        start(cachePages: 8, prefetchPages: 4)
+        let threads = 4
+        let base = UncheckedPointer(words)
+        let perPage = wordsPerPage, pages = remotePages
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var index = thread
+            while index < pages * perPage {
+                base.pointer[index] = index &+ 1
+                index += threads
+            }
+        }
+        _ = engine.endInterval(atBarrier: false)
+        var wrong = 0
+        for index in 0..<(pages * perPage) where arenaWords[index] != index &+ 1 { wrong += 1 }
+        XCTAssertEqual(wrong, 0, "words lost or wrong at the home")
+        let sums = UncheckedPointer(UnsafeMutablePointer<Int>.allocate(capacity: threads))
+        defer { sums.pointer.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            var sum = 0
+            for step in 0..<(pages * perPage) { sum &+= base.pointer[(step + thread * 1000) % (pages * perPage)] }
+            sums.pointer[thread] = sum
+        }
+        let expected = (1...(pages * perPage)).reduce(0, &+)
+        for thread in 0..<threads { XCTAssertEqual(sums.pointer[thread], expected, "thread \(thread)'s sum") }
+    }
+}
+
+private struct UncheckedPointer<Element>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Element>
+    init(_ pointer: UnsafeMutablePointer<Element>) { self.pointer = pointer }
+}
