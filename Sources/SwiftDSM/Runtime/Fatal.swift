@@ -58,10 +58,14 @@ public enum Fatal {
     /// Before MPI is usable: print and exit this process.
     static func local(_ message: String) -> Never {
         printLine(prefix(rank) + message)
+        claimStop()
         exit(1)
     }
 
     static func abortJob() -> Never {
+        // Whatever runs at exit (jia_exit for a C program that did not call it) must not
+        // start a collective shutdown now.
+        claimStop()
         var initialized: Int32 = 0
         MPI_Initialized(&initialized)
         if initialized != 0 { MPI_Abort(cmpi_comm_world(), 1) }
