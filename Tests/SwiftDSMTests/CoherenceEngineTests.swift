@@ -93,6 +93,23 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(transport.batchesWritten, 0, "a home page needs no diff")
     }
 
+    /// Another thread's write that lands the moment a fetched run is mapped writable (and
+    /// before the faulting thread returns) still reaches the home: the run was twinned
+    /// before it was mapped.
+    func testAWriteRightAfterARunIsMappedIsNotLost() {
+        start(cachePages: 16, prefetchPages: 4)
+        let words = self.words, perPage = wordsPerPage
+        engine.runMappedForTesting = { first, count in
+            XCTAssertEqual(count, 4)
+            words[(first + 2) * perPage + 9] = 4242  // a page of the run nobody faulted on
+        }
+        words[0] = 1  // a write fault on page 0 fetches and maps pages 0..<4
+        engine.runMappedForTesting = nil
+        _ = engine.endInterval(atBarrier: false)
+        XCTAssertEqual(arenaWords[0], 1)
+        XCTAssertEqual(arenaWords[2 * perPage + 9], 4242, "the write in the window was lost")
+    }
+
     func testFaultsFromFourThreadsAtOnce() {
         start(cachePages: 8, prefetchPages: 4)
         let threads = 4

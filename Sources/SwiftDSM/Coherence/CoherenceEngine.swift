@@ -24,6 +24,9 @@ final class CoherenceEngine {
     var statistics = Statistics()
     /// Held by the thread that works on the engine: a fault's, or a synchronization call's.
     let lock = EngineLock()
+    /// Tests only: called right after a fetched run (first page, count) is mapped, where
+    /// another thread of the rank could already be writing it.
+    var runMappedForTesting: ((Int, Int) -> Void)?
     /// JIAJIA's ADWD: cached pages written in consecutive intervals stay writable with their
     /// twin (diffed at each release), and home pages written in a barrier interval stay
     /// writable into the next. Settable at any time (jia_config); each rank decides alone.
@@ -215,6 +218,7 @@ final class CoherenceEngine {
                         fileOffset: slots.lowerBound * pageSize, populate: count >= 4)
         statistics.protectionNanoseconds &+= monotonicNanoseconds() &- mapStart
         statistics.protectionCalls += 1
+        runMappedForTesting?(page, count)
         for index in 0..<count {
             table.setSlot(page + index, slots.lowerBound + index)
             table.setState(page + index, .readOnly)
