@@ -9,7 +9,6 @@ import Synchronization
 /// tries its lanes for a few microseconds, then sleeps in `poll`/`epoll_wait` on them.
 final class TCPChannel: MessageChannel, @unchecked Sendable {
     let name = "tcp"
-    private let rank: Int
     /// Host names by rank, for messages about lost peers.
     let hosts: [String]
     /// `asking[r]`: the lane this rank asks rank r on (and reads r's replies from).
@@ -36,10 +35,9 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
 
     private static let stopData = UInt64.max
 
-    init(rank: Int, hosts: [String], asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int,
+    init(hosts: [String], asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int,
          progressMPI: @escaping () -> Void) {
         self.progressMPI = progressMPI
-        self.rank = rank
         self.hosts = hosts
         self.asking = asking
         self.serving = serving

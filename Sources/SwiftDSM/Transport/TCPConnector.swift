@@ -96,7 +96,7 @@ enum TCPConnector {
                 comm: cluster.syncComm)
         }
         let comm = cluster.syncComm
-        return TCPChannel(rank: cluster.rank, hosts: endpoints.map(\.host), asking: asking,
+        return TCPChannel(hosts: endpoints.map(\.host), asking: asking,
                           serving: serving.map { $0! }, spinMicroseconds: spinMicroseconds) {
             var found: Int32 = 0
             var status = MPI_Status()
