@@ -140,8 +140,9 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     func close() {}
 }
 
-/// One packing buffer per thread that sends (the application's and the service thread),
-/// so two threads sending at once never share one.
+/// One packing buffer for the service thread and one for the application's threads, so
+/// two threads sending at once never share one (the application's threads send several
+/// parts only from the coherence engine, which `EngineLock` keeps to one thread at a time).
 final class ThreadPackingBuffers: @unchecked Sendable {
     private var buffers: [UnsafeMutableRawBufferPointer] = [.allocate(byteCount: 1 << 16, alignment: 16),
                                                             .allocate(byteCount: 1 << 16, alignment: 16)]

@@ -20,6 +20,8 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
     private let stopEvent: Int32
     /// Taken by the thread that reads replies; holds replies that came before their turn.
     private let receiving = Mutex<[(source: Int, tag: Int32, bytes: [UInt8])]>([])
+    /// What `epoll_wait` reports to a thread waiting for any peer's reply (under `receiving`).
+    private var replyReady = [UInt64](repeating: 0, count: 64)
     /// After `prepareToClose`, a peer's end of stream is the end of the run.
     private let closing = Atomic<Bool>(false)
     /// How long a waiting thread keeps trying its lanes before it sleeps on them: a reply
@@ -240,7 +242,6 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
 
     /// A reply lane whose next frame header has arrived (any peer's), waiting for one.
     private func nextReadyLane() -> TCPLane {
-        var ready = [UInt64](repeating: 0, count: 64)
         let start = monotonicNanoseconds()
         var timeout: Int32 = 0
         while true {
@@ -254,7 +255,7 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             }
             timeout = nextTimeout(after: timeout, since: start)
             if timeout == 0 { continue }
-            _ = ready.withUnsafeMutableBufferPointer {
+            _ = replyReady.withUnsafeMutableBufferPointer {
                 cplatform_epoll_wait(replyEvents, $0.baseAddress!, Int32($0.count), timeout)
             }
         }
