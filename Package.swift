@@ -16,21 +16,25 @@ let package = Package(
         .executable(name: "example-sor", targets: ["ExampleSOR"]),
         .executable(name: "npb", targets: ["NPB"]),
         .executable(name: "dsm-config", targets: ["DSMConfig"]),
+        .executable(name: "dsm-keygen", targets: ["DSMKeygen"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C edges: MPI handles Swift cannot import, and the SIGSEGV context / memfd.
         .target(name: "CMPI", linkerSettings: [.linkedLibrary("mpi")]),
         .target(name: "CPlatform"),
+        // liblz4 (Debian liblz4-dev): compression of the tcp transport's frames.
+        .systemLibrary(name: "CLZ4"),
 
         .target(
             name: "SwiftDSM",
-            dependencies: ["CMPI", "CPlatform", .product(name: "Logging", package: "swift-log"),
-                           .product(name: "Yams", package: "Yams")]
+            dependencies: ["CMPI", "CPlatform", "CLZ4", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
         .target(name: "JIA", dependencies: ["SwiftDSM", "Collectives", "CMPI"]),
@@ -54,12 +58,14 @@ let package = Package(
         ),
         // dsm-config: the effective settings and where each came from (no MPI needed).
         .executableTarget(name: "DSMConfig", dependencies: ["SwiftDSM"], path: "Sources/DSMConfig"),
+        // dsm-keygen: a new key file for the security setting (no MPI needed).
+        .executableTarget(name: "DSMKeygen", dependencies: ["SwiftDSM"], path: "Sources/DSMKeygen"),
         .executableTarget(name: "ExamplePi", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/Pi"),
         .executableTarget(name: "ExampleMatMul", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/MatMul"),
         .executableTarget(name: "ExampleSOR", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/SOR"),
 
         // Tests: pure parts without MPI, and multi-rank runs under mpirun.
-        .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM"], path: "Tests/SwiftDSMTests"),
+        .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/SwiftDSMTests"),
         .testTarget(name: "MultiRankTests", path: "Tests/MultiRankTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -3,12 +3,16 @@ import XCTest
 
 /// The tcp transport's frame header: what it carries survives the round trip, and every
 /// kind of damage a stream can suffer is refused before a payload is trusted.
-final class FrameHeaderTests: XCTestCase {
-    private func encoded(_ header: FrameHeader) -> [UInt8] {
+extension FrameHeader {
+    var encodedBytes: [UInt8] {
         var bytes = [UInt8](repeating: 0, count: FrameHeader.length)
-        bytes.withUnsafeMutableBytes { header.encode(into: $0.baseAddress!) }
+        bytes.withUnsafeMutableBytes { encode(into: $0.baseAddress!) }
         return bytes
     }
+}
+
+final class FrameHeaderTests: XCTestCase {
+    private func encoded(_ header: FrameHeader) -> [UInt8] { header.encodedBytes }
 
     private func decode(_ bytes: [UInt8], sequence: UInt32 = 7, maxPayload: Int = 1 << 20) throws -> FrameHeader {
         try bytes.withUnsafeBytes { raw throws(MalformedMessage) in
@@ -63,8 +67,24 @@ final class FrameHeaderTests: XCTestCase {
         newer[2] = FrameHeader.version + 1
         newer.withUnsafeMutableBytes { raw in
             let sum = FrameHeader.checksum(raw.baseAddress!)
-            raw.storeBytes(of: sum.littleEndian, toByteOffset: 12, as: UInt32.self)
+            raw.storeBytes(of: sum.littleEndian, toByteOffset: 20, as: UInt32.self)
         }
-        XCTAssertEqual(reason(newer), "a frame of protocol version 2, this build speaks 1")
+        XCTAssertEqual(reason(newer), "a frame of protocol version 3, this build speaks 2")
+    }
+
+    func testTheBodyMustFitThePayload() {
+        let plain = FrameHeader(tag: Tag.pageData, payloadLength: 4096, sequence: 7, wireLength: 4000, flags: [])
+        XCTAssertTrue(reason(encoded(plain)).contains("4000 bytes on the wire cannot hold a payload of 4096"))
+        let zero = FrameHeader(tag: Tag.pageData, payloadLength: 4096, sequence: 7, wireLength: 1, flags: .zero)
+        XCTAssertNotEqual(reason(encoded(zero)), "accepted")
+        let compressed = FrameHeader(tag: Tag.pageData, payloadLength: 4096, sequence: 7, wireLength: 90, flags: .lz4)
+        XCTAssertEqual(try decode(encoded(compressed)), compressed)
+        let unknown = FrameHeader(tag: Tag.pageData, payloadLength: 8, sequence: 7, wireLength: 8,
+                                  flags: FrameHeader.Flags(rawValue: 8))
+        XCTAssertEqual(reason(encoded(unknown)), "a frame with unknown flags 0x8")
+        let sealed = FrameHeader(tag: Tag.pageData, payloadLength: 8, sequence: 7, wireLength: 24, flags: [])
+        XCTAssertEqual(try sealed.encodedBytes.withUnsafeBytes { raw throws(MalformedMessage) in
+            try FrameHeader.decode(raw.baseAddress!, expectedSequence: 7, maxPayload: 64, sealed: true)
+        }, sealed, "a sealed frame's body ends in the 16-byte tag")
     }
 }

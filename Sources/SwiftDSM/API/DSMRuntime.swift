@@ -78,6 +78,9 @@ public final class DSMRuntime: @unchecked Sendable {
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
         sync.broadcast = settings.broadcast ?? (transport is MessageTransport)
+        if let keys = (channel as? TCPChannel)?.keys {
+            sync.pushSeals = (0..<cluster.size).map { keys.pushSeal(from: $0) }
+        }
         service.start()
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
@@ -93,14 +96,38 @@ public final class DSMRuntime: @unchecked Sendable {
 
     /// The tcp lanes where the tcp transport runs (chosen, or auto across hosts), else MPI's
     /// messages: on one host MPI's shared memory beats a socket for the lock traffic.
+    /// Security asks for the tcp transport under auto (also on one host): only its frames
+    /// can be sealed.
     private static func chooseChannel(_ settings: Settings, cluster: Cluster, capacity: Int) -> MessageChannel {
-        guard settings.transport == .tcp || (settings.transport == .auto && !cluster.allOnOneHost) else {
+        let auto = settings.transport == .auto
+        guard settings.transport == .tcp || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
+            refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
         // The largest message: a diff of every word of the shared range, with its run heads.
         let maxPayload = capacity > Int(UInt32.max) / 4 ? Int(UInt32.max) : capacity * 4 + (1 << 20)
-        return TCPConnector.connect(cluster: cluster, interface: settings.tcpInterface,
-                                    spinMicroseconds: settings.tcpSpin, maxPayload: maxPayload)
+        return TCPConnector.connect(cluster: cluster, settings: settings, maxPayload: maxPayload)
+    }
+
+    /// Security and LZ4 apply to the tcp transport's frames; the other transports carry
+    /// none SwiftDSM could seal or compress, so asking for them there is a mistake.
+    private static func refuseProtection(_ settings: Settings, cluster: Cluster) {
+        let transport = settings.transport == .auto ? "auto (on one host: shm, rma or message)" : settings.transport.rawValue
+        let why: String
+        switch settings.transport {
+        case .shm, .auto: why = "maps the other ranks' memory, so pages never cross a network"
+        case .rma: why = "moves pages with MPI's one-sided operations, which MPI or the NIC carry without frames of SwiftDSM's"
+        default: why = "moves pages in MPI's own messages, which SwiftDSM does not seal"
+        }
+        if settings.security != .off {
+            Fatal.everyRank("security \(settings.security) protects the tcp transport's frames, but transport "
+                + "\(transport) \(why); use transport tcp (or auto) with security, or security off", comm: cluster.syncComm)
+        }
+        if settings.compression == .lz4 {
+            Fatal.everyRank("compression lz4 applies to the tcp transport's frames, but transport \(transport) "
+                + "\(why); use transport tcp, or compression auto (which does nothing where there are no frames)",
+                comm: cluster.syncComm)
+        }
     }
 
     private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, store: PageStore,
@@ -240,6 +267,14 @@ public final class DSMRuntime: @unchecked Sendable {
     /// sending side: for tests of what a rank does with malformed input from the network.
     public func sendRequestForTesting(_ bytes: [UInt8], to rank: Int) {
         service.channel.send(bytes, tag: Tag.request, to: rank)
+    }
+
+    /// Flips one byte of the next request frame to `rank` after it was sealed, as if on the
+    /// wire (false unless the tcp transport runs with security or compression): for tests
+    /// that nothing of a forged frame is applied.
+    public func tamperWithNextRequestForTesting(to rank: Int) -> Bool {
+        guard let tcp = service.channel as? TCPChannel else { return false }
+        return tcp.tamperWithNextRequestForTesting(to: rank)
     }
 
     /// Sends a frame with a broken header to `rank` on the tcp transport (false on others):

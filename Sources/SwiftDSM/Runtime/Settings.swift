@@ -18,6 +18,18 @@ public enum TransportChoice: String, Sendable, CaseIterable {
     case tcp
 }
 
+/// What protects the tcp transport's frames (`FrameSeal`): nothing, an AEAD tag on every
+/// frame, or the tag and an encrypted payload.
+public enum SecurityChoice: String, Sendable, CaseIterable {
+    case off, authenticate, encrypt
+}
+
+/// Compression of the tcp transport's frame payloads (`Compressor`): none, always LZ4, or
+/// LZ4 while recent payloads shrink at least 2x (zero payloads shrink to nothing always).
+public enum CompressionChoice: String, Sendable, CaseIterable {
+    case off, lz4, auto
+}
+
 /// Every tunable of a SwiftDSM run. Sources, lowest to highest precedence: built-in
 /// defaults, a YAML file (`jia.yaml` in the working directory, or the file `JIA_CONFIG`
 /// names), environment variables `JIA_<SETTING>`, command-line flags `--jia-<setting>=<value>`.
@@ -68,6 +80,12 @@ public struct Settings: Sendable, Equatable {
     /// Microseconds a rank waiting for a reply on the tcp transport keeps trying before it
     /// sleeps on its connections (0: sleep at once).
     public var tcpSpin: Int = 50
+    /// Sealing of the tcp transport's frames with keys derived from `keyFile`.
+    public var security: SecurityChoice = .off
+    /// The job's secret: 32 random bytes (`dsm-keygen` makes one), readable by its owner
+    /// only, the same file on every host. Needed when `security` is not off.
+    public var keyFile: String = ""
+    public var compression: CompressionChoice = .off
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
     /// A lock's manager names the next waiter to the holder, whose release then grants it
@@ -204,6 +222,24 @@ extension Settings {
                    show: { String($0.tcpSpin) }) { settings, text in
             guard let value = Int(text), (0...100_000).contains(value) else { return false }
             settings.tcpSpin = value
+            return true
+        },
+        Definition(name: "security", allowed: "off, authenticate or encrypt (the tcp transport's frames)",
+                   show: { $0.security.rawValue }) { settings, text in
+            guard let value = SecurityChoice(rawValue: text.lowercased()) else { return false }
+            settings.security = value
+            return true
+        },
+        Definition(name: "key-file", allowed: "the path of a key file made by dsm-keygen, or off",
+                   show: { $0.keyFile.isEmpty ? "off" : $0.keyFile }) { settings, text in
+            guard !text.isEmpty, parseSwitch(text) != true else { return false }
+            settings.keyFile = parseSwitch(text) == false ? "" : text
+            return true
+        },
+        Definition(name: "compression", allowed: "off, lz4 or auto (the tcp transport's frames)",
+                   show: { $0.compression.rawValue }) { settings, text in
+            guard let value = CompressionChoice(rawValue: text.lowercased()) else { return false }
+            settings.compression = value
             return true
         },
     ]

@@ -44,6 +44,12 @@ public struct Statistics: Sendable {
     public var messageBytesSent: UInt64 = 0
     public var messagesReceived: UInt64 = 0
     public var messageBytesReceived: UInt64 = 0
+    /// Bytes the tcp transport wrote to its sockets: frame headers, bodies, seals' tags.
+    public var wireBytesSent: UInt64 = 0
+    /// Payloads offered to compression, what they became, and the time it took.
+    public var compressionBytesIn: UInt64 = 0
+    public var compressionBytesOut: UInt64 = 0
+    public var compressionNanoseconds: UInt64 = 0
     // Ours: one-sided MPI operations, mapping changes, the service thread's work.
     public var rmaOperations: UInt64 = 0
     public var protectionCalls: UInt64 = 0
@@ -92,6 +98,10 @@ public struct Statistics: Sendable {
         ("messageBytesSent", \.messageBytesSent, false),
         ("messagesReceived", \.messagesReceived, false),
         ("messageBytesReceived", \.messageBytesReceived, false),
+        ("wireBytesSent", \.wireBytesSent, false),
+        ("compressionBytesIn", \.compressionBytesIn, false),
+        ("compressionBytesOut", \.compressionBytesOut, false),
+        ("compressionNanoseconds", \.compressionNanoseconds, true),
         ("rmaOperations", \.rmaOperations, false),
         ("protectionCalls", \.protectionCalls, false),
         ("protectionNanoseconds", \.protectionNanoseconds, true),

@@ -47,20 +47,29 @@ final class PagePusher {
     }
 
 
-    /// One allgather of the pages' contents, grouped by home.
+    /// One allgather of the pages' contents, grouped by home (each home's part sealed).
     private func pushToEveryone(_ pages: [Int]) {
         let table = engine.table
         let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
-        var counts = [Int32](repeating: 0, count: cluster.size)
-        for page in ordered { counts[Int(table.home[page])] += Int32(pageSize) }
+        var pageCounts = [Int](repeating: 0, count: cluster.size)
+        for page in ordered { pageCounts[Int(table.home[page])] += 1 }
+        let counts = pageCounts.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
         let displacements = Self.displacements(counts)
-        Self.reserve(&receiving, ordered.count * pageSize)
+        Self.reserve(&receiving, Int(displacements.last! + counts.last!))
         engine.pushingHomePages(pages.filter { Int(table.home[$0]) == cluster.rank })
+        let round = nextRound()
         receiving.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
-            for (index, page) in ordered.enumerated() where Int(table.home[page]) == cluster.rank {
-                copyOut(page, to: base + index * pageSize)
+            var offsets = displacements
+            var positions = [Int](repeating: 0, count: ordered.count)
+            for (index, page) in ordered.enumerated() {
+                let home = Int(table.home[page])
+                positions[index] = Int(offsets[home])
+                offsets[home] += Int32(pageSize)
+                if home == cluster.rank { copyOut(page, to: base + positions[index]) }
             }
+            let everyone = UInt32.max
+            seal(base + Int(displacements[cluster.rank]), pages: pageCounts[cluster.rank], round: round, direction: everyone)
             var request: MPI_Request? = cmpi_request_null()
             counts.withUnsafeBufferPointer { countPointer in
                 displacements.withUnsafeBufferPointer { displacementPointer in
@@ -70,8 +79,11 @@ final class PagePusher {
                     cluster.wait(&request, backoff: .transfer)
                 }
             }
+            for home in 0..<cluster.size where home != cluster.rank {
+                open(base + Int(displacements[home]), pages: pageCounts[home], from: home, round: round, direction: everyone)
+            }
             for (index, page) in ordered.enumerated() where Int(table.home[page]) != cluster.rank {
-                engine.installBroadcast(page, from: base + index * pageSize)
+                engine.installBroadcast(page, from: base + positions[index])
             }
         }
     }
@@ -81,8 +93,8 @@ final class PagePusher {
         let table = engine.table
         let rank = cluster.rank
         let me = UInt64(1) << UInt64(rank)
-        var sendCounts = [Int32](repeating: 0, count: cluster.size)
-        var receiveCounts = [Int32](repeating: 0, count: cluster.size)
+        var sendPages = [Int](repeating: 0, count: cluster.size)
+        var receivePages = [Int](repeating: 0, count: cluster.size)
         var incoming: [[Int]] = Array(repeating: [], count: cluster.size)
         var mine: [Int] = []
         for push in pushes {
@@ -90,13 +102,16 @@ final class PagePusher {
             if home == rank {
                 mine.append(push.page)
                 for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
-                    sendCounts[reader] += Int32(pageSize)
+                    sendPages[reader] += 1
                 }
             } else if push.ranks & me != 0 {
-                receiveCounts[home] += Int32(pageSize)
+                receivePages[home] += 1
                 incoming[home].append(push.page)
             }
         }
+        let sendCounts = sendPages.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
+        let receiveCounts = receivePages.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
+        let round = nextRound()
         engine.pushingHomePages(mine)
         let sendDisplacements = Self.displacements(sendCounts)
         let receiveDisplacements = Self.displacements(receiveCounts)
@@ -109,6 +124,10 @@ final class PagePusher {
                     copyOut(push.page, to: out.baseAddress! + Int(filled[reader]))
                     filled[reader] += Int32(pageSize)
                 }
+            }
+            for reader in 0..<cluster.size {
+                seal(out.baseAddress! + Int(sendDisplacements[reader]), pages: sendPages[reader], round: round,
+                     direction: UInt32(reader))
             }
             receiving.withUnsafeMutableBytes { into in
                 var request: MPI_Request? = cmpi_request_null()
@@ -128,11 +147,43 @@ final class PagePusher {
                     }
                 }
                 for home in 0..<cluster.size {
+                    open(into.baseAddress! + Int(receiveDisplacements[home]), pages: receivePages[home], from: home,
+                         round: round, direction: UInt32(rank))
                     for (index, page) in incoming[home].enumerated() {
                         engine.installBroadcast(page, from: into.baseAddress! + Int(receiveDisplacements[home]) + index * pageSize)
                     }
                 }
             }
+        }
+    }
+
+    // MARK: sealing
+
+    /// Under `security`, each rank's seal of what it pushes (`JobKeys.pushSeal`); the
+    /// collectives then carry each part sealed, its tag after its pages.
+    var seals: [FrameSeal]?
+    private var rounds: UInt64 = 0
+    private var tagLength: Int { seals == nil ? 0 : FrameSeal.tagLength }
+
+    /// Every rank pushes at the same barriers, so the rounds agree: with the direction (the
+    /// reader, or every rank), each part's nonce under its pusher's key.
+    private func nextRound() -> UInt64 {
+        rounds &+= 1
+        return rounds
+    }
+
+    private func seal(_ part: UnsafeMutableRawPointer, pages: Int, round: UInt64, direction: UInt32) {
+        guard let seals, pages > 0 else { return }
+        seals[cluster.rank].seal(UnsafeMutableRawBufferPointer(start: part, count: pages * pageSize), headerLength: 0,
+                                 tag: part + pages * pageSize, counter: round, direction: direction)
+    }
+
+    private func open(_ part: UnsafeMutableRawPointer, pages: Int, from home: Int, round: UInt64, direction: UInt32) {
+        guard let seals, pages > 0 else { return }
+        guard seals[home].open(UnsafeMutableRawBufferPointer(start: part, count: pages * pageSize), headerLength: 0,
+                               tag: part + pages * pageSize, counter: round, direction: direction) else {
+            Fatal.stop("the pages rank \(home) pushed at a barrier fail authentication (changed on the way, or sealed "
+                + "with another key); none of them was installed")
         }
     }
 

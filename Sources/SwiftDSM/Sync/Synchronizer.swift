@@ -47,6 +47,12 @@ final class Synchronizer {
         self.pusher = PagePusher(cluster: cluster, engine: engine)
     }
 
+    /// Under `security`, the seals of every rank's page pushes (`JobKeys.pushSeal`).
+    var pushSeals: [FrameSeal]? {
+        get { pusher.seals }
+        set { pusher.seals = newValue }
+    }
+
     func release() {
         migration.release()
         pusher.release()

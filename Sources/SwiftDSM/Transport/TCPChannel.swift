@@ -11,6 +11,8 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
     let name = "tcp"
     /// Host names by rank, for messages about lost peers.
     let hosts: [String]
+    /// The job's keys under `security` (the lanes' seals are made from them already).
+    let keys: JobKeys?
     /// `asking[r]`: the lane this rank asks rank r on (and reads r's replies from).
     private let asking: [TCPLane]
     /// `serving[r]`: the lane rank r asks this rank on (read by the service thread).
@@ -37,10 +39,11 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
 
     private static let stopData = UInt64.max
 
-    init(hosts: [String], asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int,
+    init(hosts: [String], keys: JobKeys?, asking: [TCPLane], serving: [TCPLane], spinMicroseconds: Int,
          progressMPI: @escaping () -> Void) {
         self.progressMPI = progressMPI
         self.hosts = hosts
+        self.keys = keys
         self.asking = asking
         self.serving = serving
         self.spinNanoseconds = UInt64(spinMicroseconds) * 1_000
@@ -306,6 +309,10 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
         for lane in asking + serving { Glibc.close(lane.fd) }
         for fd in [serviceEvents, replyEvents, stopEvent] { Glibc.close(fd) }
     }
+
+    /// Flips a byte of the next frame to `rank`'s service thread after sealing it (tests
+    /// only); false without a codec on the lane.
+    func tamperWithNextRequestForTesting(to rank: Int) -> Bool { asking[rank].tamperWithNextFrameForTesting() }
 
     /// Sends a frame with a broken header checksum to `rank`'s service thread (tests only).
     func sendCorruptFrameForTesting(to rank: Int) { asking[rank].sendCorruptFrameForTesting() }

@@ -1,11 +1,13 @@
 import CMPI
 import CPlatform
+import Crypto
 import Foundation
 
 /// Opens the tcp lanes at start-up (collective): every rank listens on the chosen
 /// interface, the addresses go round in an MPI allgather, then every rank connects to
 /// every rank (itself included: requests to the own service thread take the same path)
-/// and accepts one connection from each, identified by a hello carrying the job's id.
+/// and accepts one connection from each, identified by a hello carrying the job's id and,
+/// with `security`, proof that the peer holds the job's key (`JobKeys`).
 enum TCPConnector {
     /// What a rank tells the others: the status of its listener, where it listens, its host.
     private struct Endpoint {
@@ -21,8 +23,25 @@ enum TCPConnector {
     private static let connectTimeoutMilliseconds: Int32 = 10_000
     private static let acceptTimeoutMilliseconds: Int32 = 30_000
 
-    static func connect(cluster: Cluster, interface: String, spinMicroseconds: Int, maxPayload: Int) -> TCPChannel {
-        let (address, problem) = chooseAddress(interface: interface, cluster: cluster)
+    /// A hello: magic, job, rank, security (`SecurityChoice` index), then the proof.
+    private static let helloWords = 4
+    private static let helloBytes = helloWords * 8 + JobKeys.proofLength
+
+    static func connect(cluster: Cluster, settings: Settings, maxPayload: Int) -> TCPChannel {
+        var (address, problem) = chooseAddress(interface: settings.tcpInterface, cluster: cluster)
+        var secret: SymmetricKey?
+        if problem == nil && settings.security != .off {
+            if settings.keyFile.isEmpty {
+                problem = "needs a key file for security \(settings.security): name one with the key-file setting "
+                    + "(JIA_KEY_FILE); `dsm-keygen PATH` creates one"
+            } else {
+                do {
+                    secret = try KeyFile.read(settings.keyFile)
+                } catch {
+                    problem = "cannot use security \(settings.security): \(error)"
+                }
+            }
+        }
         var port: UInt16 = 0
         var listener: Int32 = -1
         var listenProblem = problem
@@ -42,11 +61,19 @@ enum TCPConnector {
         }
         if let failed = endpoints.firstIndex(where: { !$0.ok }) {
             Fatal.everyRank("the tcp transport could not start: rank \(failed) on host \(endpoints[failed].host) "
-                + "could not listen (see its message)", comm: cluster.syncComm)
+                + "could not start it (see its message)", comm: cluster.syncComm)
         }
         var job = UInt64.random(in: 1...UInt64.max)
         mpiCheck(MPI_Bcast(&job, 1, cmpi_int64(), 0, cluster.syncComm), "MPI_Bcast (tcp job id)")
         let maxPayload = min(maxPayload, Int(UInt32.max))
+        let keys = secret.map { JobKeys(security: settings.security, secret: $0, job: job) }
+        let rank = cluster.rank
+        func codec(asker: Int, server: Int, asks: Bool) -> FrameCodec? {
+            let seal = keys?.laneSeal(asker: asker, server: server, asks: asks)
+            let compressor = settings.compression == .off ? nil : Compressor(choice: settings.compression)
+            return seal == nil && compressor == nil ? nil : FrameCodec(seal: seal, compressor: compressor)
+        }
+        let security = UInt64(SecurityChoice.allCases.firstIndex(of: settings.security)!)
 
         var asking: [TCPLane] = []
         var connectProblem: String?
@@ -57,14 +84,19 @@ enum TCPConnector {
                     + "\(text(endpoint.address)):\(endpoint.port): \(String(cString: strerror(cplatform_errno())))"
                 break
             }
-            var hello: [UInt64] = [helloMagic, job, UInt64(cluster.rank)]
+            var hello = [UInt8]()
+            for word in [helloMagic, job, UInt64(rank), security] {
+                withUnsafeBytes(of: word.littleEndian) { hello.append(contentsOf: $0) }
+            }
+            hello += keys?.helloProof(asker: rank, server: peer) ?? [UInt8](repeating: 0, count: JobKeys.proofLength)
             _ = hello.withUnsafeMutableBytes { raw in
                 var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
                 return cplatform_sendv(fd, &vector, 1)
             }
-            asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload))
+            asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: rank, server: peer, asks: true)))
         }
         var serving = [TCPLane?](repeating: nil, count: cluster.size)
+        var refused = false
         var accepted = 0
         let deadline = monotonicNanoseconds() + UInt64(acceptTimeoutMilliseconds) * 1_000_000
         while connectProblem == nil && accepted < cluster.size {
@@ -75,12 +107,21 @@ enum TCPConnector {
                     + "\(acceptTimeoutMilliseconds / 1000) s: \(String(cString: strerror(cplatform_errno())))"
                 break
             }
-            guard let peer = readHello(fd, job: job, ranks: cluster.size), serving[peer] == nil else {
+            let peer: Int
+            switch readHello(fd, job: job, ranks: cluster.size, server: rank, security: settings.security, keys: keys) {
+            case .peer(let found) where serving[found] == nil:
+                peer = found
+            case .peer, .stray:
                 // Not a rank of this job (a stray connection, or a second hello): ignore it.
                 Glibc.close(fd)
                 continue
+            case .refused(let found, let reason):
+                Glibc.close(fd)
+                connectProblem = "refused rank \(found) on host \(endpoints[found].host): \(reason)"
+                refused = true
+                continue
             }
-            serving[peer] = TCPLane(fd: fd, peer: peer, maxPayload: maxPayload)
+            serving[peer] = TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: peer, server: rank, asks: false))
             accepted += 1
         }
         Glibc.close(listener)
@@ -89,37 +130,61 @@ enum TCPConnector {
         mpiCheck(MPI_Allreduce(&ok, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
                  "MPI_Allreduce (tcp lanes)")
         if everyone == 0 {
-            let advice = "; choose the network every host reaches with the tcp-interface setting "
+            let advice = refused ? "" : "; choose the network every host reaches with the tcp-interface setting "
                 + "(JIA_TCP_INTERFACE, an interface name or a network such as 10.0.0.0/24)"
             Fatal.everyRank(connectProblem.map { "the tcp transport \($0)" + advice }
                 ?? "the tcp transport could not connect every pair of ranks (see the other ranks' messages)",
                 comm: cluster.syncComm)
         }
         let comm = cluster.syncComm
-        return TCPChannel(hosts: endpoints.map(\.host), asking: asking,
-                          serving: serving.map { $0! }, spinMicroseconds: spinMicroseconds) {
+        return TCPChannel(hosts: endpoints.map(\.host), keys: keys, asking: asking,
+                          serving: serving.map { $0! }, spinMicroseconds: settings.tcpSpin) {
             var found: Int32 = 0
             var status = MPI_Status()
             MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), comm, &found, &status)
         }
     }
 
-    /// The rank of the peer that sent a valid hello on `fd`, waiting up to 10 s for it.
-    private static func readHello(_ fd: Int32, job: UInt64, ranks: Int) -> Int? {
-        var hello = [UInt64](repeating: 0, count: 3)
+    private enum Hello {
+        /// A rank of this job, which proved it holds the key if security is on.
+        case peer(Int)
+        /// Not a hello of this job.
+        case stray
+        /// A rank of this job that cannot be let in.
+        case refused(Int, String)
+    }
+
+    /// What the hello on `fd` says, waiting up to 10 s for it.
+    private static func readHello(_ fd: Int32, job: UInt64, ranks: Int, server: Int, security: SecurityChoice,
+                                  keys: JobKeys?) -> Hello {
+        var hello = [UInt8](repeating: 0, count: helloBytes)
         var received = 0
         let deadline = monotonicNanoseconds() + 10_000_000_000
-        while received < 24 && monotonicNanoseconds() < deadline {
-            let count = hello.withUnsafeMutableBytes { cplatform_receive(fd, $0.baseAddress! + received, 24 - received) }
-            if count == 0 { return nil }
+        while received < helloBytes && monotonicNanoseconds() < deadline {
+            let count = hello.withUnsafeMutableBytes { cplatform_receive(fd, $0.baseAddress! + received, helloBytes - received) }
+            if count == 0 { return .stray }
             if count > 0 {
                 received += count
             } else if cplatform_wait_fd(fd, 0, 1_000) < 0 {
-                return nil
+                return .stray
             }
         }
-        guard received == 24, hello[0] == helloMagic, hello[1] == job, hello[2] < UInt64(ranks) else { return nil }
-        return Int(hello[2])
+        let words = (0..<helloWords).map { index in
+            hello.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+        }
+        guard received == helloBytes, words[0] == helloMagic, words[1] == job, words[2] < UInt64(ranks) else { return .stray }
+        let peer = Int(words[2])
+        guard words[3] < UInt64(SecurityChoice.allCases.count) else { return .refused(peer, "its hello is malformed") }
+        let theirs = SecurityChoice.allCases[Int(words[3])]
+        guard theirs == security else {
+            return .refused(peer, "it runs with security \(theirs), this rank with security \(security); "
+                + "every rank needs the same security setting")
+        }
+        if let keys, !keys.checkHello(Array(hello[(helloWords * 8)...]), asker: peer, server: server) {
+            return .refused(peer, "it does not hold this rank's key (its hello fails authentication); every rank "
+                + "must read a copy of the same key file")
+        }
+        return .peer(peer)
     }
 
     /// The address to listen on: the tcp-interface setting, else the interface Open MPI was

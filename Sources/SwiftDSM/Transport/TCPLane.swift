@@ -6,7 +6,8 @@ import Synchronization
 /// this rank asks the peer on (requests out, the peer's replies in) or the lane the peer
 /// asks this rank on (its requests in, this rank's replies out). Frames go out with
 /// `sendmsg` straight from the caller's buffers; what comes in is read into the lane's
-/// buffer, or, for a reply the caller gave a buffer for, straight into that buffer.
+/// buffer, or, for a reply the caller gave a buffer for, straight into that buffer. A lane
+/// with a `FrameCodec` (compression or security) builds and opens frames through it.
 final class TCPLane: @unchecked Sendable {
     enum Failure: Error {
         /// The peer closed the connection (its process ended).
@@ -18,21 +19,25 @@ final class TCPLane: @unchecked Sendable {
 
     let fd: Int32
     let peer: Int
-    /// Next sequence number to send; the lock also keeps frames of two sending threads apart.
-    private let sending = Mutex<UInt32>(0)
+    /// Next sequence number to send (the header carries its low 32 bits; a seal's nonce all
+    /// 64); the lock also keeps frames of two sending threads apart.
+    private let sending = Mutex<UInt64>(0)
+    /// Used under `sending` for outgoing frames, by the receiving thread for incoming ones.
+    private let codec: FrameCodec?
     /// The receive side belongs to one thread at a time (the service thread, or the thread
     /// holding the channel's receive lock).
     private var storage: UnsafeMutableRawPointer
     private var capacity: Int
     private var head = 0
     private var tail = 0
-    private var receiveSequence: UInt32 = 0
+    private var receiveSequence: UInt64 = 0
     private let maxPayload: Int
 
-    init(fd: Int32, peer: Int, maxPayload: Int) {
+    init(fd: Int32, peer: Int, maxPayload: Int, codec: FrameCodec? = nil) {
         self.fd = fd
         self.peer = peer
         self.maxPayload = maxPayload
+        self.codec = codec
         capacity = 1 << 18
         storage = .allocate(byteCount: capacity, alignment: 16)
     }
@@ -47,12 +52,20 @@ final class TCPLane: @unchecked Sendable {
         if length > Int(UInt32.max) {
             Fatal.stop("a message of \(length) bytes to rank \(peer) exceeds the tcp transport's 4 GiB frames")
         }
-        var header = (UInt64(0), UInt64(0))
+        var header = (UInt64(0), UInt64(0), UInt64(0))
         let result: Int32 = sending.withLock { sequence in
-            withUnsafeMutableBytes(of: &header) { raw in
-                FrameHeader(tag: tag, payloadLength: length, sequence: sequence).encode(into: raw.baseAddress!)
+            defer { sequence &+= 1 }
+            if let codec {
+                let frame = codec.encode(tag: tag, parts, length: length, counter: sequence)
+                var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)]
+                ThreadStatistics.current.pointee.wireBytesSent &+= UInt64(frame.count)
+                return write(&vectors)
             }
-            sequence &+= 1
+            ThreadStatistics.current.pointee.wireBytesSent &+= UInt64(FrameHeader.length + length)
+            withUnsafeMutableBytes(of: &header) { raw in
+                FrameHeader(tag: tag, payloadLength: length, sequence: UInt32(truncatingIfNeeded: sequence))
+                    .encode(into: raw.baseAddress!)
+            }
             return withUnsafeBytes(of: &header) { headerBytes in
                 var vectors = [iovec]()
                 vectors.reserveCapacity(parts.count + 1)
@@ -129,7 +142,8 @@ final class TCPLane: @unchecked Sendable {
     func peekHeader() throws(Failure) -> FrameHeader? {
         guard tail - head >= FrameHeader.length else { return nil }
         do {
-            return try FrameHeader.decode(storage + head, expectedSequence: receiveSequence, maxPayload: maxPayload)
+            return try FrameHeader.decode(storage + head, expectedSequence: UInt32(truncatingIfNeeded: receiveSequence),
+                                          maxPayload: maxPayload, sealed: codec?.seal != nil)
         } catch {
             throw .malformed(error)
         }
@@ -139,12 +153,19 @@ final class TCPLane: @unchecked Sendable {
     /// until the next call on this lane). Makes room for a frame larger than the buffer.
     func nextFrame() throws(Failure) -> Frame? {
         guard let header = try peekHeader() else { return nil }
-        let total = FrameHeader.length + header.payloadLength
+        let total = FrameHeader.length + header.wireLength
         guard tail - head >= total else {
             if total > capacity - head { makeRoom(for: total) }
             return nil
         }
-        let payload = UnsafeRawBufferPointer(start: storage + head + FrameHeader.length, count: header.payloadLength)
+        var payload = UnsafeRawBufferPointer(start: storage + head + FrameHeader.length, count: header.payloadLength)
+        if let codec {
+            do {
+                payload = try codec.decode(storage + head, header: header, counter: receiveSequence, into: nil)
+            } catch {
+                throw .malformed(error)
+            }
+        }
         head += total
         receiveSequence &+= 1
         ThreadStatistics.received(bytes: header.payloadLength)
@@ -155,6 +176,24 @@ final class TCPLane: @unchecked Sendable {
     /// `buffer` (which must hold it): what is buffered is copied, the rest read straight in.
     func receivePayload(of header: FrameHeader, into buffer: UnsafeMutableRawPointer,
                         waiting wait: () throws(Failure) -> Void) throws(Failure) {
+        if let codec {
+            // The whole frame must be here before any of it is opened.
+            let total = FrameHeader.length + header.wireLength
+            while tail - head < total {
+                if total > capacity - head { makeRoom(for: total) }
+                if try !fill() { try wait() }
+            }
+            do {
+                _ = try codec.decode(storage + head, header: header, counter: receiveSequence, into: buffer)
+            } catch {
+                throw .malformed(error)
+            }
+            head += total
+            receiveSequence &+= 1
+            compactIfEmpty()
+            ThreadStatistics.received(bytes: header.payloadLength)
+            return
+        }
         head += FrameHeader.length
         receiveSequence &+= 1
         let buffered = min(tail - head, header.payloadLength)
@@ -200,13 +239,24 @@ final class TCPLane: @unchecked Sendable {
         if head == tail { head = 0; tail = 0 }
     }
 
+    /// Flips one byte of the next frame this lane sends, after sealing it (tests only);
+    /// false if the lane has no codec.
+    func tamperWithNextFrameForTesting() -> Bool {
+        sending.withLock { _ in
+            guard let codec else { return false }
+            codec.tamperWithNextFrame = true
+            return true
+        }
+    }
+
     /// Writes a frame whose header checksum is wrong: for tests of what a peer does with it.
     func sendCorruptFrameForTesting() {
-        var header = (UInt64(0), UInt64(0))
+        var header = (UInt64(0), UInt64(0), UInt64(0))
         let sequence = sending.withLock { $0 }
         withUnsafeMutableBytes(of: &header) { raw in
-            FrameHeader(tag: Tag.request, payloadLength: 0, sequence: sequence).encode(into: raw.baseAddress!)
-            raw[12] ^= 0x5a
+            FrameHeader(tag: Tag.request, payloadLength: 0, sequence: UInt32(truncatingIfNeeded: sequence))
+                .encode(into: raw.baseAddress!)
+            raw[20] ^= 0x5a
             var vectors = [iovec(iov_base: raw.baseAddress, iov_len: raw.count)]
             _ = write(&vectors)
         }
