@@ -13,8 +13,24 @@ final class CrossHostTests: XCTestCase {
     private static let testbed = MPIRun.root.appendingPathComponent("scripts/testbed").path
     private static let layouts = [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2), (hosts: 4, ranksPerHost: 1)]
 
+    /// The key of the runs with security (made by dsm-keygen at set-up).
+    nonisolated(unsafe) private static var keyFile = ""
+    /// The settings of the protected runs: the whole tier runs with them too.
+    private static var protected: [String] {
+        ["--jia-security=encrypt", "--jia-key-file=\(keyFile)", "--jia-compression=lz4"]
+    }
+    /// SWIFTDSM_PROTECTED_TIER=all runs every scenario protected on every layout (by
+    /// default on 2 hosts x 2 ranks, where lanes join ranks on one host and across hosts).
+    private static let protectedEverywhere = ProcessInfo.processInfo.environment["SWIFTDSM_PROTECTED_TIER"] == "all"
+
     override class func setUp() {
         super.setUp()
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())"
+        mkdir(directory, 0o700)
+        keyFile = directory + "/key"
+        let keygen = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [keyFile],
+                                    environment: [:], directory: nil, timeout: 60)
+        if keygen.status != 0 { broken = "dsm-keygen failed:\n\(keygen.output)" }
         let up = MPIRun.execute(testbed, ["up", "4"], environment: [:], directory: nil, timeout: 120)
         switch up.status {
         case 0: break
@@ -26,6 +42,7 @@ final class CrossHostTests: XCTestCase {
     }
 
     override class func tearDown() {
+        try? FileManager.default.removeItem(atPath: (keyFile as NSString).deletingLastPathComponent)
         let down = MPIRun.execute(testbed, ["down"], environment: [:], directory: nil, timeout: 120)
         if down.status != 0 { print("scripts/testbed down failed:\n\(down.output)") }
         super.tearDown()
@@ -36,15 +53,22 @@ final class CrossHostTests: XCTestCase {
         if let broken = Self.broken { XCTFail(broken) }
     }
 
-    /// Runs a scenario on every layout, on the transport `auto` picks (tcp) or on `transport`.
+    /// Runs a scenario on every layout, on the transport `auto` picks (tcp) or on `transport`;
+    /// on tcp also with encryption and compression (`protected`).
     private func scenario(_ name: String, _ extra: [String] = [], transport: String? = nil,
                           file: StaticString = #filePath, line: UInt = #line) {
         let expected = transport ?? "tcp"
         let arguments = [name] + extra + (transport.map { ["--jia-transport=\($0)"] } ?? [])
-        for layout in Self.layouts {
-            let result = MPIRun.runAcrossHosts("dsm-check", arguments, hosts: layout.hosts,
-                                               ranksPerHost: layout.ranksPerHost)
-            let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks (\(expected))"
+        var runs = Self.layouts.map { (layout: $0, protected: false) }
+        if transport == nil {
+            runs += Self.layouts.filter { Self.protectedEverywhere || ($0.hosts == 2 && $0.ranksPerHost == 2) }
+                .map { (layout: $0, protected: true) }
+        }
+        for (layout, protected) in runs {
+            let result = MPIRun.runAcrossHosts("dsm-check", arguments + (protected ? Self.protected : []),
+                                               hosts: layout.hosts, ranksPerHost: layout.ranksPerHost)
+            let label = "\(name) on \(layout.hosts) hosts x \(layout.ranksPerHost) ranks (\(expected)"
+                + (protected ? ", encrypted and compressed)" : ")")
             XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)", file: file, line: line)
             XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)", file: file, line: line)
             XCTAssertTrue(result.output.contains("dsm-check \(name): PASS"), "\(label):\n\(result.output)",
@@ -89,6 +113,62 @@ final class CrossHostTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0, result.output)
         XCTAssertTrue(result.output.contains("rank 0 on host dsmhost1 sent a malformed frame"), result.output)
         for rank in 0..<4 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
+    }
+
+    /// What a peer on the wire sees: a marker that rank 0 wrote to shared memory and rank 1
+    /// read crosses host 2's port of the bridge in plain text without security (which
+    /// proves the capture sees the pages) and under authenticate, and never under encrypt.
+    func testEncryptionHidesPagesOnTheWire() throws {
+        let marker = Data("SWIFTDSM-CAPTURE-MARKER-7f3a9c".utf8)
+        for security in ["off", "authenticate", "encrypt"] {
+            let capture = try PacketCapture(interface: "dsmveth2")
+            let result = MPIRun.runAcrossHosts("dsm-check", ["marker", "--jia-security=\(security)",
+                                                             "--jia-key-file=\(Self.keyFile)"],
+                                               hosts: 2, ranksPerHost: 1, timeout: 120)
+            let seen = capture.stop()
+            XCTAssertEqual(result.status, 0, "marker with security \(security):\n\(result.output)")
+            XCTAssertTrue(result.output.contains("dsm-check marker: PASS"), result.output)
+            XCTAssertGreaterThan(seen.count, 10_000, "the capture saw the run's traffic")
+            XCTAssertEqual(seen.range(of: marker) != nil, security != "encrypt",
+                           "the marker on the wire with security \(security) (\(seen.count) bytes captured)")
+        }
+    }
+
+    /// A diff altered on the way after it was sealed: the home refuses it, every rank stops
+    /// with the error naming the sender, and the word at its home is unchanged.
+    func testATamperedFrameStopsEveryRankAndChangesNothing() {
+        for security in ["authenticate", "encrypt"] {
+            let result = MPIRun.runAcrossHosts("dsm-check", ["error-tampered-diff", "--jia-security=\(security)",
+                                                             "--jia-key-file=\(Self.keyFile)"],
+                                               hosts: 2, ranksPerHost: 1, timeout: 120)
+            XCTAssertFalse(result.timedOut, result.output)
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("rank 1 on host dsmhost2 sent a frame that fails authentication"),
+                          result.output)
+            XCTAssertTrue(result.output.contains("rank 0: home word after the tampered frame: 0"), result.output)
+            for rank in 0..<2 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
+        }
+    }
+
+    /// A rank started with another key is refused when the lanes open, on every rank.
+    func testARankWithAnotherKeyIsRefused() throws {
+        let other = (Self.keyFile as NSString).deletingLastPathComponent + "/other"
+        let keygen = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [other],
+                                    environment: [:], directory: nil, timeout: 60)
+        XCTAssertEqual(keygen.status, 0, keygen.output)
+        let check = MPIRun.binaryDirectory.appendingPathComponent("dsm-check").path
+        let common = ["counter", "--jia-security=encrypt"]
+        let result = MPIRun.execute(Self.testbed, ["mpirun", "--host", "dsmhost1:1,dsmhost2:1", "--map-by", "node",
+                                                   "-np", "1", check] + common + ["--jia-key-file=\(Self.keyFile)", ":",
+                                                   "-np", "1", check] + common + ["--jia-key-file=\(other)"],
+                                    environment: [:], directory: nil, timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("SwiftDSM error on rank 0: the tcp transport refused rank 1 on host "
+            + "dsmhost2: it does not hold this rank's key"), result.output)
+        XCTAssertTrue(result.output.contains("SwiftDSM error on rank 1: the tcp transport refused rank 0 on host dsmhost1"),
+                      result.output)
+        XCTAssertFalse(result.output.contains("choose the network"), "a refusal is not a network problem:\n\(result.output)")
     }
 
     /// A tcp-interface that does not join the hosts (loopback): every rank says which

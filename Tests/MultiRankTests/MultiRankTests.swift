@@ -116,6 +116,23 @@ final class ScenarioTests: XCTestCase {
         }
     }
 
+    /// Security under `auto` takes the tcp transport even on one host, sealed and compressed.
+    func testSecurityTakesTheTCPTransport() throws {
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-scenario"
+        mkdir(directory, 0o700)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/key"
+        let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [key],
+                                  environment: [:], directory: nil, timeout: 60)
+        XCTAssertEqual(made.status, 0, made.output)
+        for (scenario, ranks) in [("counter", 2), ("stress", 4), ("broadcast", 4)] {
+            let result = MPIRun.run("dsm-check", [scenario, "--jia-security=encrypt", "--jia-key-file=\(key)",
+                                                  "--jia-compression=auto"], ranks: ranks, network: .sharedMemory)
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("dsm-check \(scenario): PASS (\(ranks) ranks, transport tcp)"), result.output)
+        }
+    }
+
     func testMessageTransportOnSharedMemoryToo() {
         for scenario in ["stress", "sweep"] {
             let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=message", "--jia-cache-pages=16"],
@@ -180,6 +197,32 @@ final class ErrorReportTests: XCTestCase {
         expectError("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99", arguments: tcp)
         expectError("counter", "the tcp transport found no interface that is up with an IPv4 address matching nosuch0",
                     ranks: [2], arguments: tcp + ["--jia-tcp-interface=nosuch0"])
+    }
+
+    /// A key file others can read, a missing key file, and security or LZ4 where there are
+    /// no frames to apply them to: each named on every rank, with the fix.
+    func testSecurityMistakesAreNamed() throws {
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())"
+        mkdir(directory, 0o700)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/key"
+        let open = directory + "/open"
+        for path in [key, open] {
+            let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [path],
+                                      environment: [:], directory: nil, timeout: 60)
+            XCTAssertEqual(made.status, 0, made.output)
+        }
+        chmod(open, 0o644)
+        let tcp = ["--jia-transport=tcp", "--jia-security=encrypt"]
+        expectError("counter", "can be read or written by others (mode 644); make it the owner's only: chmod 600 \(open)",
+                    ranks: [2], arguments: tcp + ["--jia-key-file=\(open)"])
+        expectError("counter", "needs a key file for security encrypt: name one with the key-file setting",
+                    ranks: [2], arguments: tcp)
+        expectError("counter", "security encrypt protects the tcp transport's frames, but transport shm maps the "
+            + "other ranks' memory", ranks: [2], arguments: ["--jia-transport=shm", "--jia-security=encrypt",
+                                                            "--jia-key-file=\(key)"])
+        expectError("counter", "compression lz4 applies to the tcp transport's frames, but transport message",
+                    ranks: [2], arguments: ["--jia-transport=message", "--jia-compression=lz4"])
     }
 
     func testASecondThreadInsideASynchronizationCall() {

@@ -277,6 +277,10 @@ public final class DSMRuntime: @unchecked Sendable {
         return tcp.tamperWithNextRequestForTesting(to: rank)
     }
 
+    /// Runs `body` on the thread of this rank that stops the job, should one (tests only:
+    /// to show the state a rank stopped in, such as a home page after a forged diff).
+    public func whenStoppingForTesting(_ body: @escaping () -> Void) { Fatal.lastWordsForTesting = body }
+
     /// Sends a frame with a broken header to `rank` on the tcp transport (false on others):
     /// for tests of what a rank does with a corrupted stream.
     public func sendCorruptFrameForTesting(to rank: Int) -> Bool {

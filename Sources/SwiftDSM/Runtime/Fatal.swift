@@ -9,6 +9,9 @@ public enum Fatal {
     /// service threads run; before that an error is printed here and the job aborted.
     nonisolated(unsafe) static var notifyOthers: ((String) -> Void)?
     nonisolated(unsafe) static var rank: Int = -1
+    /// Runs on the thread that stops the job, after its message (tests only: what a rank
+    /// looked like when it stopped).
+    nonisolated(unsafe) static var lastWordsForTesting: (() -> Void)?
 
     static func prefix(_ rank: Int) -> String {
         rank >= 0 ? "SwiftDSM error on rank \(rank): " : "SwiftDSM error: "
@@ -41,6 +44,7 @@ public enum Fatal {
             abortJob()
         }
         printLine(prefix(rank) + message)
+        lastWordsForTesting?()
         if let notify = notifyOthers {
             notify(message)
         }

@@ -14,6 +14,10 @@ final class FrameCodec {
     /// Flip one byte of the next outgoing frame after sealing it (tests only).
     var tamperWithNextFrame = false
 
+    /// Why a frame that fails to open is refused.
+    static let forged = "a frame that fails authentication: it was changed on the way, replayed, or sealed with "
+        + "another key"
+
     var tagLength: Int { seal == nil ? 0 : FrameSeal.tagLength }
 
     init(seal: FrameSeal?, compressor: Compressor?) {
@@ -74,8 +78,7 @@ final class FrameCodec {
         let bodyLength = header.wireLength - tagLength
         if let seal, !seal.open(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
                                 headerLength: headerLength, tag: frame + headerLength + bodyLength, counter: counter) {
-            throw MalformedMessage(reason: "a frame fails authentication: it was changed on the way, replayed, or "
-                + "sealed with another key")
+            throw MalformedMessage(reason: Self.forged)
         }
         let body = UnsafeRawBufferPointer(start: frame + headerLength, count: bodyLength)
         let count = header.payloadLength

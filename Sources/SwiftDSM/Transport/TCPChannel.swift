@@ -71,6 +71,9 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             Fatal.stop("lost the connection to \(peer): its process ended or its host is unreachable")
         case .system(let error):
             Fatal.stop("the connection to \(peer) failed: \(String(cString: strerror(error)))")
+        case .forged:
+            shutdown(lane.fd, Int32(SHUT_RDWR))
+            Fatal.stop("\(peer) sent \(FrameCodec.forged); its connection was closed and nothing of it was applied")
         case .malformed(let problem):
             shutdown(lane.fd, Int32(SHUT_RDWR))
             Fatal.stop("\(peer) sent a malformed frame (\(problem.reason)); its connection was closed and "

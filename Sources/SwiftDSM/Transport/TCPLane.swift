@@ -15,6 +15,12 @@ final class TCPLane: @unchecked Sendable {
         /// A system call failed with this errno.
         case system(Int32)
         case malformed(MalformedMessage)
+        /// A frame failed to open (`FrameSeal`): forged, altered or replayed.
+        case forged
+
+        init(_ problem: MalformedMessage) {
+            self = problem.reason == FrameCodec.forged ? .forged : .malformed(problem)
+        }
     }
 
     let fd: Int32
@@ -163,7 +169,7 @@ final class TCPLane: @unchecked Sendable {
             do {
                 payload = try codec.decode(storage + head, header: header, counter: receiveSequence, into: nil)
             } catch {
-                throw .malformed(error)
+                throw Failure(error)
             }
         }
         head += total
@@ -186,7 +192,7 @@ final class TCPLane: @unchecked Sendable {
             do {
                 _ = try codec.decode(storage + head, header: header, counter: receiveSequence, into: buffer)
             } catch {
-                throw .malformed(error)
+                throw Failure(error)
             }
             head += total
             receiveSequence &+= 1

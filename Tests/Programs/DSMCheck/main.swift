@@ -29,6 +29,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "handoff": lockHandOffScenario,
     "autobalance": autoBalanceScenario,
     "threads": threadsScenario,
+    "marker": markerScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -70,6 +71,8 @@ let errorScenarios: [String: (DSM) -> Void] = [
         }
         for _ in 0..<2000 { usleep(10_000) }
     },
+    // A diff whose frame is altered after it was sealed (security on the tcp transport).
+    "error-tampered-diff": tamperedDiffScenario,
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1
