@@ -119,6 +119,22 @@ final class FrameCodecTests: XCTestCase {
         }
     }
 
+    /// A rank with compression off is sent a compressed frame: refused, never misread.
+    func testACompressedFrameToARankWithoutCompressionIsRefused() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds), 0)
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        let sender = TCPLane(fd: fds[0], peer: 1, maxPayload: 1 << 24,
+                             codec: FrameCodec(seal: nil, compressor: Compressor(choice: .lz4)))
+        let receiver = TCPLane(fd: fds[1], peer: 0, maxPayload: 1 << 24)
+        defer { close(fds[0]); close(fds[1]) }
+        send(sender, [UInt8](repeating: 0, count: 4096), split: false).wait()
+        XCTAssertThrowsError(try receive(receiver, intoBuffer: false, count: 4096)) { error in
+            guard case TCPLane.Failure.malformed(let problem) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(problem.reason.contains("this rank runs with compression off"), problem.reason)
+        }
+    }
+
     /// The frame's bytes as the codec writes them, sealed with the `counter`-th nonce.
     private func sealedFrame(_ codec: FrameCodec, _ payload: [UInt8], counter: UInt64) -> [UInt8] {
         payload.withUnsafeBytes { [UInt8](codec.encode(tag: Tag.request, [$0], length: $0.count, counter: counter)) }

@@ -116,11 +116,7 @@ extension Settings {
     }
 
     static let definitions: [Definition] = [
-        Definition(name: "transport", allowed: "auto, shm, rma, message or tcp", show: { $0.transport.rawValue }) { settings, text in
-            guard let value = TransportChoice(rawValue: text.lowercased()) else { return false }
-            settings.transport = value
-            return true
-        },
+        choiceDefinition("transport", "auto, shm, rma, message or tcp", \.transport),
         Definition(name: "capacity", allowed: "a byte count from 1M to 64T, with an optional K, M, G or T suffix", show: { String($0.capacity) }) { settings, text in
             guard let value = parseByteCount(text), value >= 1 << 20, value <= 64 << 40 else { return false }
             settings.capacity = value
@@ -224,25 +220,25 @@ extension Settings {
             settings.tcpSpin = value
             return true
         },
-        Definition(name: "security", allowed: "off, authenticate or encrypt (the tcp transport's frames)",
-                   show: { $0.security.rawValue }) { settings, text in
-            guard let value = SecurityChoice(rawValue: text.lowercased()) else { return false }
-            settings.security = value
-            return true
-        },
+        choiceDefinition("security", "off, authenticate or encrypt (the tcp transport's frames)", \.security),
         Definition(name: "key-file", allowed: "the path of a key file made by dsm-keygen, or off",
                    show: { $0.keyFile.isEmpty ? "off" : $0.keyFile }) { settings, text in
             guard !text.isEmpty, parseSwitch(text) != true else { return false }
             settings.keyFile = parseSwitch(text) == false ? "" : text
             return true
         },
-        Definition(name: "compression", allowed: "off, lz4 or auto (the tcp transport's frames)",
-                   show: { $0.compression.rawValue }) { settings, text in
-            guard let value = CompressionChoice(rawValue: text.lowercased()) else { return false }
-            settings.compression = value
-            return true
-        },
+        choiceDefinition("compression", "off, lz4 or auto (the tcp transport's frames)", \.compression),
     ]
+
+    /// A setting whose values are the raw values of `Choice` (any case).
+    private static func choiceDefinition<Choice: RawRepresentable<String> & Sendable>(
+        _ name: String, _ allowed: String, _ key: WritableKeyPath<Settings, Choice> & Sendable) -> Definition {
+        Definition(name: name, allowed: allowed, show: { $0[keyPath: key].rawValue }) { settings, text in
+            guard let value = Choice(rawValue: text.lowercased()) else { return false }
+            settings[keyPath: key] = value
+            return true
+        }
+    }
 
     private static func switchDefinition(_ name: String, _ key: WritableKeyPath<Settings, Bool> & Sendable) -> Definition {
         Definition(name: name, allowed: "on or off", show: { $0[keyPath: key] ? "on" : "off" }) { settings, text in

@@ -14,10 +14,6 @@ final class FrameCodec {
     /// Flip one byte of the next outgoing frame after sealing it (tests only).
     var tamperWithNextFrame = false
 
-    /// Why a frame that fails to open is refused.
-    static let forged = "a frame that fails authentication: it was changed on the way, replayed, or sealed with "
-        + "another key"
-
     var tagLength: Int { seal == nil ? 0 : FrameSeal.tagLength }
 
     init(seal: FrameSeal?, compressor: Compressor?) {
@@ -73,12 +69,12 @@ final class FrameCodec {
     /// `header.payloadLength` bytes), else where it lies or into the codec's buffer. The
     /// payload stays valid until the next call, or until the lane's buffer changes.
     func decode(_ frame: UnsafeMutableRawPointer, header: FrameHeader, counter: UInt64,
-                into target: UnsafeMutableRawPointer?) throws(MalformedMessage) -> UnsafeRawBufferPointer {
+                into target: UnsafeMutableRawPointer?) throws(TCPLane.Failure) -> UnsafeRawBufferPointer {
         let headerLength = FrameHeader.length
         let bodyLength = header.wireLength - tagLength
         if let seal, !seal.open(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
                                 headerLength: headerLength, tag: frame + headerLength + bodyLength, counter: counter) {
-            throw MalformedMessage(reason: Self.forged)
+            throw .forged
         }
         let body = UnsafeRawBufferPointer(start: frame + headerLength, count: bodyLength)
         let count = header.payloadLength
@@ -88,7 +84,7 @@ final class FrameCodec {
         }
         let destination = target ?? restored.reserve(count)
         guard Compressor.decode(body, flags: header.flags, count: count, into: destination) else {
-            throw MalformedMessage(reason: "a compressed frame does not decode to its \(count) bytes")
+            throw .malformed(MalformedMessage(reason: "a compressed frame does not decode to its \(count) bytes"))
         }
         return UnsafeRawBufferPointer(start: destination, count: count)
     }

@@ -73,7 +73,8 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
             Fatal.stop("the connection to \(peer) failed: \(String(cString: strerror(error)))")
         case .forged:
             shutdown(lane.fd, Int32(SHUT_RDWR))
-            Fatal.stop("\(peer) sent \(FrameCodec.forged); its connection was closed and nothing of it was applied")
+            Fatal.stop("\(peer) sent a frame that fails authentication: it was changed on the way, replayed, or "
+                + "sealed with another key; its connection was closed and nothing of it was applied")
         case .malformed(let problem):
             shutdown(lane.fd, Int32(SHUT_RDWR))
             Fatal.stop("\(peer) sent a malformed frame (\(problem.reason)); its connection was closed and "

@@ -17,10 +17,6 @@ final class TCPLane: @unchecked Sendable {
         case malformed(MalformedMessage)
         /// A frame failed to open (`FrameSeal`): forged, altered or replayed.
         case forged
-
-        init(_ problem: MalformedMessage) {
-            self = problem.reason == FrameCodec.forged ? .forged : .malformed(problem)
-        }
     }
 
     let fd: Int32
@@ -147,12 +143,19 @@ final class TCPLane: @unchecked Sendable {
     /// The header of the next frame if it has fully arrived in the buffer.
     func peekHeader() throws(Failure) -> FrameHeader? {
         guard tail - head >= FrameHeader.length else { return nil }
+        let header: FrameHeader
         do {
-            return try FrameHeader.decode(storage + head, expectedSequence: UInt32(truncatingIfNeeded: receiveSequence),
-                                          maxPayload: maxPayload, sealed: codec?.seal != nil)
+            header = try FrameHeader.decode(storage + head, expectedSequence: UInt32(truncatingIfNeeded: receiveSequence),
+                                            maxPayload: maxPayload, sealed: codec?.seal != nil)
         } catch {
             throw .malformed(error)
         }
+        // Without a codec a body is taken as it lies: a compressed one would be misread.
+        guard codec != nil || header.flags.isEmpty else {
+            throw .malformed(MalformedMessage(reason: "a compressed frame, but this rank runs with compression off; "
+                + "set the same compression on every rank"))
+        }
+        return header
     }
 
     /// The next frame if it is complete in the buffer (consumed: its payload stays valid
@@ -166,11 +169,7 @@ final class TCPLane: @unchecked Sendable {
         }
         var payload = UnsafeRawBufferPointer(start: storage + head + FrameHeader.length, count: header.payloadLength)
         if let codec {
-            do {
-                payload = try codec.decode(storage + head, header: header, counter: receiveSequence, into: nil)
-            } catch {
-                throw Failure(error)
-            }
+            payload = try codec.decode(storage + head, header: header, counter: receiveSequence, into: nil)
         }
         head += total
         receiveSequence &+= 1
@@ -189,11 +188,7 @@ final class TCPLane: @unchecked Sendable {
                 if total > capacity - head { makeRoom(for: total) }
                 if try !fill() { try wait() }
             }
-            do {
-                _ = try codec.decode(storage + head, header: header, counter: receiveSequence, into: buffer)
-            } catch {
-                throw Failure(error)
-            }
+            _ = try codec.decode(storage + head, header: header, counter: receiveSequence, into: buffer)
             head += total
             receiveSequence &+= 1
             compactIfEmpty()
