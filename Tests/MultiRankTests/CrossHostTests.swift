@@ -250,6 +250,67 @@ final class CrossHostTests: XCTestCase {
                       "the lost rank is not named:\n\(output)")
     }
 
+    /// Checkpoints on node-local directories (`{host}` in checkpoint-dir: each host writes
+    /// its own ranks' parts, rank 0's host the manifest): a rank killed after a checkpoint,
+    /// the job restarted across the hosts, the result equal to an uninterrupted run's.
+    func testAKilledRankRestartsAcrossHostsFromNodeLocalCheckpoints() throws {
+        let base = NSTemporaryDirectory() + "swiftdsm-crosshost-checkpoints-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        for layout in [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2), (hosts: 4, ranksPerHost: 1)] {
+            let label = "\(layout.hosts) hosts x \(layout.ranksPerHost) ranks"
+            let root = base + "/\(layout.hosts)x\(layout.ranksPerHost)"
+            func run(_ name: String, _ extra: [String]) -> MPIRun.Result {
+                MPIRun.runAcrossHosts("dsm-check", ["checkpoint", "--jia-checkpoint-dir=\(root)/\(name)/{host}"] + extra,
+                                      hosts: layout.hosts, ranksPerHost: layout.ranksPerHost, timeout: 180)
+            }
+            func digest(_ output: String) -> String? {
+                output.split(separator: "\n").first { $0.hasPrefix("checkpoint: digest ") }.map(String.init)
+            }
+            let whole = run("whole", [])
+            XCTAssertEqual(whole.status, 0, "\(label):\n\(whole.output)")
+            let killed = run("killed", ["--kill-after=20"])
+            XCTAssertNotEqual(killed.status, 0, "\(label):\n\(killed.output)")
+            let restarted = run("killed", ["--jia-restart=latest"])
+            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
+            XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)")
+            XCTAssertNotNil(digest(whole.output), whole.output)
+            XCTAssertEqual(digest(restarted.output), digest(whole.output), "\(label):\n\(restarted.output)")
+            // One directory per host; the manifests only on rank 0's; every part on exactly one host.
+            let hosts = try FileManager.default.contentsOfDirectory(atPath: root + "/killed")
+            XCTAssertEqual(hosts.count, layout.hosts, "\(label): \(hosts)")
+            var manifests = 0
+            var parts: [String] = []
+            for host in hosts {
+                let checkpoint = root + "/killed/\(host)/checkpoint-000004"
+                let files = (try? FileManager.default.contentsOfDirectory(atPath: checkpoint)) ?? []
+                if files.contains("manifest.json") { manifests += 1 }
+                parts += files.filter { $0.hasSuffix(".part") }
+            }
+            XCTAssertEqual(manifests, 1, "\(label)")
+            XCTAssertEqual(parts.sorted(), (0..<(layout.hosts * layout.ranksPerHost)).map { "rank-\($0).part" }.sorted(),
+                           "\(label)")
+        }
+    }
+
+    /// A JIAJIA C program checkpoints, loses a rank on the second host, and restarts.
+    func testAJIAJIAProgramRestartsAcrossHosts() {
+        guard let binary = JIAJIATests.compile("Tests/C/checkpoint.c") else { return }
+        let directory = NSTemporaryDirectory() + "swiftdsm-crosshost-c-checkpoints-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let flag = "--jia-checkpoint-dir=\(directory)"
+        let whole = MPIRun.runAcrossHosts(path: binary, [flag + "-whole"], hosts: 2, ranksPerHost: 1, timeout: 120)
+        XCTAssertEqual(whole.status, 0, whole.output)
+        let killed = MPIRun.runAcrossHosts(path: binary, ["10", flag], hosts: 2, ranksPerHost: 1, timeout: 120)
+        XCTAssertNotEqual(killed.status, 0, killed.output)
+        let restarted = MPIRun.runAcrossHosts(path: binary, [flag, "--jia-restart=latest"], hosts: 2, ranksPerHost: 1,
+                                              timeout: 120)
+        XCTAssertEqual(restarted.status, 0, restarted.output)
+        XCTAssertTrue(restarted.output.contains("checkpoint.c restored 10"), restarted.output)
+        let result = { (output: String) in output.split(separator: "\n").filter { $0.hasPrefix("checkpoint.c sweeps") } }
+        XCTAssertEqual(result(restarted.output), result(whole.output), restarted.output)
+        XCTAssertEqual(result(whole.output).count, 1, whole.output)
+    }
+
     func testJIAJIAWorkloadsEqualTheirOneRankRun() {
         for (name, prefix) in [("sor", "sor "), ("rowsor", "rowsor "), ("tsp", "tsp "), ("is", "is ")] {
             guard let binary = JIAJIATests.compile("Examples/C/\(name).c") else { return }

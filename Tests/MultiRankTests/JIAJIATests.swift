@@ -150,6 +150,33 @@ final class JIAJIATests: XCTestCase {
         }
     }
 
+    /// jia_checkpoint and jia_restarted: a C program killed after a checkpoint continues,
+    /// restarted, to the result of an uninterrupted run.
+    func testACProgramRestartsFromItsCheckpoint() {
+        guard let binary = Self.compile("Tests/C/checkpoint.c") else { return }
+        for configuration in Self.configurations where configuration.ranks > 1 {
+            let label = "checkpoint.c at np \(configuration.ranks) over \(configuration.network.rawValue)"
+            let directory = Self.outputDirectory.appendingPathComponent("checkpoints-\(configuration.ranks)-"
+                + configuration.network.rawValue).path
+            let flag = "--jia-checkpoint-dir=\(directory)"
+            func run(_ arguments: [String]) -> MPIRun.Result {
+                MPIRun.run(path: binary, arguments, ranks: configuration.ranks, network: configuration.network, timeout: 60)
+            }
+            let whole = run([flag + "-whole"])
+            XCTAssertEqual(whole.status, 0, "\(label):\n\(whole.output)")
+            XCTAssertTrue(whole.output.contains("checkpoint.c restored -1"), "\(label):\n\(whole.output)")
+            let killed = run(["10", flag])
+            XCTAssertNotEqual(killed.status, 0, "\(label):\n\(killed.output)")
+            let restarted = run([flag, "--jia-restart=latest"])
+            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
+            XCTAssertTrue(restarted.output.contains("checkpoint.c restored 10"), "\(label):\n\(restarted.output)")
+            let sweeps = configuration.ranks * 20
+            XCTAssertEqual(lines(whole.output, prefix: "checkpoint.c sweeps \(sweeps) checksum").count, 1, whole.output)
+            XCTAssertEqual(lines(restarted.output, prefix: "checkpoint.c sweeps"), lines(whole.output, prefix: "checkpoint.c sweeps"),
+                           "\(label): the restarted result differs")
+        }
+    }
+
     /// The two-argument assert JIAJIA's library exported (its water application calls it).
     func testJIAJIAsAssertStopsEveryRankWithTheMessage() {
         guard let binary = Self.compile("Tests/C/assert.c") else { return }

@@ -159,6 +159,17 @@ void jia_loadcheck(void);                            /* collective when LOADBAL 
 #define JIA_BALANCE_HYBRID    3
 void jia_balance(int mode);
 
+/* ---- checkpoint and restart -------------------------------------------------------- */
+
+/* SwiftDSM (JIAJIA 3.0's plan): collective, a barrier first. Saves every rank's home pages,
+ * the allocation table and the set condition variables, with `tag` (say, the iteration),
+ * to the checkpoint-dir setting's directory. A run started with restart: latest (or a tag)
+ * repeats its allocation calls, which then return memory holding the checkpoint's
+ * contents; jia_restarted() is that checkpoint's tag, or -1 for a fresh start. Private
+ * variables are not saved: rebuild them from shared memory and the tag. */
+void jia_checkpoint(long tag);
+long jia_restarted(void);
+
 /* ---- write detection hooks (empty in JIAJIA 2.1) ------------------------------------- */
 
 #define jia_wtnt(a, b)

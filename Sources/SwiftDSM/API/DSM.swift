@@ -106,6 +106,16 @@ public struct DSM: Sendable {
         return replaced
     }
 
+    /// Saves the shared memory with `tag` (collective, a barrier first), to the
+    /// checkpoint-dir setting's directory; a run started with `restart: latest` continues
+    /// from it. See `jia_checkpoint`.
+    @discardableResult
+    public func checkpoint(tag: Int) -> CheckpointReport { runtime.checkpoint(tag: tag) }
+
+    /// The tag of the checkpoint this run was restored from, or nil for a fresh start. The
+    /// allocation calls, repeated in the same order, return memory holding its contents.
+    public var restoredTag: Int? { runtime.restoredTag }
+
     /// Ends the DSM (collective); see `jia_exit`.
     public func finish() { runtime.shutdown() }
 }

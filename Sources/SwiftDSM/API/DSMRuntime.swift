@@ -15,6 +15,7 @@ public final class DSMRuntime: @unchecked Sendable {
     let transport: PageTransport
     let engine: CoherenceEngine
     let sync: Synchronizer
+    private let checkpointer: Checkpointer
     private let errorReports: ErrorReports
     let startNanoseconds = monotonicNanoseconds()
 
@@ -82,6 +83,8 @@ public final class DSMRuntime: @unchecked Sendable {
             sync.pushSeals = (0..<cluster.size).map { keys.pushSeal(from: $0) }
         }
         service.start()
+        checkpointer = Checkpointer(cluster: cluster, settings: settings, engine: engine, store: store,
+                                    conditions: syncService)
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
         let engine = self.engine
@@ -342,6 +345,8 @@ public final class DSMRuntime: @unchecked Sendable {
     // MARK: allocation
 
     private(set) var allocationCount = 0
+    /// The run's allocation calls, in order (a checkpoint records them; a restart compares).
+    private var allocations: [CheckpointManifest.Allocation] = []
 
     /// Collective: `size` bytes, homed in blocks of `block` bytes cyclically from `startRank`.
     /// Errors name `call` (the program's call, jia_alloc3's by default) and its start argument
@@ -370,6 +375,9 @@ public final class DSMRuntime: @unchecked Sendable {
         }
         allocationCount += 1
         engine.addRegion(firstPage: first, pages: pages, blockPages: blockPages, startRank: startRank)
+        let allocation = CheckpointManifest.Allocation(size: size, block: block, startRank: startRank)
+        checkpointer.restoreRegion(allocations.count, call: call, allocation: allocation, firstPage: first, pages: pages)
+        allocations.append(allocation)
         return space.address(ofPage: first)
     }
 
@@ -390,6 +398,32 @@ public final class DSMRuntime: @unchecked Sendable {
     /// so what MPI writes becomes a diff) when MPI will write it.
     public func prepareForMPI(_ address: UnsafeRawPointer, length: Int, writing: Bool) {
         engine.makeAccessible(address, length: length, forWriting: writing)
+    }
+
+    // MARK: checkpoints
+
+    /// Saves the shared memory, the allocation table and the condition variables, with
+    /// `tag` (collective; a barrier first). See `Checkpointer`.
+    @discardableResult
+    public func checkpoint(tag: Int) -> CheckpointReport {
+        engine.lock.whileCalling("jia_checkpoint") { () -> CheckpointReport in
+            if !sync.heldLocks.isEmpty {
+                Fatal.stop("jia_checkpoint(\(tag)) called while holding locks \(sync.heldLocks); a checkpoint is a "
+                    + "barrier: release them with jia_unlock first")
+            }
+            sync.collectiveCall(.checkpoint(tag: tag))
+            sync.barrier()
+            return checkpointer.checkpoint(tag: tag, allocations: allocations)
+        }
+    }
+
+    /// The tag of the checkpoint this run was restored from (the restart setting), or nil.
+    public var restoredTag: Int? { checkpointer.restoredTag }
+
+    /// Runs `body` on every rank once all parts of a checkpoint are written and before its
+    /// manifest is (tests only: a crash there leaves an incomplete checkpoint).
+    public func whenCheckpointPartsWrittenForTesting(_ body: @escaping (Int) -> Void) {
+        checkpointer.partsWrittenForTesting = body
     }
 
     // MARK: exit
@@ -413,6 +447,7 @@ public final class DSMRuntime: @unchecked Sendable {
         cluster.quietBarrier()
         service.channel.close()
         sync.release()
+        checkpointer.release()
         engine.release()
         store.release()
         space.release()

@@ -57,6 +57,9 @@ final class CoherenceEngine {
     private var homeTwins: HomeTwins
     private var homeChanges: [(page: Int, mask: UInt64)] = []
 
+    /// Pages changed since the last checkpoint; nil unless checkpoints are on.
+    var checkpointChanges: ChangedPages?
+
     /// Cached pages made writable (twinned) in this interval, or kept writable from the last.
     private var dirtyPages: [Int] = []
     /// Home pages made writable in this interval.
@@ -619,8 +622,57 @@ final class CoherenceEngine {
             store.mapHome(space, firstPage: first, count: count, copiesRemain ? .read : .readWrite)
         }
         forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
+        checkpointChanges?.mark(arrived)
         statistics.pagesMigratedIn += UInt64(arrived.count)
         statistics.pagesMigratedOut += UInt64(departed.count)
+    }
+
+    // MARK: checkpoints
+
+    /// The home pages a checkpoint saves (after its barrier): all of them (`full`), or those
+    /// changed since the last checkpoint: named by a barrier's notices, arrived by
+    /// migration, or open (written without detection, so perhaps changed). Open pages are
+    /// write-protected again so that their next write is seen, and the marks start over.
+    func homePagesForCheckpoint(full: Bool) -> [Int] {
+        let limit = table.allocatedPages
+        var pages: [Int] = []
+        flushed.removeAll(keepingCapacity: true)
+        for page in 0..<limit where table.home[page] == rank {
+            let open = table.state(page) == .homeOpen
+            if full || open || checkpointChanges?.contains(page) == true { pages.append(page) }
+            if open {
+                table.setState(page, .homeReadOnly)
+                flushed.append(page)
+            }
+        }
+        forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+        if let writeVectors, !flushed.isEmpty {
+            writeVectors.homeWritesNoticed(flushed.map { ($0, UInt64.max) }, protected: flushed)
+        }
+        checkpointChanges?.clear(below: limit)
+        return pages
+    }
+
+    /// A new region's homes as a checkpoint recorded them (at a restart, before anything is
+    /// in it): pages whose recorded home differs from the layout's move without any data.
+    func adoptHomes(firstPage: Int, _ homes: ArraySlice<Int32>) {
+        arrived.removeAll(keepingCapacity: true)
+        departed.removeAll(keepingCapacity: true)
+        for (offset, home) in homes.enumerated() where table.home[firstPage + offset] != home {
+            let page = firstPage + offset
+            if table.home[page] == rank {
+                table.setState(page, .unmapped)
+                departed.append(page)
+                writeVectors?.departed(page)
+            } else if Int(home) == rank {
+                table.setState(page, ranks == 1 ? .homeOpen : .homeReadOnly)
+                writeVectors?.arrived(page, writable: false)
+                arrived.append(page)
+            }
+            table.home[page] = home
+        }
+        forEachRun(arrived) { first, count in store.mapHome(space, firstPage: first, count: count, .read) }
+        forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
     }
 
     /// Pages of other homes this rank fetched since the last `resetFetchCounts`, with the

@@ -30,6 +30,21 @@ public enum CompressionChoice: String, Sendable, CaseIterable {
     case off, lz4, auto
 }
 
+/// What start-up restores (`Checkpointer`).
+public enum RestartChoice: Sendable, Equatable, CustomStringConvertible {
+    case off
+    case latest
+    case tag(Int)
+
+    public var description: String {
+        switch self {
+        case .off: return "off"
+        case .latest: return "latest"
+        case .tag(let tag): return String(tag)
+        }
+    }
+}
+
 /// Every tunable of a SwiftDSM run. Sources, lowest to highest precedence: built-in
 /// defaults, a YAML file (`jia.yaml` in the working directory, or the file `JIA_CONFIG`
 /// names), environment variables `JIA_<SETTING>`, command-line flags `--jia-<setting>=<value>`.
@@ -91,6 +106,18 @@ public struct Settings: Sendable, Equatable {
     /// A lock's manager names the next waiter to the holder, whose release then grants it
     /// directly (one hop instead of two).
     public var lockHandoff: Bool = true
+    /// Where `jia_checkpoint` writes: one subdirectory per checkpoint, each rank its own
+    /// part (a shared or a node-local file system; `{host}` becomes each host's name).
+    /// Empty: checkpoints are refused.
+    public var checkpointDirectory: String = ""
+    /// Whether start-up restores a checkpoint: none, the newest complete one, or the
+    /// newest complete one with this tag.
+    public var restart: RestartChoice = .off
+    /// Complete checkpoints kept (with the older ones they build on); older ones are removed.
+    public var checkpointKeep: Int = 2
+    /// Every this many checkpoints one is full; the ones between hold only the pages
+    /// changed since the one before (1: every checkpoint is full).
+    public var checkpointFullEvery: Int = 8
     /// Where each setting that is not a default came from, by setting name.
     public var sources: [String: String] = [:]
 
@@ -228,6 +255,35 @@ extension Settings {
             return true
         },
         choiceDefinition("compression", "off, lz4 or auto (the tcp transport's frames)", \.compression),
+        Definition(name: "checkpoint-dir", allowed: "a directory path (created if missing; {host} becomes the host's name), or off",
+                   show: { $0.checkpointDirectory.isEmpty ? "off" : $0.checkpointDirectory }) { settings, text in
+            guard !text.isEmpty, parseSwitch(text) != true else { return false }
+            settings.checkpointDirectory = parseSwitch(text) == false ? "" : text
+            return true
+        },
+        Definition(name: "restart", allowed: "off, latest or a checkpoint's tag (an integer)",
+                   show: { $0.restart.description }) { settings, text in
+            switch text.lowercased() {
+            case "off", "no", "false": settings.restart = .off
+            case "latest": settings.restart = .latest
+            default:
+                guard let tag = Int(text) else { return false }
+                settings.restart = .tag(tag)
+            }
+            return true
+        },
+        Definition(name: "checkpoint-keep", allowed: "an integer from 1 to 1000 (complete checkpoints)",
+                   show: { String($0.checkpointKeep) }) { settings, text in
+            guard let value = Int(text), (1...1000).contains(value) else { return false }
+            settings.checkpointKeep = value
+            return true
+        },
+        Definition(name: "checkpoint-full-every", allowed: "an integer from 1 to 1000 (checkpoints)",
+                   show: { String($0.checkpointFullEvery) }) { settings, text in
+            guard let value = Int(text), (1...1000).contains(value) else { return false }
+            settings.checkpointFullEvery = value
+            return true
+        },
     ]
 
     /// A setting whose values are the raw values of `Choice` (any case).

@@ -50,6 +50,11 @@ public struct Statistics: Sendable {
     public var compressionBytesIn: UInt64 = 0
     public var compressionBytesOut: UInt64 = 0
     public var compressionNanoseconds: UInt64 = 0
+    /// Checkpoints taken, pages and bytes this rank wrote to them, and the time they took.
+    public var checkpoints: UInt64 = 0
+    public var checkpointPages: UInt64 = 0
+    public var checkpointBytes: UInt64 = 0
+    public var checkpointNanoseconds: UInt64 = 0
     // Ours: one-sided MPI operations, mapping changes, the service thread's work.
     public var rmaOperations: UInt64 = 0
     public var protectionCalls: UInt64 = 0
@@ -102,6 +107,10 @@ public struct Statistics: Sendable {
         ("compressionBytesIn", \.compressionBytesIn, false),
         ("compressionBytesOut", \.compressionBytesOut, false),
         ("compressionNanoseconds", \.compressionNanoseconds, true),
+        ("checkpoints", \.checkpoints, false),
+        ("checkpointPages", \.checkpointPages, false),
+        ("checkpointBytes", \.checkpointBytes, false),
+        ("checkpointNanoseconds", \.checkpointNanoseconds, true),
         ("rmaOperations", \.rmaOperations, false),
         ("protectionCalls", \.protectionCalls, false),
         ("protectionNanoseconds", \.protectionNanoseconds, true),

@@ -7,6 +7,7 @@ struct CollectiveCall {
         case allocate
         case exit
         case balance
+        case checkpoint
     }
 
     static let headerWords = 7
@@ -32,6 +33,8 @@ struct CollectiveCall {
     static let wait = CollectiveCall(.wait)
     static let exit = CollectiveCall(.exit)
     static func balance(_ mode: BalanceMode) -> CollectiveCall { CollectiveCall(.balance, arguments: [Int(mode.rawValue)]) }
+
+    static func checkpoint(tag: Int) -> CollectiveCall { CollectiveCall(.checkpoint, arguments: [tag]) }
 
     static func allocate(size: Int, block: Int, startRank: Int) -> CollectiveCall {
         CollectiveCall(.allocate, arguments: [size, block, startRank])
@@ -66,6 +69,7 @@ struct CollectiveCall {
         case .wait: call = "jia_wait()"
         case .exit: call = "jia_exit()"
         case .balance: call = "jia_balance(\(arguments[0]))"
+        case .checkpoint: call = "jia_checkpoint(\(arguments[0]))"
         case .allocate: call = "jia_alloc3(size: \(arguments[0]), block: \(arguments[1]), starthost: \(arguments[2]))"
         }
         return "\(call) as collective call #\(sequence)"

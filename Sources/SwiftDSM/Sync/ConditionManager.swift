@@ -12,6 +12,9 @@ struct ConditionManager {
 
     mutating func reset(_ cv: Int) { isSet[cv] = false }
 
+    /// The ids of the set condition variables, ascending.
+    var setConditions: [Int] { isSet.filter(\.value).map(\.key).sorted() }
+
     /// `rank` waits on `cv`; returns true if it may continue at once.
     mutating func wait(_ cv: Int, by rank: Int) -> Bool {
         if isSet[cv] == true { return true }

@@ -8,7 +8,9 @@ import Synchronization
 final class SyncService: RequestHandler, @unchecked Sendable {
     private let cluster: Cluster
     private let locks = Mutex(LockManager())
-    private var conditions = ConditionManager()
+    private let conditions = Mutex(ConditionManager())
+    /// Checkpoint markers received in the current round (`snapshotConditions`).
+    private var markers = 0
     /// The lock-handoff setting: this rank, as a manager, names successors to holders.
     /// Set before the service thread starts.
     var handOff = true
@@ -29,7 +31,7 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     }
 
     static let kinds: [RequestKind] = [.acquireLock, .releaseLock, .lockSuccessor, .setCondition, .resetCondition,
-                                       .waitCondition]
+                                       .waitCondition, .conditionMarker]
 
     func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
         switch kind {
@@ -70,13 +72,24 @@ final class SyncService: RequestHandler, @unchecked Sendable {
                                                   grant: LockManager.Grant(rank: rank, scope: scope, pages: pages))
             successors.withLock { $0[lock] = successor }
         case .setCondition:
-            for rank in conditions.set(try body.int(in: 0..<maxConditions, "condition id")) { sendConditionGrant(to: rank) }
+            let cv = try body.int(in: 0..<maxConditions, "condition id")
+            for rank in conditions.withLock({ $0.set(cv) }) { sendConditionGrant(to: rank) }
         case .resetCondition:
-            conditions.reset(try body.int(in: 0..<maxConditions, "condition id"))
+            let cv = try body.int(in: 0..<maxConditions, "condition id")
+            conditions.withLock { $0.reset(cv) }
         case .waitCondition:
-            if conditions.wait(try body.int(in: 0..<maxConditions, "condition id"), by: source) {
-                sendConditionGrant(to: source)
-            }
+            let cv = try body.int(in: 0..<maxConditions, "condition id")
+            if conditions.withLock({ $0.wait(cv, by: source) }) { sendConditionGrant(to: source) }
+        case .conditionMarker:
+            // Every rank's requests sent before its marker were handled before it (each
+            // rank's requests arrive in order), so once all markers are in, the set
+            // conditions are those of the moment every rank entered the checkpoint.
+            markers += 1
+            guard markers == cluster.size else { return }
+            markers = 0
+            var writer = MessageWriter(capacity: 16)
+            writer.append(conditions.withLock { $0.setConditions })
+            channel.send(writer.bytes, tag: Tag.conditionSnapshot, to: cluster.rank)
         default:
             throw MalformedMessage(reason: "the synchronization service takes no \(kind) requests")
         }
@@ -133,6 +146,24 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         channel.send(writer.bytes, tag: Tag.lockGrant, to: grant.rank)
     }
 
+    /// The condition variables managed here that are set, as of the moment every rank
+    /// called this (collective, on the application thread: a checkpoint's).
+    func snapshotConditions() -> [Int] {
+        for rank in 0..<cluster.size { channel.send(MessageWriter(kind: .conditionMarker), to: rank) }
+        let reply = channel.receive(tag: Tag.conditionSnapshot, from: cluster.rank).bytes
+        let set = reply.withUnsafeBytes { raw -> [Int]? in
+            var reader = MessageReader(raw)
+            return try? reader.ints()
+        }
+        guard let set else { Fatal.stop("jia_checkpoint: the condition snapshot is malformed (\(reply.count) bytes)") }
+        return set
+    }
+
+    /// Sets the condition variables a checkpoint saved as set (restart, before any request).
+    func restoreConditions(_ set: [Int]) {
+        conditions.withLock { manager in for cv in set { _ = manager.set(cv) } }
+    }
+
     private func sendConditionGrant(to rank: Int) {
         channel.send([1], tag: Tag.conditionGrant, to: rank)
     }
@@ -145,9 +176,11 @@ extension RequestKind {
     static let resetCondition = RequestKind(6, "resetCondition")
     static let waitCondition = RequestKind(7, "waitCondition")
     static let lockSuccessor = RequestKind(11, "lockSuccessor")
+    static let conditionMarker = RequestKind(12, "conditionMarker")
 }
 
 extension Tag {
     static let lockGrant: Int32 = 12
     static let conditionGrant: Int32 = 13
+    static let conditionSnapshot: Int32 = 15
 }

@@ -199,6 +199,10 @@ final class Synchronizer {
         engine.statistics.barriers += 1
         barriersPassed += 1
         let others = gathered.pages(excluding: cluster.rank)
+        if let changes = engine.checkpointChanges {
+            changes.mark(mine)
+            changes.mark(others)
+        }
         DSMLog.trace("barrier \(engine.statistics.barriers): \(others.count) pages written elsewhere")
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)

@@ -30,6 +30,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "autobalance": autoBalanceScenario,
     "threads": threadsScenario,
     "marker": markerScenario,
+    "checkpoint": checkpointScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
