@@ -28,8 +28,22 @@ struct DSMBench: ParsableCommand {
     @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it.")
     var baseline = false
 
+    @Option(help: "Measure checkpoints instead (any number of ranks): of --megabytes of shared data, written to this directory, against its sequential write bandwidth.")
+    var checkpointDir: String?
+
+    @Option(help: "Shared data for --checkpoint-dir, in MiB (MG class A's grids: 440).")
+    var megabytes = 440
+
     func run() throws {
         var arguments = [CommandLine.arguments[0], "--jia-transport=\(transport)"]
+        if let checkpointDir {
+            arguments += ["--jia-checkpoint-dir=\(checkpointDir)", "--jia-checkpoint-full-every=3", "--jia-checkpoint-keep=1"]
+            let dsm = DSM.start(arguments: arguments)
+            if dsm.rank == 0 { print("# dsm-bench checkpoints: \(dsm.rankCount) ranks, transport \(dsm.runtime.transportName), \(checkpointDir)") }
+            CheckpointBench(dsm: dsm, directory: checkpointDir, megabytes: megabytes, repetitions: repetitions).run()
+            dsm.finish()
+            return
+        }
         // Lock managers stay put unless JIA_LOCK_MIGRATION says otherwise: lock_remote_us
         // measures a lock managed by the other rank.
         if ProcessInfo.processInfo.environment["JIA_LOCK_MIGRATION"] == nil { arguments.append("--jia-lock-migration=off") }

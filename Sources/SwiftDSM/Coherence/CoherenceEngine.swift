@@ -360,7 +360,7 @@ final class CoherenceEngine {
     }
 
     /// A write to a protected home page. If no other rank holds a copy (read notices), the
-    /// page and the following protected ones without copies become open: writable, with no
+    /// page and the following protected ones without copies (unless checkpoints are on) become open: writable, with no
     /// write detection, until a copy is made. Otherwise the write is noticed at the end of
     /// the interval.
     private func startHomeWriting(_ page: Int) {
@@ -375,8 +375,11 @@ final class CoherenceEngine {
             dirtyHomePages.append(page)
             return
         }
+        // With checkpoints on, only the faulting page opens: an open page counts as changed
+        // at the next checkpoint, and its neighbours may never be written.
+        let limit = checkpointChanges == nil ? prefetchPages : 1
         var count = 1
-        while count < prefetchPages, page + count < table.allocatedPages,
+        while count < limit, page + count < table.allocatedPages,
               table.state(page + count) == .homeReadOnly, !notices.hasCopies(page + count) {
             count += 1
         }
