@@ -23,3 +23,9 @@ public func c_jia_alloc1(_ size: Int32) -> UInt { address(jia_alloc1(Int(size)))
 
 @_cdecl("jia_alloc")
 public func c_jia_alloc(_ size: Int32) -> UInt { address(jia_alloc(Int(size))) }
+
+@_cdecl("jia_free")
+public func c_jia_free(_ pointer: UnsafeMutableRawPointer?) {
+    guard let pointer else { Fatal.stop("jia_free(NULL): pass the pointer a jia_alloc* call returned") }
+    timedSync { jia_free(pointer) }
+}

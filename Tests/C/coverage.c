@@ -289,6 +289,22 @@ int main(int argc, char **argv) {
     }
     ok("balance");
 
+    /* jia_free: the range comes back for the next allocation of its size, zero-filled;
+     * jia_restarted: -1 in a run that was not restored from a checkpoint */
+    {
+        int *scratch = (int *)jia_alloc3(N * sizeof(int), 4096, 0);
+        for (i = me; i < N; i += hosts) scratch[i] = i + 1;
+        jia_barrier();
+        CHECK(scratch[N - 1] == N, "scratch before the free: %d", scratch[N - 1]);
+        jia_free(scratch);
+        int *again = (int *)jia_alloc3(N * sizeof(int), 4096, 0);
+        CHECK(again == scratch, "the freed range is reused (%p, %p)", (void *)again, (void *)scratch);
+        CHECK(again[N - 1] == 0 && again[me] == 0, "reused memory reads %d", again[N - 1]);
+        jia_free(again);
+        CHECK(jia_restarted() == -1, "jia_restarted() %ld", jia_restarted());
+    }
+    ok("free restarted");
+
     /* macros that expand to nothing */
     jia_wtnt(&a[0], 4);
     jia_wtntw(&a[0]);

@@ -145,7 +145,7 @@ final class CheckpointTests: XCTestCase {
                 ranks: 4)
         refused(pristine, ["--jia-restart=latest", "--jia-page-size=8192"], "it was written with page-size 4096 and this run has 8192")
         refused(pristine, ["--jia-restart=latest", "--other-allocation"],
-                "is allocation 1 of this run, but allocation 1 of checkpoint 4 (tag 40) was jia_alloc3(size: 393216")
+                "is allocation 2 of this run, but allocation 2 of checkpoint 4 (tag 40) was jia_alloc3(size: 393216")
 
         // No directory, or a tag never written.
         let noDirectory = MPIRun.run("dsm-check", ["checkpoint", "--jia-restart=latest"], ranks: 2, network: .sharedMemory,

@@ -78,7 +78,7 @@ final class JIAJIATests: XCTestCase {
         let parts = ["identity", "alloc3 alloc2 alloc2p alloc1 alloc G_MALLOC G2_MALLOC", "divtask",
                      "lock unlock LOCK UNLOCK ALOCK AULOCK BARRIER", "setcv resetcv waitcv wait",
                      "clock CLOCK startstat stopstat", "config", "send recv", "bcast", "reduce",
-                     "LOADBAL loadcheck", "balance", "wtnt PAUSE GS MAIN_ENV WAIT_FOR_END"]
+                     "LOADBAL loadcheck", "balance", "free restarted", "wtnt PAUSE GS MAIN_ENV WAIT_FOR_END"]
         for (ranks, network) in Self.configurations {
             let run = MPIRun.run(path: binary, ["alpha", "7"], ranks: ranks, network: network, timeout: 120)
             let context = "coverage at np \(ranks) over \(network.rawValue):\n\(run.output)"

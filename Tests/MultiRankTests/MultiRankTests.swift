@@ -92,6 +92,8 @@ final class ScenarioTests: XCTestCase {
 
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
+    /// jia_free: freed ranges are reused (200 MiB through a 32 MiB space), read as zeros, merge.
+    func testFreedMemoryIsReused() { runEverywhere("free", ["--jia-capacity=32M"]) }
 
     /// The balance setting: barriers balance by themselves every balance-interval barriers.
     func testAutomaticBalance() {
@@ -174,6 +176,9 @@ final class ErrorReportTests: XCTestCase {
     func testAllocationOrderDiffers() { expectError("error-alloc-order", "rank 1 called jia_barrier()") }
     func testAllocationBeyondCapacity() { expectError("error-alloc-full", "the shared space is full") }
     func testAccessOutsideAllocatedMemory() { expectError("error-outside", "outside the allocated shared memory") }
+    func testUseAfterFree() { expectError("error-use-after-free", "is in shared memory released by jia_free: allocation 1") }
+    func testDoubleFree() { expectError("error-double-free", "was already freed") }
+    func testFreeOfAnAddressInsideAnAllocation() { expectError("error-free-inside", "is not the start of a shared allocation") }
     func testConditionVariableOutOfRange() { expectError("error-cv-range", "condition variable id out of range") }
 
     /// Input from the network that does not parse stops every rank with a message naming
@@ -237,6 +242,19 @@ final class ErrorReportTests: XCTestCase {
     func testBadSettingValues() {
         expectError("counter", "JIA_CACHE_PAGES=many", ranks: [2], environment: ["JIA_CACHE_PAGES": "many"])
         expectError("counter", "--jia-transport=udp", ranks: [2], arguments: ["--jia-transport=udp"])
+    }
+
+    /// A fault inside the fault handler (a bug there) is reported with both addresses and the
+    /// job ends; it neither hangs nor dies without a word.
+    func testAFaultInsideTheHandlerIsReported() {
+        for ranks in [2, 4] {
+            let result = MPIRun.run("dsm-check", ["error-fault-in-handler"], ranks: ranks, network: .sharedMemory,
+                                    timeout: 60)
+            XCTAssertFalse(result.timedOut, result.output)
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("inside the fault handler, while it resolved a fault at 0x"), result.output)
+            XCTAssertFalse(result.output.contains("the mistake was not reported"), result.output)
+        }
     }
 
     func testRealSegmentationFaultStillCrashesWithTheAddress() {

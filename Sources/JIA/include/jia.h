@@ -49,6 +49,12 @@ unsigned long jia_alloc2p(int size, int proc);       /* jia_alloc3(size, size, p
 unsigned long jia_alloc1(int size);                  /* jia_alloc3(size, size, 0)         */
 unsigned long jia_alloc(int size);                   /* whole region on the next rank     */
 
+/* SwiftDSM (not in 2.1): collective, a barrier first. Releases the allocation `address`
+ * starts: its pages return to the system at their homes and in every cache, and later
+ * allocations may reuse its range. Any access to it afterwards, a second free, or an
+ * address that starts no allocation stops every rank naming the allocation. */
+void jia_free(void *address);
+
 /* ---- synchronization -------------------------------------------------------------- */
 
 void jia_lock(int lockid);

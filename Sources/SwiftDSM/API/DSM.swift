@@ -52,6 +52,13 @@ public struct DSM: Sendable {
         return SharedArray(base: raw.bindMemory(to: Element.self, capacity: count), count: count)
     }
 
+    /// Releases `array`'s allocation (collective, a barrier first): its pages return to the
+    /// system at their homes and in every cache, and later allocations may reuse its range.
+    /// Any use of it afterwards stops the job naming the allocation. See `jia_free`.
+    public func free<Element>(_ array: SharedArray<Element>) {
+        runtime.free(UnsafeRawPointer(array.base), call: "dsm.free(\(array.count) elements at \(array.base))")
+    }
+
     public func lock(_ id: Int) -> SharedLock { SharedLock(id: id) }
     public func condition(_ id: Int) -> SharedCondition { SharedCondition(id: id) }
 

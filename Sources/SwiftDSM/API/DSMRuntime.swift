@@ -88,6 +88,7 @@ public final class DSMRuntime: @unchecked Sendable {
         let reports = errorReports
         Fatal.notifyOthers = { message in reports.notifyOthers(message) }
         let engine = self.engine
+        engine.describeFreed = { [unowned self] page in self.describeFreed(page) }
         FaultTrampoline.install(range: space.base, length: capacity) { address, isWrite in
             engine.handleFault(at: address, isWrite: isWrite)
         }
@@ -284,6 +285,10 @@ public final class DSMRuntime: @unchecked Sendable {
     /// to show the state a rank stopped in, such as a home page after a forged diff).
     public func whenStoppingForTesting(_ body: @escaping () -> Void) { Fatal.lastWordsForTesting = body }
 
+    /// Makes the next fault of this rank fault again inside the handler, as a bug there
+    /// would (tests only: the handler must say so and abort, not die silently or hang).
+    public func faultInsideTheHandlerForTesting() { engine.faultInsideTheHandlerForTesting = true }
+
     /// Sends a frame with a broken header to `rank` on the tcp transport (false on others):
     /// for tests of what a rank does with a corrupted stream.
     public func sendCorruptFrameForTesting(to rank: Int) -> Bool {
@@ -344,9 +349,21 @@ public final class DSMRuntime: @unchecked Sendable {
 
     // MARK: allocation
 
-    private(set) var allocationCount = 0
-    /// The run's allocation calls, in order (a checkpoint records them; a restart compares).
-    private var allocations: [CheckpointManifest.Allocation] = []
+    /// One allocation call of the run: its pages, how the program made it, whether it is live.
+    private struct Region {
+        let firstPage: Int
+        let pages: Int
+        let call: String
+        let allocation: CheckpointManifest.Allocation
+        var live = true
+    }
+
+    /// Every allocation of the run, in order (a checkpoint records them; a restart compares).
+    private var regions: [Region] = []
+    /// Runs of freed pages an allocation may reuse, by first page (adjacent runs merged).
+    private var freeRuns: [(first: Int, count: Int)] = []
+
+    var allocationCount: Int { regions.count }
 
     /// Collective: `size` bytes, homed in blocks of `block` bytes cyclically from `startRank`.
     /// Errors name `call` (the program's call, jia_alloc3's by default) and its start argument
@@ -367,18 +384,75 @@ public final class DSMRuntime: @unchecked Sendable {
         let pageSize = space.pageSize
         let pages = (size + pageSize - 1) / pageSize
         let blockPages = (block + pageSize - 1) / pageSize
-        let first = engine.table.allocatedPages
-        guard pages <= space.pageCount - first else {
-            Fatal.everyRank("\(call): the shared space is full: \(first * pageSize) of \(space.capacity) bytes "
-                + "are allocated and \(pages * pageSize) more were asked for; raise the capacity setting "
-                + "(JIA_CAPACITY or --jia-capacity=, now \(space.capacity))", comm: cluster.syncComm)
+        let first: Int
+        if let reused = freeRuns.firstIndex(where: { $0.count >= pages }) {
+            // First fit among freed pages: every rank frees and allocates alike, so all agree.
+            first = freeRuns[reused].first
+            freeRuns[reused] = (first + pages, freeRuns[reused].count - pages)
+            if freeRuns[reused].count == 0 { freeRuns.remove(at: reused) }
+        } else {
+            first = engine.table.allocatedPages
+            guard pages <= space.pageCount - first else {
+                let freed = freeRuns.reduce(0) { $0 + $1.count } * pageSize
+                Fatal.everyRank("\(call): the shared space is full: \(first * pageSize) of \(space.capacity) bytes "
+                    + "are allocated (\(freed) of them freed, in pieces too small) and \(pages * pageSize) more were "
+                    + "asked for; raise the capacity setting (JIA_CAPACITY or --jia-capacity=, now \(space.capacity))",
+                    comm: cluster.syncComm)
+            }
         }
-        allocationCount += 1
         engine.addRegion(firstPage: first, pages: pages, blockPages: blockPages, startRank: startRank)
-        let allocation = CheckpointManifest.Allocation(size: size, block: block, startRank: startRank)
-        checkpointer.restoreRegion(allocations.count, call: call, allocation: allocation, firstPage: first, pages: pages)
-        allocations.append(allocation)
+        let allocation = CheckpointManifest.Allocation(size: size, block: block, startRank: startRank, live: true)
+        checkpointer.restoreRegion(regions.count, call: call, allocation: allocation, firstPage: first, pages: pages)
+        regions.append(Region(firstPage: first, pages: pages, call: call, allocation: allocation))
         return space.address(ofPage: first)
+    }
+
+    /// Releases the allocation that starts at `address` (collective, with a barrier first):
+    /// its pages go back to the system on every rank, and later allocations may reuse them.
+    /// `call` names the program's call in errors.
+    func free(_ address: UnsafeRawPointer, call: String) {
+        engine.lock.whileCalling("jia_free") {
+            if !sync.heldLocks.isEmpty {
+                Fatal.stop("\(call) called while holding locks \(sync.heldLocks); it starts with a barrier: release "
+                    + "them with jia_unlock first")
+            }
+            sync.collectiveCall(.free(address: Int(bitPattern: address)))
+            let page = space.contains(address) ? space.page(of: address) : -1
+            guard let index = regions.lastIndex(where: { $0.firstPage == page }),
+                  address == UnsafeRawPointer(space.address(ofPage: page)) else {
+                Fatal.everyRank("\(call): \(address) is not the start of a shared allocation; pass the pointer "
+                    + "jia_alloc* (or dsm.allocate) returned", comm: cluster.syncComm)
+            }
+            guard regions[index].live else {
+                Fatal.everyRank("\(call): allocation \(index + 1) (\(regions[index].call)) was already freed",
+                                comm: cluster.syncComm)
+            }
+            sync.barrier()
+            let region = regions[index]
+            engine.freeRegion(firstPage: region.firstPage, pages: region.pages)
+            sync.forgetPushes(firstPage: region.firstPage, pages: region.pages)
+            regions[index].live = false
+            freeRuns.append((region.firstPage, region.pages))
+            freeRuns.sort { $0.first < $1.first }
+            var merged: [(first: Int, count: Int)] = []
+            for run in freeRuns {
+                if let last = merged.last, last.first + last.count == run.first {
+                    merged[merged.count - 1].count += run.count
+                } else {
+                    merged.append(run)
+                }
+            }
+            freeRuns = merged
+        }
+    }
+
+    /// What a freed page belonged to, for the error of a use after free.
+    private func describeFreed(_ page: Int) -> String {
+        guard let index = regions.lastIndex(where: { page >= $0.firstPage && page < $0.firstPage + $0.pages }) else {
+            return "page \(page)"
+        }
+        return "allocation \(index + 1) of the run (\(regions[index].call), \(regions[index].pages) pages at "
+            + "\(space.address(ofPage: regions[index].firstPage)))"
     }
 
     /// The shared range and how much of it is allocated.
@@ -413,7 +487,11 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             sync.collectiveCall(.checkpoint(tag: tag))
             sync.barrier()
-            return checkpointer.checkpoint(tag: tag, allocations: allocations)
+            return checkpointer.checkpoint(tag: tag, allocations: regions.map {
+                var allocation = $0.allocation
+                allocation.live = $0.live
+                return allocation
+            })
         }
     }
 

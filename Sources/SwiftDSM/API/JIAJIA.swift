@@ -63,6 +63,12 @@ public func jia_alloc(_ size: Int) -> UnsafeMutableRawPointer {
     return runtime.allocate(size: size, block: size, startRank: home, call: "jia_alloc(size: \(size))")
 }
 
+/// Releases the allocation `address` starts (collective, a barrier first); its range may be
+/// reused by later allocations, and any access to it before that is an error.
+public func jia_free(_ address: UnsafeRawPointer) {
+    runtime("jia_free").free(address, call: "jia_free(\(address))")
+}
+
 /// Acquires lock `lockid`; writes published under it by earlier holders become visible.
 public func jia_lock(_ lockid: Int) { runtime("jia_lock").sync.lock(lockid) }
 

@@ -10,6 +10,8 @@ struct CheckpointManifest: Codable, Equatable {
         var size: Int
         var block: Int
         var startRank: Int
+        /// Not freed when the checkpoint was taken (a freed one is restored empty).
+        var live: Bool
     }
 
     /// One file of the checkpoint.

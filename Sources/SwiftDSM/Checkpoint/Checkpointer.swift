@@ -350,12 +350,18 @@ final class Checkpointer {
             self.restore = nil
             return
         }
-        guard saved[number] == allocation else {
+        guard saved[number].size == allocation.size, saved[number].block == allocation.block,
+              saved[number].startRank == allocation.startRank else {
             let old = saved[number]
             Fatal.everyRank("\(call) is allocation \(number + 1) of this run, but allocation \(number + 1) of checkpoint "
                 + "\(restore.manifest.sequence) (tag \(restore.manifest.tag)) was jia_alloc3(size: \(old.size), "
                 + "block: \(old.block), starthost: \(old.startRank)); a restarted program must repeat the "
                 + "allocation calls of the run that wrote the checkpoint, in the same order", comm: cluster.syncComm)
+        }
+        guard saved[number].live else {
+            // Freed before the checkpoint: the program frees it again; its pages may hold another allocation's contents.
+            if number == saved.count - 1 { self.restore = nil }
+            return
         }
         engine.adoptHomes(firstPage: firstPage, restore.homes[firstPage..<(firstPage + pages)])
         var page = firstPage

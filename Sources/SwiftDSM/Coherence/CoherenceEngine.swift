@@ -57,6 +57,11 @@ final class CoherenceEngine {
     private var homeTwins: HomeTwins
     private var homeChanges: [(page: Int, mask: UInt64)] = []
 
+    /// Tests only: the next fault reads the shared range's last page (never accessible) while
+    /// it is being resolved, as a bug in the handler would.
+    var faultInsideTheHandlerForTesting = false
+    /// Names the allocation a freed page belonged to, for the error of a use after free.
+    var describeFreed: ((Int) -> String)?
     /// Pages changed since the last checkpoint; nil unless checkpoints are on.
     var checkpointChanges: ChangedPages?
 
@@ -111,7 +116,7 @@ final class CoherenceEngine {
                 space.protect(firstPage: run.firstPage, count: run.count, ranks == 1 ? .readWrite : .read)
             }
         }
-        table.allocatedPages = firstPage + pages
+        table.allocatedPages = max(table.allocatedPages, firstPage + pages)
     }
 
     // MARK: faults
@@ -122,6 +127,7 @@ final class CoherenceEngine {
     }
 
     private func resolveFault(at address: UnsafeMutableRawPointer, isWrite: Bool) -> Bool {
+        if faultInsideTheHandlerForTesting { touchInaccessibleMemory(space.address(ofPage: space.pageCount - 1)) }
         let faultStart = monotonicNanoseconds()
         let page = space.page(of: address)
         guard page < table.allocatedPages else {
@@ -161,6 +167,9 @@ final class CoherenceEngine {
             }
         case .pushed:
             useBroadcastCopy(page, isWrite: isWrite)
+        case .freed:
+            Fatal.stop("\(isWrite ? "write" : "read") at \(address) is in shared memory released by jia_free: "
+                + (describeFreed?(page) ?? "page \(page)") + "; a pointer into it may not be used after the free")
         case .readWrite, .homeWritable, .homeOpen:
             break  // already writable: the access retries and succeeds
         }
@@ -630,6 +639,45 @@ final class CoherenceEngine {
         statistics.pagesMigratedOut += UInt64(departed.count)
     }
 
+    // MARK: freeing
+
+    /// Releases a region (collective, right after a barrier, so no diff of it is pending):
+    /// home pages return their memory (a hole in the store), cached copies their slots, and
+    /// every page is `.freed` until an allocation reuses it. The pages count as changed for
+    /// the next checkpoint, since older checkpoints may hold their former contents.
+    func freeRegion(firstPage: Int, pages: Int) {
+        let range = firstPage..<(firstPage + pages)
+        let notices = store.readNotices
+        arrived.removeAll(keepingCapacity: true)  // here: cached pages
+        departed.removeAll(keepingCapacity: true)  // here: home pages
+        for page in range {
+            switch table.state(page) {
+            case .readOnly, .invalid, .pushed, .readWrite:
+                let slot = table.slot(page)!
+                if table.state(page) == .readWrite { cache.dropTwin(of: slot) }
+                cache.free(slot)
+                table.setSlot(page, nil)
+                arrived.append(page)
+            case .homeReadOnly, .homeWritable, .homeOpen:
+                homeTwins.drop(page)
+                writeVectors?.departed(page)
+                departed.append(page)
+            case .unmapped, .freed:
+                break
+            }
+            notices.clear(page)
+            table.subscription[page] = 0
+            table.fetchCount[page] = 0
+            table.setState(page, .freed)
+        }
+        dirtyPages.removeAll { range.contains($0) }
+        dirtyHomePages.removeAll { range.contains($0) }
+        subscriptionChanges.removeAll { range.contains(ReadBroadcast.page(ofSubscription: $0)) }
+        forEachRun(arrived) { first, count in store.restore(space, firstPage: first, count: count) }
+        forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
+        checkpointChanges?.mark(Array(range))
+    }
+
     // MARK: checkpoints
 
     /// The home pages a checkpoint saves (after its barrier): all of them (`full`), or those
@@ -776,7 +824,7 @@ final class CoherenceEngine {
                 page += count
                 continue
             }
-            let needsFault = state == .unmapped || state == .invalid || state == .pushed
+            let needsFault = state == .unmapped || state == .invalid || state == .pushed || state == .freed
                 || (forWriting && state == .readOnly)
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
             page += 1
@@ -799,4 +847,13 @@ final class CoherenceEngine {
             index += count
         }
     }
+}
+
+/// A read the optimizer keeps, its value stored where it cannot prove nobody looks (tests
+/// of a fault inside the fault handler).
+nonisolated(unsafe) private var touchedValue: UInt8 = 0
+
+@inline(never)
+private func touchInaccessibleMemory(_ address: UnsafeMutableRawPointer) {
+    touchedValue &+= address.assumingMemoryBound(to: UInt8.self).pointee
 }

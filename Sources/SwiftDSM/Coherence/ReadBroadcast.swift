@@ -19,6 +19,8 @@ struct ReadBroadcast {
 
     /// A subscription or unsubscription, not a page's write notice or a lock's statistics.
     static func isSubscription(_ notice: Int64) -> Bool { notice >= 0 && notice & flag != 0 }
+    /// The page of a subscription or unsubscription.
+    static func page(ofSubscription notice: Int64) -> Int { Int(notice & ~(flag | leaving)) }
 
     /// Pushes of a page in a row that reach a subscribed rank unused before it unsubscribes
     /// (2 would drop a page written twice between two reads, as a conservative notice does).

@@ -20,6 +20,8 @@ enum PageState: UInt8 {
     /// Not homed here; cached and current (a barrier's broadcast put it in its slot), but
     /// mapped without access, so that its first use is seen: it faults without a fetch.
     case pushed
+    /// Released by `jia_free` and not allocated again: any access is a use after free.
+    case freed
 }
 
 /// Zero-initialised storage for one entry per page of the shared range, from an anonymous

@@ -8,6 +8,7 @@ struct CollectiveCall {
         case exit
         case balance
         case checkpoint
+        case free
     }
 
     static let headerWords = 7
@@ -34,6 +35,7 @@ struct CollectiveCall {
     static let exit = CollectiveCall(.exit)
     static func balance(_ mode: BalanceMode) -> CollectiveCall { CollectiveCall(.balance, arguments: [Int(mode.rawValue)]) }
 
+    static func free(address: Int) -> CollectiveCall { CollectiveCall(.free, arguments: [address]) }
     static func checkpoint(tag: Int) -> CollectiveCall { CollectiveCall(.checkpoint, arguments: [tag]) }
 
     static func allocate(size: Int, block: Int, startRank: Int) -> CollectiveCall {
@@ -70,6 +72,7 @@ struct CollectiveCall {
         case .exit: call = "jia_exit()"
         case .balance: call = "jia_balance(\(arguments[0]))"
         case .checkpoint: call = "jia_checkpoint(\(arguments[0]))"
+        case .free: call = "jia_free(0x\(String(arguments[0], radix: 16)))"
         case .allocate: call = "jia_alloc3(size: \(arguments[0]), block: \(arguments[1]), starthost: \(arguments[2]))"
         }
         return "\(call) as collective call #\(sequence)"

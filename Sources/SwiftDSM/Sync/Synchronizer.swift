@@ -244,6 +244,11 @@ final class Synchronizer {
         cluster.quietBarrier()
     }
 
+    /// A region was freed: the barrier pushes forget its pages (on every rank alike).
+    func forgetPushes(firstPage: Int, pages: Int) {
+        for page in firstPage..<(firstPage + pages) { pusher.forget(page) }
+    }
+
     /// Computing balance (collective): gathers each rank's computing nanoseconds and returns
     /// the new powers, or nil when the ranks are within `ComputeShares.delta` of each other.
     func balanceComputing(computingNanoseconds: UInt64, powers: [Double]) -> [Double]? {

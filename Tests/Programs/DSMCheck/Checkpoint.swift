@@ -7,7 +7,8 @@ import SwiftDSM
 /// digest of an uninterrupted one. Besides the grid: a table written once (so incremental
 /// checkpoints leave it out), a share each rank writes in its neighbour's homes (home
 /// migration moves them, so a restart must restore homes too), counters summed under a
-/// lock, and a condition variable set before the first checkpoint.
+/// lock in a range reused after a free, and a condition variable set before the first
+/// checkpoint.
 ///
 /// Options after the scenario name: `--kill-after=T` (the last rank kills itself right
 /// after checkpoint T, in a run that was not restarted), `--kill-during=T` (it kills itself
@@ -22,6 +23,12 @@ func checkpointScenario(_ dsm: DSM) {
     let killDuring = option("kill-during")
     let rows = 96, columns = 512
     let last = dsm.rankCount - 1
+    // A scratch allocation freed at once: the counters below reuse its first page, and the
+    // checkpoints must record it as freed.
+    let scratch = dsm.allocate(Int64.self, count: 8 * 512, homes: .blocked)
+    for index in dsm.share(of: scratch.count) { scratch[index] = Int64(index) }
+    dsm.barrier()
+    dsm.free(scratch)
     let grid = dsm.allocate(Double.self, count: rows * columns + (options.contains("--other-allocation") ? 1 : 0))
     let table = dsm.allocate(Double.self, count: 64 * 512, homes: .onRank(0))
     let shiftedWords = 512 * dsm.rankCount

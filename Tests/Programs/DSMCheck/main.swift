@@ -31,6 +31,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "threads": threadsScenario,
     "marker": markerScenario,
     "checkpoint": checkpointScenario,
+    "free": freeScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
@@ -50,6 +51,25 @@ let errorScenarios: [String: (DSM) -> Void] = [
     "error-outside": { dsm in
         let array = dsm.allocate(UInt8.self, count: 4096)
         if dsm.rank == 0 { array.base[8192] = 1 }
+        dsm.barrier()
+    },
+    "error-use-after-free": useAfterFree,
+    "error-double-free": { dsm in
+        let array = dsm.allocate(UInt8.self, count: 4096)
+        dsm.free(array)
+        dsm.free(array)
+    },
+    "error-free-inside": { dsm in
+        let array = dsm.allocate(UInt8.self, count: 8192)
+        jia_free(UnsafeRawPointer(array.base + 4096))
+    },
+    "error-fault-in-handler": { dsm in
+        let array = dsm.allocate(UInt8.self, count: 4096 * dsm.rankCount, homes: .blocked)
+        dsm.barrier()
+        if dsm.rank == dsm.rankCount - 1 {
+            dsm.runtime.faultInsideTheHandlerForTesting()
+            blackHole(array[0])  // homed on rank 0: faults here
+        }
         dsm.barrier()
     },
     "error-cv-range": { dsm in if dsm.rank == 0 { jia_setcv(-1) }; dsm.barrier() },
