@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "example-pi", targets: ["ExamplePi"]),
         .executable(name: "example-matmul", targets: ["ExampleMatMul"]),
         .executable(name: "example-sor", targets: ["ExampleSOR"]),
+        .executable(name: "example-pagerank", targets: ["ExamplePageRank"]),
         .executable(name: "npb", targets: ["NPB"]),
         .executable(name: "dsm-config", targets: ["DSMConfig"]),
         .executable(name: "dsm-keygen", targets: ["DSMKeygen"]),
@@ -63,6 +64,7 @@ let package = Package(
         .executableTarget(name: "ExamplePi", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/Pi"),
         .executableTarget(name: "ExampleMatMul", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/MatMul"),
         .executableTarget(name: "ExampleSOR", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/SOR"),
+        .executableTarget(name: "ExamplePageRank", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/PageRank"),
 
         // Tests: pure parts without MPI, and multi-rank runs under mpirun.
         .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/SwiftDSMTests"),

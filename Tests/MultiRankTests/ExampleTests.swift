@@ -24,4 +24,18 @@ final class ExampleTests: XCTestCase {
     func testPiEqualsOneRankRun() { check("example-pi", ["2000000"], prefix: "pi = ") }
     func testMatrixMultiplyEqualsOneRankRun() { check("example-matmul", ["200"], prefix: "matmul checksum = ") }
     func testRedBlackSOREqualsOneRankRun() { check("example-sor", ["130", "20"], prefix: "sor checksum = ") }
+
+    /// Snapshot reads on PageRank: the program checks itself (the strict run equals the
+    /// sequential power method bit for bit with no stale read; both runs reach the fixed
+    /// point within the tolerance; snapshot reads move fewer pages at 2 and 4 ranks).
+    func testPageRankWithSnapshotReads() {
+        for (ranks, arguments) in [(1, [String]()), (2, []), (4, []), (2, ["--jia-transport=tcp"]),
+                                   (4, ["--jia-transport=message", "--jia-broadcast=off"])] {
+            let result = MPIRun.run("example-pagerank", ["50000", "2"] + arguments, ranks: ranks,
+                                    network: arguments.contains("--jia-transport=message") ? .tcp : .sharedMemory)
+            let label = "example-pagerank at np \(ranks) \(arguments)"
+            XCTAssertEqual(result.status, 0, "\(label):\n\(result.output)")
+            XCTAssertTrue(result.output.contains("pagerank: PASS"), "\(label):\n\(result.output)")
+        }
+    }
 }

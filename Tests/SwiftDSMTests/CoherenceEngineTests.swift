@@ -75,6 +75,35 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(engine.table.slot(5), slot, "refetched into the slot it held")
     }
 
+    /// Snapshot reads: a stale copy is read without a fetch for `maxAge` synchronizations,
+    /// then refetched; a write refetches at once; strict pages beside it are refetched as usual.
+    func testSnapshotReadsUseAStaleCopyUntilItIsTooOld() {
+        start(cachePages: 16, prefetchPages: 1)
+        engine.addRegion(firstPage: 0, pages: 8, blockPages: 8, startRank: 1, snapshotAge: 2)
+        XCTAssertEqual(words[2 * wordsPerPage], 0)
+        XCTAssertEqual(words[10 * wordsPerPage], 0)  // a strict page
+        arenaWords[2 * wordsPerPage] = 5
+        arenaWords[10 * wordsPerPage] = 6
+        let fetches = transport.fetches
+        engine.invalidate([2, 10])
+        XCTAssertEqual(engine.table.state(2), .stale)
+        XCTAssertEqual(words[2 * wordsPerPage], 0, "the stale copy is read as it was")
+        XCTAssertEqual(engine.statistics.staleReads, 1)
+        XCTAssertEqual(words[10 * wordsPerPage], 6, "a strict page is refetched")
+        XCTAssertEqual(transport.fetches, fetches + 1)
+        engine.invalidate([])
+        XCTAssertEqual(words[2 * wordsPerPage], 0, "still within two synchronizations")
+        engine.invalidate([])
+        XCTAssertEqual(words[2 * wordsPerPage], 5, "too old: refetched")
+        XCTAssertEqual(engine.table.staleSince[2], 0)
+        arenaWords[3 * wordsPerPage] = 9
+        XCTAssertEqual(words[3 * wordsPerPage], 9)
+        arenaWords[3 * wordsPerPage + 1] = 4
+        engine.invalidate([3])
+        words[3 * wordsPerPage + 2] = 1  // a write sees the current page
+        XCTAssertEqual(words[3 * wordsPerPage + 1], 4)
+    }
+
     func testASmallCacheEvictsDirtyPagesWithoutLosingAWrite() {
         start(cachePages: 4, prefetchPages: 2)
         for page in 0..<remotePages { words[page * wordsPerPage + 3] = page &* 31 &+ 1 }

@@ -34,20 +34,39 @@ public struct DSM: Sendable {
         case onRank(Int)
     }
 
+    /// What a read of an allocation's page that other ranks wrote sees.
+    public enum Consistency: Sendable, Equatable {
+        /// The newest data (scope consistency): a stale copy is always refetched.
+        case strict
+        /// A copy already held may be read for `maxAge` (1 to 255) synchronizations after
+        /// other ranks' writes made it stale, instead of being refetched at once: for
+        /// iterations that converge from older values too (asynchronous Jacobi, PageRank).
+        /// Writes always see the current page. Stale copies used count as `staleReads`.
+        case snapshot(maxAge: Int)
+    }
+
     /// Allocates a shared array of `count` elements (collective), zero-filled.
     public func allocate<Element: BitwiseCopyable>(_ type: Element.Type, count: Int,
-                                                   homes: Homes = .blocked) -> SharedArray<Element> {
+                                                   homes: Homes = .blocked,
+                                                   consistency: Consistency = .strict) -> SharedArray<Element> {
+        var age = 0
+        if case .snapshot(let maxAge) = consistency {
+            guard (1...255).contains(maxAge) else {
+                Fatal.stop("allocate(consistency: .snapshot(maxAge: \(maxAge))): maxAge must be from 1 to 255 synchronizations")
+            }
+            age = maxAge
+        }
         let bytes = max(count, 1) * MemoryLayout<Element>.stride
         let raw: UnsafeMutableRawPointer
         switch homes {
         case .blocked:
             let pages = (bytes + pageSize - 1) / pageSize
             let blockPages = (pages + rankCount - 1) / rankCount
-            raw = runtime.allocate(size: bytes, block: max(blockPages, 1) * pageSize, startRank: 0)
+            raw = runtime.allocate(size: bytes, block: max(blockPages, 1) * pageSize, startRank: 0, snapshotAge: age)
         case .blockCyclic(let blockBytes, let startRank):
-            raw = runtime.allocate(size: bytes, block: blockBytes, startRank: startRank)
+            raw = runtime.allocate(size: bytes, block: blockBytes, startRank: startRank, snapshotAge: age)
         case .onRank(let home):
-            raw = runtime.allocate(size: bytes, block: bytes, startRank: home)
+            raw = runtime.allocate(size: bytes, block: bytes, startRank: home, snapshotAge: age)
         }
         return SharedArray(base: raw.bindMemory(to: Element.self, capacity: count), count: count)
     }

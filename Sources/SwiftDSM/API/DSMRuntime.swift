@@ -369,7 +369,7 @@ public final class DSMRuntime: @unchecked Sendable {
     /// Errors name `call` (the program's call, jia_alloc3's by default) and its start argument
     /// as `startName`.
     func allocate(size: Int, block: Int, startRank: Int, call: String? = nil,
-                  startName: String = "starthost") -> UnsafeMutableRawPointer {
+                  startName: String = "starthost", snapshotAge: Int = 0) -> UnsafeMutableRawPointer {
         sync.collectiveCall(.allocate(size: size, block: block, startRank: startRank))
         let call = call ?? "jia_alloc3(size: \(size), block: \(block), starthost: \(startRank))"
         guard size > 0 else {
@@ -400,7 +400,8 @@ public final class DSMRuntime: @unchecked Sendable {
                     comm: cluster.syncComm)
             }
         }
-        engine.addRegion(firstPage: first, pages: pages, blockPages: blockPages, startRank: startRank)
+        engine.addRegion(firstPage: first, pages: pages, blockPages: blockPages, startRank: startRank,
+                         snapshotAge: snapshotAge)
         let allocation = CheckpointManifest.Allocation(size: size, block: block, startRank: startRank, live: true)
         checkpointer.restoreRegion(regions.count, call: call, allocation: allocation, firstPage: first, pages: pages)
         regions.append(Region(firstPage: first, pages: pages, call: call, allocation: allocation))

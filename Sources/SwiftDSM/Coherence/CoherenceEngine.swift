@@ -57,6 +57,11 @@ final class CoherenceEngine {
     private var homeTwins: HomeTwins
     private var homeChanges: [(page: Int, mask: UInt64)] = []
 
+    /// Synchronizations (invalidations by a barrier or a lock grant) so far: the clock of
+    /// snapshot reads' ages.
+    private var synchronizations: UInt32 = 1
+    /// Pages whose copy here went stale under snapshot reads, until refetched or too old.
+    private var staleCopies: [Int] = []
     /// Tests only: the next fault reads the shared range's last page (never accessible) while
     /// it is being resolved, as a bug in the handler would.
     var faultInsideTheHandlerForTesting = false
@@ -101,7 +106,9 @@ final class CoherenceEngine {
     // MARK: allocation
 
     /// Records the homes of newly allocated pages and opens the ones homed here.
-    func addRegion(firstPage: Int, pages: Int, blockPages: Int, startRank: Int) {
+    func addRegion(firstPage: Int, pages: Int, blockPages: Int, startRank: Int, snapshotAge: Int = 0) {
+        (table.snapshotAge.pointer + firstPage).update(repeating: UInt8(snapshotAge), count: pages)
+        (table.staleSince.pointer + firstPage).update(repeating: 0, count: pages)
         for run in HomeLayout.runs(firstPage: firstPage, pages: pages, blockPages: blockPages,
                                    startRank: startRank, ranks: ranks) {
             let home = Int32(run.home)
@@ -154,6 +161,17 @@ final class CoherenceEngine {
                 statistics.readFaults += 1
                 protect(page, count: count, .read)
             }
+        case .stale where !isWrite:
+            // A snapshot read: the copies held are young enough, so no fetch; the stale pages
+            // that follow open with it (one protection change, as a fetched run).
+            let count = run(from: page, in: .stale, sameHome: false, limit: prefetchPages)
+            statistics.staleReads += UInt64(count)
+            protect(page, count: count, .read)
+            for index in page..<(page + count) { table.setState(index, .readOnly) }
+        case .stale:
+            refetchStaleForWriting(page)
+        case .readOnly where isWrite && table.staleSince[page] != 0:
+            refetchStaleForWriting(page)
         case .readOnly:
             if isWrite {
                 statistics.writeFaults += 1
@@ -180,14 +198,24 @@ final class CoherenceEngine {
         return true
     }
 
+    /// A write to a stale copy (snapshot reads): writes see the current page, so it is
+    /// refetched first.
+    private func refetchStaleForWriting(_ page: Int) {
+        table.setState(page, .invalid)
+        let count = refetchIntoSlots(page, limit: 1)
+        statistics.writeFaults += 1
+        startWriting(page, count: count, protect: true)
+    }
+
     /// The faulting page and the pages after it in the same state (and on the same home,
     /// when they must be fetched), up to `limit`: a sequential sweep then takes one fault,
     /// one transfer and one mapping change per run instead of per page.
     private func run(from page: Int, in state: PageState, sameHome: Bool, limit: Int) -> Int {
         let home = table.home[page]
         var count = 1
+        // A stale copy (snapshot reads) joins only a run of stale copies: it is refetched before a write.
         while count < limit, page + count < table.allocatedPages, table.state(page + count) == state,
-              !sameHome || table.home[page + count] == home {
+              !sameHome || table.home[page + count] == home, state == .stale || table.staleSince[page + count] == 0 {
             count += 1
         }
         return count
@@ -248,6 +276,7 @@ final class CoherenceEngine {
             count = index
             break
         }
+        (table.staleSince.pointer + page).update(repeating: 0, count: count)
         if useWriteVectors, let refetcher {
             let start = monotonicNanoseconds()
             let saved = refetcher.refetch(home: Int(table.home[page]), firstPage: page, count: count, pageShift: pageShift,
@@ -452,6 +481,7 @@ final class CoherenceEngine {
             cache.free(table.slot(page)!)
             table.setSlot(page, nil)
             table.setState(page, .unmapped)
+            table.staleSince[page] = 0
         }
     }
 
@@ -580,7 +610,7 @@ final class CoherenceEngine {
     /// A valid cached copy of a page homed elsewhere (a migration candidate's condition).
     func holdsValidCopy(_ page: Int) -> Bool {
         let state = table.state(page)
-        return table.home[page] != rank && (state == .readOnly || state == .readWrite)
+        return table.home[page] != rank && (state == .readOnly || state == .readWrite) && table.staleSince[page] == 0
     }
 
     /// The first half of moving homes here: copies each page that `moves` brings to this rank
@@ -614,6 +644,7 @@ final class CoherenceEngine {
                     table.setSlot(move.page, nil)
                 }
                 table.setState(move.page, copiesRemain ? .homeReadOnly : .homeOpen)
+                table.staleSince[move.page] = 0
                 writeVectors?.arrived(move.page, writable: !copiesRemain)
                 if copiesRemain { notices.mark(first: move.page, count: 1) } else { notices.clear(move.page) }
                 arrived.append(move.page)
@@ -652,7 +683,7 @@ final class CoherenceEngine {
         departed.removeAll(keepingCapacity: true)  // here: home pages
         for page in range {
             switch table.state(page) {
-            case .readOnly, .invalid, .pushed, .readWrite:
+            case .readOnly, .invalid, .pushed, .readWrite, .stale:
                 let slot = table.slot(page)!
                 if table.state(page) == .readWrite { cache.dropTwin(of: slot) }
                 cache.free(slot)
@@ -668,6 +699,7 @@ final class CoherenceEngine {
             notices.clear(page)
             table.subscription[page] = 0
             table.fetchCount[page] = 0
+            table.staleSince[page] = 0
             table.setState(page, .freed)
         }
         dirtyPages.removeAll { range.contains($0) }
@@ -771,23 +803,40 @@ final class CoherenceEngine {
     /// Marks this rank's copies of `pages` stale (pages homed here are always current).
     /// They keep their slots, so a later access refetches in place.
     func invalidate(_ pages: [Int]) {
+        synchronizations &+= 1
+        if synchronizations == 0 { synchronizations = 1 }  // 0 means "current" in staleSince
         var stale: [Int] = []
+        if !staleCopies.isEmpty { expireStaleCopies(into: &stale) }
+        var keptStale: [Int] = []
         var droppedWritable = false
         for page in pages where page < table.allocatedPages {
             switch table.state(page) {
+            case .readOnly where table.snapshotAge[page] > 0:
+                // Snapshot reads: the copy stays, stale, until it is too old.
+                if table.staleSince[page] == 0 {
+                    table.staleSince[page] = synchronizations
+                    staleCopies.append(page)
+                    keptStale.append(page)
+                }
             case .readOnly:
                 stale.append(page)
             case .readWrite:  // kept writable by ADWD; its diff went home when the interval ended
                 cache.dropTwin(of: table.slot(page)!)
                 table.setState(page, .invalid)  // at once: the list may name the page twice
+                table.staleSince[page] = 0
                 stale.append(page)
                 droppedWritable = true
             case .pushed:  // inaccessible already
                 table.setState(page, .invalid)
                 statistics.invalidations += 1
             default:
-                break
+                break  // .stale: its age counts from when it first went stale
             }
+        }
+        if !keptStale.isEmpty {
+            keptStale.sort()
+            forEachRun(keptStale) { first, count in protect(first, count: count, .none) }
+            for page in keptStale { table.setState(page, .stale) }
         }
         guard !stale.isEmpty else { return }
         if droppedWritable { dirtyPages.removeAll { table.state($0) == .invalid } }
@@ -797,6 +846,27 @@ final class CoherenceEngine {
         DSMLog.trace("invalidate \(stale.count) pages, first \(stale[0])")
         forEachRun(stale) { first, count in protect(first, count: count, .none) }
         for page in stale { table.setState(page, .invalid) }
+    }
+
+    /// Stale copies older than their allocation's snapshot age become invalid (added to
+    /// `stale`); copies refetched or dropped since they went stale leave the list.
+    private func expireStaleCopies(into stale: inout [Int]) {
+        var index = 0
+        while index < staleCopies.count {
+            let page = staleCopies[index]
+            let since = table.staleSince[page]
+            if since != 0 && synchronizations &- since < UInt32(table.snapshotAge[page]) {
+                index += 1
+                continue
+            }
+            if since != 0 {
+                table.staleSince[page] = 0
+                let state = table.state(page)
+                if state == .stale || state == .readOnly { stale.append(page) }
+            }
+            staleCopies.swapAt(index, staleCopies.count - 1)
+            staleCopies.removeLast()
+        }
     }
 
     /// Makes [address, address+length) accessible without faults (so MPI may read it, or
@@ -825,6 +895,7 @@ final class CoherenceEngine {
                 continue
             }
             let needsFault = state == .unmapped || state == .invalid || state == .pushed || state == .freed
+                || state == .stale
                 || (forWriting && state == .readOnly)
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }
             page += 1

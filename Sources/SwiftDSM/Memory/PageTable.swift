@@ -22,6 +22,10 @@ enum PageState: UInt8 {
     case pushed
     /// Released by `jia_free` and not allocated again: any access is a use after free.
     case freed
+    /// Not homed here; a cached copy other ranks' writes made stale, kept because its
+    /// allocation takes snapshot reads and it is young enough (`snapshotAge`). Mapped
+    /// without access so that its first use is counted; a read then uses it as it is.
+    case stale
 }
 
 /// Zero-initialised storage for one entry per page of the shared range, from an anonymous
@@ -67,6 +71,12 @@ struct PageTable {
     /// plus the broadcasts that reached it unused since its last use.
     let subscription: PageArray<UInt8>
     static let subscribed: UInt8 = 0x80
+    /// Snapshot reads: how many synchronizations a stale copy of the page may be used for
+    /// (0: strict, the default), per page from its allocation.
+    let snapshotAge: PageArray<UInt8>
+    /// The engine's synchronization count when this rank's copy of the page went stale
+    /// (0: the copy is current, or there is none).
+    let staleSince: PageArray<UInt32>
     /// Allocated pages are 0..<allocatedPages: allocation is a collective bump pointer.
     var allocatedPages = 0
 
@@ -79,6 +89,8 @@ struct PageTable {
         writtenBarrier = PageArray(count: pageCount)
         fetchCount = PageArray(count: pageCount)
         subscription = PageArray(count: pageCount)
+        snapshotAge = PageArray(count: pageCount)
+        staleSince = PageArray(count: pageCount)
     }
 
     @inline(__always) func state(_ page: Int) -> PageState { PageState(rawValue: rawState[page])! }
@@ -102,5 +114,7 @@ struct PageTable {
         writtenBarrier.release()
         fetchCount.release()
         subscription.release()
+        snapshotAge.release()
+        staleSince.release()
     }
 }

@@ -50,6 +50,8 @@ public struct Statistics: Sendable {
     public var compressionBytesIn: UInt64 = 0
     public var compressionBytesOut: UInt64 = 0
     public var compressionNanoseconds: UInt64 = 0
+    /// Snapshot reads: stale copies used instead of a fetch (one per copy each time it went stale).
+    public var staleReads: UInt64 = 0
     /// Checkpoints taken, pages and bytes this rank wrote to them, and the time they took.
     public var checkpoints: UInt64 = 0
     public var checkpointPages: UInt64 = 0
@@ -107,6 +109,7 @@ public struct Statistics: Sendable {
         ("compressionBytesIn", \.compressionBytesIn, false),
         ("compressionBytesOut", \.compressionBytesOut, false),
         ("compressionNanoseconds", \.compressionNanoseconds, true),
+        ("staleReads", \.staleReads, false),
         ("checkpoints", \.checkpoints, false),
         ("checkpointPages", \.checkpointPages, false),
         ("checkpointBytes", \.checkpointBytes, false),
