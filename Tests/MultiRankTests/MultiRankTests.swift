@@ -206,6 +206,21 @@ final class ErrorReportTests: XCTestCase {
 
     /// A key file others can read, a missing key file, and security or LZ4 where there are
     /// no frames to apply them to: each named on every rank, with the fix.
+    /// Ranks started with different compression settings are refused at connection time,
+    /// each naming the other's setting (not at the first compressed frame).
+    func testDifferentCompressionIsRefusedAtConnection() {
+        let check = MPIRun.binaryDirectory.appendingPathComponent("dsm-check").path
+        let result = MPIRun.execute("/usr/bin/mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "1", check,
+                                                        "counter", "--jia-transport=tcp", "--jia-compression=lz4", ":",
+                                                        "-np", "1", check, "counter", "--jia-transport=tcp"],
+                                    environment: [:], directory: nil, timeout: 60)
+        XCTAssertFalse(result.timedOut, result.output)
+        XCTAssertNotEqual(result.status, 0, result.output)
+        XCTAssertTrue(result.output.contains("SwiftDSM error on rank 0: the tcp transport refused rank 1 on host")
+                      && result.output.contains("it runs with compression off, this rank with compression lz4"), result.output)
+        XCTAssertTrue(result.output.contains("it runs with compression lz4, this rank with compression off"), result.output)
+    }
+
     func testSecurityMistakesAreNamed() throws {
         let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())"
         mkdir(directory, 0o700)

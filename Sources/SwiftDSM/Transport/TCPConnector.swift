@@ -23,7 +23,8 @@ enum TCPConnector {
     private static let connectTimeoutMilliseconds: Int32 = 10_000
     private static let acceptTimeoutMilliseconds: Int32 = 30_000
 
-    /// A hello: magic, job, rank, security (`SecurityChoice` index), then the proof.
+    /// A hello: magic, job, rank, security and compression (`SecurityChoice` index | the
+    /// `CompressionChoice` index << 8), then the proof.
     private static let helloWords = 4
     private static let helloBytes = helloWords * 8 + JobKeys.proofLength
 
@@ -73,7 +74,9 @@ enum TCPConnector {
             let compressor = settings.compression == .off ? nil : Compressor(choice: settings.compression)
             return seal == nil && compressor == nil ? nil : FrameCodec(seal: seal, compressor: compressor)
         }
+        // Security index in the low byte, compression index in the next: both must agree.
         let security = UInt64(SecurityChoice.allCases.firstIndex(of: settings.security)!)
+            | UInt64(CompressionChoice.allCases.firstIndex(of: settings.compression)!) << 8
 
         var asking: [TCPLane] = []
         var connectProblem: String?
@@ -108,7 +111,8 @@ enum TCPConnector {
                 break
             }
             let peer: Int
-            switch readHello(fd, job: job, ranks: cluster.size, server: rank, security: settings.security, keys: keys) {
+            switch readHello(fd, job: job, ranks: cluster.size, server: rank, security: settings.security,
+                               compression: settings.compression, keys: keys) {
             case .peer(let found) where serving[found] == nil:
                 peer = found
             case .peer, .stray:
@@ -156,7 +160,7 @@ enum TCPConnector {
 
     /// What the hello on `fd` says, waiting up to 10 s for it.
     private static func readHello(_ fd: Int32, job: UInt64, ranks: Int, server: Int, security: SecurityChoice,
-                                  keys: JobKeys?) -> Hello {
+                                  compression: CompressionChoice, keys: JobKeys?) -> Hello {
         var hello = [UInt8](repeating: 0, count: helloBytes)
         var received = 0
         let deadline = monotonicNanoseconds() + 10_000_000_000
@@ -174,8 +178,16 @@ enum TCPConnector {
         }
         guard received == helloBytes, words[0] == helloMagic, words[1] == job, words[2] < UInt64(ranks) else { return .stray }
         let peer = Int(words[2])
-        guard words[3] < UInt64(SecurityChoice.allCases.count) else { return .refused(peer, "its hello is malformed") }
-        let theirs = SecurityChoice.allCases[Int(words[3])]
+        guard words[3] & 0xFF < UInt64(SecurityChoice.allCases.count), words[3] >> 16 == 0,
+              (words[3] >> 8) < UInt64(CompressionChoice.allCases.count) else {
+            return .refused(peer, "its hello is malformed")
+        }
+        let theirs = SecurityChoice.allCases[Int(words[3] & 0xFF)]
+        let theirCompression = CompressionChoice.allCases[Int(words[3] >> 8)]
+        guard theirCompression == compression else {
+            return .refused(peer, "it runs with compression \(theirCompression), this rank with compression "
+                + "\(compression); every rank needs the same compression setting")
+        }
         guard theirs == security else {
             return .refused(peer, "it runs with security \(theirs), this rank with security \(security); "
                 + "every rank needs the same security setting")
