@@ -862,7 +862,10 @@ final class CoherenceEngine {
             if since != 0 {
                 table.staleSince[page] = 0
                 let state = table.state(page)
-                if state == .stale || state == .readOnly { stale.append(page) }
+                if state == .stale || state == .readOnly {
+                    stale.append(page)
+                    table.setState(page, .invalid)  // at once: this invalidation may name it too
+                }
             }
             staleCopies.swapAt(index, staleCopies.count - 1)
             staleCopies.removeLast()
