@@ -1,13 +1,13 @@
 import ArgumentParser
 
-/// The five kernels.
+/// The five kernels and the LU pseudo-application.
 enum Kernel: String, CaseIterable, ExpressibleByArgument {
-    case ep, `is`, cg, mg, ft
+    case ep, `is`, cg, mg, ft, lu
 
     init?(argument: String) { self.init(rawValue: argument.lowercased()) }
 
     var name: String { rawValue.uppercased() }
-    /// IS, CG, MG and FT need a power-of-two number of ranks; EP takes any.
+    /// IS, CG, MG, FT and LU need a power-of-two number of ranks; EP takes any.
     var needsPowerOfTwo: Bool { self != .ep }
 }
 

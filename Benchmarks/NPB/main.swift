@@ -3,14 +3,14 @@ import Foundation
 import SwiftDSM
 import Collectives
 
-/// npb <ep|is|cg|mg|ft> --class <S|W|A|B>: one NAS Parallel Benchmark kernel over SwiftDSM.
+/// npb <ep|is|cg|mg|ft|lu> --class <S|W|A|B>: one NAS Parallel Benchmark over SwiftDSM.
 struct NPBOptions: ParsableArguments {
     static let configuration = CommandConfiguration(
         commandName: "npb",
-        abstract: "NAS Parallel Benchmarks 3.4 kernels (EP, IS, CG, MG, FT) on the SwiftDSM page DSM.",
-        discussion: "Run under mpirun. EP takes any number of ranks; IS, CG, MG and FT need a power of two.")
+        abstract: "NAS Parallel Benchmarks 3.4 kernels (EP, IS, CG, MG, FT, LU) on the SwiftDSM page DSM.",
+        discussion: "Run under mpirun. EP takes any number of ranks; IS, CG, MG, FT and LU need a power of two.")
 
-    @Argument(help: "The kernel: ep, is, cg, mg or ft.")
+    @Argument(help: "The kernel: ep, is, cg, mg, ft or lu.")
     var kernel: Kernel
 
     @Option(name: [.customLong("class"), .customShort("c")], help: "The problem class: S, W, A or B.")
@@ -71,6 +71,7 @@ func runMain() {
     case .cg: runCG(context)
     case .mg: runMG(context)
     case .ft: runFT(context)
+    case .lu: runLU(context)
     }
     fflush(nil)
     dsm.finish()
@@ -93,6 +94,11 @@ func limitProblem(_ kernel: Kernel, _ problemClass: ProblemClass, _ ranks: Int) 
         let p = FTParameters(problemClass)
         let limit = min(p.ny, p.nz)
         if ranks > limit { return "FT class \(problemClass.rawValue) supports at most \(limit) processes" }
+    case .lu:
+        let n = LUParameters(problemClass).n
+        if let problem = LUGrid.problem(n: n, ranks: ranks) {
+            return "LU class \(problemClass.rawValue) (\(n)^3) cannot run on \(ranks) processes: \(problem)"
+        }
     }
     return nil
 }
