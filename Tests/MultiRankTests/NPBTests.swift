@@ -1,6 +1,6 @@
 import XCTest
 
-/// Every NPB kernel verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP,
+/// Every NPB kernel (and LU) verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP,
 /// and at 4 ranks with every adaptive protocol on (broadcast is off by default).
 final class NPBTests: XCTestCase {
     private func verify(_ kernel: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -23,6 +23,7 @@ final class NPBTests: XCTestCase {
     func testCG() { verify("cg") }
     func testMG() { verify("mg") }
     func testFT() { verify("ft") }
+    func testLU() { verify("lu") }
 
     /// CG with 4 threads in each rank (its exchange reads shared pages from all of them at
     /// once) verifies at 1, 2 and 4 ranks, on the default transport and on tcp.
