@@ -16,9 +16,14 @@ import SwiftDSM
 final class LUExchange {
     let dsm: DSM
     let grid: LUGrid
-    /// One step's lines: the i-line (5 x ny values) then the j-line (5 x nx values).
+    /// Planes solved in one step of a sweep (at most `maxDepth`): fewer barriers, but the
+    /// ranks downstream start later (`LUBenchmark.chooseDepth`).
+    var depth = 1
+    static let maxDepth = 8
+    /// One step's lines: a slot per plane of the step, each the i-line (5 x ny values) and
+    /// the j-line (5 x nx values).
     let lines: SlabBoard
-    let iLineOffset = 0
+    let slotBytes: Int
     let jLineOffset: Int
     var lineTurn = 0
     /// The u ghost layers: four page-aligned regions (to north, south, west, east).
@@ -29,8 +34,12 @@ final class LUExchange {
     let surfaces: SlabBoard
     /// Packing space for a line along j (strided in the field).
     let packed: UnsafeMutablePointer<Double>
-    /// Barriers of the sweeps, for --progress.
+    /// For --progress: barriers of the sweeps, and seconds in them, in reading lines and in
+    /// the ghost exchanges.
     var steps = 0
+    var stepSeconds = 0.0
+    var lineSeconds = 0.0
+    var ghostSeconds = 0.0
 
     /// Collective.
     init(_ dsm: DSM, _ grid: LUGrid) {
@@ -40,7 +49,8 @@ final class LUExchange {
         let nxMax = (grid.nx0 + grid.xdim - 1) / grid.xdim
         let nyMax = (grid.ny0 + grid.ydim - 1) / grid.ydim
         jLineOffset = 5 * nyMax * 8
-        lines = SlabBoard(dsm, slabBytes: 5 * (nxMax + nyMax) * 8)
+        slotBytes = 5 * (nxMax + nyMax) * 8
+        lines = SlabBoard(dsm, slabBytes: LUExchange.maxDepth * slotBytes)
         let page = dsm.pageSize
         let rounded = { (bytes: Int) in (bytes + page - 1) / page * page }
         haloRegion = (rounded(10 * nyMax * grid.nz * 8), rounded(10 * nxMax * grid.nz * 8))
@@ -56,40 +66,46 @@ final class LUExchange {
     /// Ends a step of a sweep: publishes this step's lines (collective).
     func finishStep() {
         guard distributed else { return }
+        let start = wallSeconds()
         dsm.barrier()
+        stepSeconds += wallSeconds() - start
         lineTurn ^= 1
         steps += 1
     }
 
     /// Lower sweep, before plane k: the ghost rows i = 0 (from the north) and j = 0 (from
     /// the west) of `v`, written by those neighbours in the previous step.
-    func receiveLower(_ v: LUField, _ k: Int) {
-        if let north = grid.north { readILine(v, from: north, into: 0, k) }
-        if let west = grid.west { readJLine(v, from: west, into: 0, k) }
+    func receiveLower(_ v: LUField, _ k: Int, slot: Int) {
+        let start = wallSeconds()
+        defer { lineSeconds += wallSeconds() - start }
+        if let north = grid.north { readILine(v, from: north, into: 0, k, slot) }
+        if let west = grid.west { readJLine(v, from: west, into: 0, k, slot) }
     }
 
     /// Lower sweep, after plane k: row i = nx for the south, column j = ny for the east.
-    func sendLower(_ v: LUField, _ k: Int) {
-        if grid.south != nil { writeILine(v, from: grid.nx, k) }
-        if grid.east != nil { writeJLine(v, from: grid.ny, k) }
+    func sendLower(_ v: LUField, _ k: Int, slot: Int) {
+        if grid.south != nil { writeILine(v, from: grid.nx, k, slot) }
+        if grid.east != nil { writeJLine(v, from: grid.ny, k, slot) }
     }
 
     /// Upper sweep, before plane k: the ghosts i = nx+1 (south) and j = ny+1 (east).
-    func receiveUpper(_ v: LUField, _ k: Int) {
-        if let south = grid.south { readILine(v, from: south, into: grid.nx + 1, k) }
-        if let east = grid.east { readJLine(v, from: east, into: grid.ny + 1, k) }
+    func receiveUpper(_ v: LUField, _ k: Int, slot: Int) {
+        let start = wallSeconds()
+        defer { lineSeconds += wallSeconds() - start }
+        if let south = grid.south { readILine(v, from: south, into: grid.nx + 1, k, slot) }
+        if let east = grid.east { readJLine(v, from: east, into: grid.ny + 1, k, slot) }
     }
 
     /// Upper sweep, after plane k: row i = 1 for the north, column j = 1 for the west.
-    func sendUpper(_ v: LUField, _ k: Int) {
-        if grid.north != nil { writeILine(v, from: 1, k) }
-        if grid.west != nil { writeJLine(v, from: 1, k) }
+    func sendUpper(_ v: LUField, _ k: Int, slot: Int) {
+        if grid.north != nil { writeILine(v, from: 1, k, slot) }
+        if grid.west != nil { writeJLine(v, from: 1, k, slot) }
     }
 
     /// The line at fixed i over j = jst...jend (strided in the field, packed in the slab).
-    private func writeILine(_ v: LUField, from i: Int, _ k: Int) {
+    private func writeILine(_ v: LUField, from i: Int, _ k: Int, _ slot: Int) {
         let count = 5 * (grid.jend - grid.jst + 1)
-        let slab = lines.slab(dsm.rank, buffer: lineTurn) + iLineOffset
+        let slab = lines.slab(dsm.rank, buffer: lineTurn) + slot * slotBytes
         lines.prepareWrite(slab, bytes: count * 8)
         let out = slab.assumingMemoryBound(to: Double.self)
         for j in grid.jst...grid.jend {
@@ -98,9 +114,9 @@ final class LUExchange {
         }
     }
 
-    private func readILine(_ v: LUField, from source: Int, into i: Int, _ k: Int) {
+    private func readILine(_ v: LUField, from source: Int, into i: Int, _ k: Int, _ slot: Int) {
         let count = 5 * (grid.jend - grid.jst + 1)
-        pullShared(packed, lines.slab(source, buffer: lineTurn ^ 1) + iLineOffset, count * 8)
+        pullShared(packed, lines.slab(source, buffer: lineTurn ^ 1) + slot * slotBytes, count * 8)
         for j in grid.jst...grid.jend {
             let p = v.at(i, j, k), o = packed + 5 * (j - grid.jst)
             p[0] = o[0]; p[1] = o[1]; p[2] = o[2]; p[3] = o[3]; p[4] = o[4]
@@ -108,16 +124,16 @@ final class LUExchange {
     }
 
     /// The line at fixed j over i = ist...iend (contiguous in the field).
-    private func writeJLine(_ v: LUField, from j: Int, _ k: Int) {
+    private func writeJLine(_ v: LUField, from j: Int, _ k: Int, _ slot: Int) {
         let bytes = 5 * (grid.iend - grid.ist + 1) * 8
-        let slab = lines.slab(dsm.rank, buffer: lineTurn) + jLineOffset
+        let slab = lines.slab(dsm.rank, buffer: lineTurn) + slot * slotBytes + jLineOffset
         lines.prepareWrite(slab, bytes: bytes)
         memcpy(slab, v.at(grid.ist, j, k), bytes)
     }
 
-    private func readJLine(_ v: LUField, from source: Int, into j: Int, _ k: Int) {
+    private func readJLine(_ v: LUField, from source: Int, into j: Int, _ k: Int, _ slot: Int) {
         let bytes = 5 * (grid.iend - grid.ist + 1) * 8
-        pullShared(v.at(grid.ist, j, k), lines.slab(source, buffer: lineTurn ^ 1) + jLineOffset, bytes)
+        pullShared(v.at(grid.ist, j, k), lines.slab(source, buffer: lineTurn ^ 1) + slot * slotBytes + jLineOffset, bytes)
     }
 
     // MARK: ghost layers of u
@@ -126,6 +142,8 @@ final class LUExchange {
     /// columns j = 1, 2 and ny-1, ny to the west and east, for every k (collective).
     func exchangeGhosts(_ u: LUField) {
         guard distributed else { return }
+        let start = wallSeconds()
+        defer { ghostSeconds += wallSeconds() - start }
         let g = grid
         let mine = halo.slab(dsm.rank, buffer: haloTurn)
         let regions = [mine, mine + haloRegion.i, mine + 2 * haloRegion.i, mine + 2 * haloRegion.i + haloRegion.j]

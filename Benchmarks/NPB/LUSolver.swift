@@ -11,42 +11,74 @@ import Collectives
 /// plane one step earlier (mirrored for the upper sweep). Every step ends at a barrier,
 /// which publishes the lines it wrote (`LUExchange`).
 extension LUBenchmark {
-    /// Lower sweep: rsd = (D + omega L)^-1 rsd, plane by plane from k = 2.
+    /// Lower sweep: rsd = (D + omega L)^-1 rsd, from k = 2 up, `exchange.depth` planes a step.
     func lowerSweep() {
-        let g = grid
+        let start = wallSeconds()
+        defer { sweepSeconds += wallSeconds() - start }
+        let g = grid, depth = exchange.depth
         let lag = g.row + g.col
-        let steps = (g.nz - 2) + (g.xdim - 1) + (g.ydim - 1)
-        for step in 0..<steps {
-            let k = 2 + step - lag
-            if k >= 2 && k <= g.nz - 1 {
-                exchange.receiveLower(rsd, k)
-                for j in g.jst...g.jend {
-                    jacld(j, k)
-                    blts(j, k)
+        let blocks = (g.nz - 2 + depth - 1) / depth
+        for step in 0..<(blocks + (g.xdim - 1) + (g.ydim - 1)) {
+            let block = step - lag
+            if block >= 0 && block < blocks {
+                let first = 2 + block * depth
+                for (slot, k) in (first...min(first + depth - 1, g.nz - 1)).enumerated() {
+                    exchange.receiveLower(rsd, k, slot: slot)
+                    for j in g.jst...g.jend {
+                        jacld(j, k)
+                        blts(j, k)
+                    }
+                    exchange.sendLower(rsd, k, slot: slot)
                 }
-                exchange.sendLower(rsd, k)
             }
             exchange.finishStep()
         }
     }
 
-    /// Upper sweep: rsd = (D + omega U)^-1 rsd, plane by plane from k = nz - 1 down.
+    /// Upper sweep: rsd = (D + omega U)^-1 rsd, from k = nz - 1 down, `depth` planes a step.
     func upperSweep() {
-        let g = grid
+        let start = wallSeconds()
+        defer { sweepSeconds += wallSeconds() - start }
+        let g = grid, depth = exchange.depth
         let lag = (g.xdim - 1 - g.row) + (g.ydim - 1 - g.col)
-        let steps = (g.nz - 2) + (g.xdim - 1) + (g.ydim - 1)
-        for step in 0..<steps {
-            let k = g.nz - 1 - (step - lag)
-            if k >= 2 && k <= g.nz - 1 {
-                exchange.receiveUpper(rsd, k)
-                for j in stride(from: g.jend, through: g.jst, by: -1) {
-                    jacu(j, k)
-                    buts(j, k)
+        let blocks = (g.nz - 2 + depth - 1) / depth
+        for step in 0..<(blocks + (g.xdim - 1) + (g.ydim - 1)) {
+            let block = step - lag
+            if block >= 0 && block < blocks {
+                let first = g.nz - 1 - block * depth
+                for (slot, k) in stride(from: first, through: max(first - depth + 1, 2), by: -1).enumerated() {
+                    exchange.receiveUpper(rsd, k, slot: slot)
+                    for j in stride(from: g.jend, through: g.jst, by: -1) {
+                        jacu(j, k)
+                        buts(j, k)
+                    }
+                    exchange.sendUpper(rsd, k, slot: slot)
                 }
-                exchange.sendUpper(rsd, k)
             }
             exchange.finishStep()
         }
+    }
+
+    /// The planes per step for the timed iterations (collective): `--planes`, or from the
+    /// warm-up's sweeps (one plane a step): with t the time to solve a plane and c the cost
+    /// of a step's barrier and line reads, a sweep of N planes over a grid whose last rank
+    /// starts D steps after the first takes about (N / B + D) (B t + c), least at
+    /// B = sqrt(N c / (D t)).
+    func chooseDepth() {
+        let g = grid, x = exchange
+        if let planes = context.planes {
+            x.depth = planes
+            return
+        }
+        guard x.distributed, x.steps > 0 else { return }
+        let sync = x.stepSeconds + x.lineSeconds
+        let measured = Collectives.allreduce([sync / Double(x.steps), (sweepSeconds - sync) / Double(2 * (g.nz - 2))],
+                                             .max)
+        let planes = Double(g.nz - 2), lag = Double(g.xdim + g.ydim - 2)
+        let best = (planes * measured[0] / (lag * measured[1])).squareRoot()
+        x.depth = min(max(Int(best.rounded()), 1), LUExchange.maxDepth)
+        context.note(String(format: "LU: %.1f us a step, %.1f us a plane: %d planes a step", measured[0] * 1e6,
+                            measured[1] * 1e6, x.depth))
     }
 
     /// blts for line (j, k): a = ldz, b = ldy, c = ldx from jacld.
@@ -99,26 +131,64 @@ extension LUBenchmark {
     }
 
     /// Solves block * x = v in place in v: Gaussian elimination without pivoting and back
-    /// substitution, in NPB's order of operations (the block is copied, not changed).
+    /// substitution, in NPB's order of operations, on a copy of the block held in locals
+    /// (registers: no store of the 25 entries can alias v).
     @inline(__always)
-    func solveBlock(_ block: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>) {
-        let t = tmat
-        for n in 0..<25 { t[n] = block[n] }
-        for p in 0..<4 {
-            let tmp1 = 1.0 / t[p + 5 * p]
-            for r in (p + 1)..<5 {
-                let tmp = tmp1 * t[r + 5 * p]
-                for col in (p + 1)..<5 { t[r + 5 * col] = t[r + 5 * col] - tmp * t[p + 5 * col] }
-                v[r] = v[r] - v[p] * tmp
-            }
-        }
-        for r in stride(from: 4, through: 0, by: -1) {
-            var value = v[r]
-            if r < 4 {
-                for col in (r + 1)..<5 { value = value - t[r + 5 * col] * v[col] }
-            }
-            v[r] = value / t[r + 5 * r]
-        }
+    func solveBlock(_ t: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>) {
+        // t[(row - 1) + 5 * (column - 1)]; tRC is row R, column C.
+        let t11 = t[0], t21 = t[1], t31 = t[2], t41 = t[3], t51 = t[4]
+        let t12 = t[5], t13 = t[10], t14 = t[15], t15 = t[20]
+        var t22 = t[6], t32 = t[7], t42 = t[8], t52 = t[9]
+        var t23 = t[11], t33 = t[12], t43 = t[13], t53 = t[14]
+        var t24 = t[16], t34 = t[17], t44 = t[18], t54 = t[19]
+        var t25 = t[21], t35 = t[22], t45 = t[23], t55 = t[24]
+        let v1 = v[0]
+        var v2 = v[1], v3 = v[2], v4 = v[3], v5 = v[4]
+
+        var tmp1 = 1.0 / t11
+        var tmp = tmp1 * t21
+        t22 = t22 - tmp * t12; t23 = t23 - tmp * t13; t24 = t24 - tmp * t14; t25 = t25 - tmp * t15
+        v2 = v2 - v1 * tmp
+        tmp = tmp1 * t31
+        t32 = t32 - tmp * t12; t33 = t33 - tmp * t13; t34 = t34 - tmp * t14; t35 = t35 - tmp * t15
+        v3 = v3 - v1 * tmp
+        tmp = tmp1 * t41
+        t42 = t42 - tmp * t12; t43 = t43 - tmp * t13; t44 = t44 - tmp * t14; t45 = t45 - tmp * t15
+        v4 = v4 - v1 * tmp
+        tmp = tmp1 * t51
+        t52 = t52 - tmp * t12; t53 = t53 - tmp * t13; t54 = t54 - tmp * t14; t55 = t55 - tmp * t15
+        v5 = v5 - v1 * tmp
+
+        tmp1 = 1.0 / t22
+        tmp = tmp1 * t32
+        t33 = t33 - tmp * t23; t34 = t34 - tmp * t24; t35 = t35 - tmp * t25
+        v3 = v3 - v2 * tmp
+        tmp = tmp1 * t42
+        t43 = t43 - tmp * t23; t44 = t44 - tmp * t24; t45 = t45 - tmp * t25
+        v4 = v4 - v2 * tmp
+        tmp = tmp1 * t52
+        t53 = t53 - tmp * t23; t54 = t54 - tmp * t24; t55 = t55 - tmp * t25
+        v5 = v5 - v2 * tmp
+
+        tmp1 = 1.0 / t33
+        tmp = tmp1 * t43
+        t44 = t44 - tmp * t34; t45 = t45 - tmp * t35
+        v4 = v4 - v3 * tmp
+        tmp = tmp1 * t53
+        t54 = t54 - tmp * t34; t55 = t55 - tmp * t35
+        v5 = v5 - v3 * tmp
+
+        tmp1 = 1.0 / t44
+        tmp = tmp1 * t54
+        t55 = t55 - tmp * t45
+        v5 = v5 - v4 * tmp
+
+        v5 = v5 / t55
+        v4 = (v4 - t45 * v5) / t44
+        v3 = (v3 - t34 * v4 - t35 * v5) / t33
+        v2 = (v2 - t23 * v3 - t24 * v4 - t25 * v5) / t22
+        v[0] = (v1 - t12 * v2 - t13 * v3 - t14 * v4 - t15 * v5) / t11
+        v[1] = v2; v[2] = v3; v[3] = v4; v[4] = v5
     }
 
     /// NPB's ssor(niter): the iterations, timed from after the first residual. Returns the

@@ -141,6 +141,8 @@ struct RunContext {
     let progress: Bool
     /// Threads per rank (`--threads`, CG only).
     var threads = 1
+    /// k-planes per wavefront step (`--planes`, LU only); nil: LU chooses.
+    var planes: Int? = nil
 
     var rank: Int { dsm.rank }
     var ranks: Int { dsm.rankCount }

@@ -24,6 +24,9 @@ struct NPBOptions: ParsableArguments {
 
     @Option(help: "Threads per rank (CG): each exchange's reads of shared memory and the sparse product are split among them.")
     var threads = 1
+
+    @Option(help: "k-planes per wavefront step of the SSOR sweeps (LU, 1 to 8; default: chosen after the warm-up iteration).")
+    var planes: Int?
 }
 
 func usageFailure(_ dsm: DSM, _ message: String, showUsage: Bool) -> Never {
@@ -63,8 +66,16 @@ func runMain() {
         usageFailure(dsm, "--threads applies to cg only; \(options.kernel.name) runs one thread per rank",
                      showUsage: false)
     }
+    if let planes = options.planes {
+        guard options.kernel == .lu else {
+            usageFailure(dsm, "--planes applies to lu only", showUsage: false)
+        }
+        guard (1...LUExchange.maxDepth).contains(planes) else {
+            usageFailure(dsm, "--planes must be from 1 to \(LUExchange.maxDepth), not \(planes)", showUsage: false)
+        }
+    }
     let context = RunContext(dsm: dsm, problemClass: options.problemClass, progress: options.progress,
-                             threads: options.threads)
+                             threads: options.threads, planes: options.planes)
     switch options.kernel {
     case .ep: runEP(context)
     case .is: runIS(context)
