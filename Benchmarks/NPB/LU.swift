@@ -68,7 +68,7 @@ final class LUBenchmark {
     let rsd: LUField
     let frct: LUField
     let flux: LUField
-    /// The blocks of one line (jacld / jacu) and the upper sweep's scratch.
+    /// The blocks of one line (jacld / jacu) and the upper sweep's scratch for one point.
     let a: UnsafeMutablePointer<Double>
     let b: UnsafeMutablePointer<Double>
     let c: UnsafeMutablePointer<Double>
@@ -118,8 +118,8 @@ final class LUBenchmark {
         c = .allocate(capacity: blocks)
         d = .allocate(capacity: blocks)
         for matrix in [a, b, c, d] { matrix.initialize(repeating: 0, count: blocks) }
-        tv = .allocate(capacity: 5 * (grid.nx + 2))
-        tv.initialize(repeating: 0, count: 5 * (grid.nx + 2))
+        tv = .allocate(capacity: 5)
+        tv.initialize(repeating: 0, count: 5)
 
         dxi = 1.0 / Double(grid.nx0 - 1)
         deta = 1.0 / Double(grid.ny0 - 1)

@@ -81,52 +81,51 @@ extension LUBenchmark {
                             measured[1] * 1e6, x.depth))
     }
 
-    /// blts for line (j, k): a = ldz, b = ldy, c = ldx from jacld.
+    /// blts for line (j, k): a = ldz, b = ldy, c = ldx from jacld. NPB runs the k-term
+    /// over the line first, then the i- and j-terms and the block solve; each point's
+    /// operations come in that same order here in one pass. The five rows are computed
+    /// before any is stored (a store to v could alias the blocks: LLVM would reload them).
     func blts(_ j: Int, _ k: Int) {
         let v = rsd, omega = self.omega
-        let ist = grid.ist, iend = grid.iend
         let ldz = a, ldy = b, ldx = c
-        for i in ist...iend {
-            let p = v.at(i, j, k), below = v.at(i, j, k - 1), z = ldz + 25 * i
-            for m in 0..<5 {
-                p[m] = p[m] - omega * (z[m] * below[0] + z[m + 5] * below[1] + z[m + 10] * below[2]
-                    + z[m + 15] * below[3] + z[m + 20] * below[4])
+        for i in grid.ist...grid.iend {
+            let p = v.at(i, j, k), below = v.at(i, j, k - 1), west = v.at(i, j - 1, k), north = v.at(i - 1, j, k)
+            let z = ldz + 25 * i, y = ldy + 25 * i, x = ldx + 25 * i
+            let b0 = below[0], b1 = below[1], b2 = below[2], b3 = below[3], b4 = below[4]
+            let w0 = west[0], w1 = west[1], w2 = west[2], w3 = west[3], w4 = west[4]
+            let n0 = north[0], n1 = north[1], n2 = north[2], n3 = north[3], n4 = north[4]
+            @inline(__always) func row(_ m: Int) -> Double {
+                let value = p[m] - omega * (z[m] * b0 + z[m + 5] * b1 + z[m + 10] * b2 + z[m + 15] * b3 + z[m + 20] * b4)
+                return value - omega * (y[m] * w0 + x[m] * n0 + y[m + 5] * w1 + x[m + 5] * n1
+                    + y[m + 10] * w2 + x[m + 10] * n2 + y[m + 15] * w3 + x[m + 15] * n3
+                    + y[m + 20] * w4 + x[m + 20] * n4)
             }
-        }
-        for i in ist...iend {
-            let p = v.at(i, j, k), west = v.at(i, j - 1, k), north = v.at(i - 1, j, k)
-            let y = ldy + 25 * i, x = ldx + 25 * i
-            for m in 0..<5 {
-                p[m] = p[m] - omega * (y[m] * west[0] + x[m] * north[0] + y[m + 5] * west[1] + x[m + 5] * north[1]
-                    + y[m + 10] * west[2] + x[m + 10] * north[2] + y[m + 15] * west[3] + x[m + 15] * north[3]
-                    + y[m + 20] * west[4] + x[m + 20] * north[4])
-            }
+            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4)
+            p[0] = r0; p[1] = r1; p[2] = r2; p[3] = r3; p[4] = r4
             solveBlock(d + 25 * i, p)
         }
     }
 
-    /// buts for line (j, k): a = udx, b = udy, c = udz from jacu.
+    /// buts for line (j, k): a = udx, b = udy, c = udz from jacu, in one pass as blts.
     func buts(_ j: Int, _ k: Int) {
-        let v = rsd, omega = self.omega, tv = self.tv
-        let ist = grid.ist, iend = grid.iend
+        let v = rsd, omega = self.omega, t = self.tv
         let udx = a, udy = b, udz = c
-        for i in stride(from: iend, through: ist, by: -1) {
-            let above = v.at(i, j, k + 1), z = udz + 25 * i, t = tv + 5 * i
-            for m in 0..<5 {
-                t[m] = omega * (z[m] * above[0] + z[m + 5] * above[1] + z[m + 10] * above[2]
-                    + z[m + 15] * above[3] + z[m + 20] * above[4])
+        for i in stride(from: grid.iend, through: grid.ist, by: -1) {
+            let p = v.at(i, j, k), above = v.at(i, j, k + 1), east = v.at(i, j + 1, k), south = v.at(i + 1, j, k)
+            let z = udz + 25 * i, y = udy + 25 * i, x = udx + 25 * i
+            let a0 = above[0], a1 = above[1], a2 = above[2], a3 = above[3], a4 = above[4]
+            let e0 = east[0], e1 = east[1], e2 = east[2], e3 = east[3], e4 = east[4]
+            let s0 = south[0], s1 = south[1], s2 = south[2], s3 = south[3], s4 = south[4]
+            @inline(__always) func row(_ m: Int) -> Double {
+                let value = omega * (z[m] * a0 + z[m + 5] * a1 + z[m + 10] * a2 + z[m + 15] * a3 + z[m + 20] * a4)
+                return value + omega * (y[m] * e0 + x[m] * s0 + y[m + 5] * e1 + x[m + 5] * s1
+                    + y[m + 10] * e2 + x[m + 10] * s2 + y[m + 15] * e3 + x[m + 15] * s3
+                    + y[m + 20] * e4 + x[m + 20] * s4)
             }
-        }
-        for i in stride(from: iend, through: ist, by: -1) {
-            let p = v.at(i, j, k), east = v.at(i, j + 1, k), south = v.at(i + 1, j, k)
-            let y = udy + 25 * i, x = udx + 25 * i, t = tv + 5 * i
-            for m in 0..<5 {
-                t[m] = t[m] + omega * (y[m] * east[0] + x[m] * south[0] + y[m + 5] * east[1] + x[m + 5] * south[1]
-                    + y[m + 10] * east[2] + x[m + 10] * south[2] + y[m + 15] * east[3] + x[m + 15] * south[3]
-                    + y[m + 20] * east[4] + x[m + 20] * south[4])
-            }
+            let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3), r4 = row(4)
+            t[0] = r0; t[1] = r1; t[2] = r2; t[3] = r3; t[4] = r4
             solveBlock(d + 25 * i, t)
-            for m in 0..<5 { p[m] = p[m] - t[m] }
+            p[0] = p[0] - t[0]; p[1] = p[1] - t[1]; p[2] = p[2] - t[2]; p[3] = p[3] - t[3]; p[4] = p[4] - t[4]
         }
     }
 
