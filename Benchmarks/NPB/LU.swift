@@ -268,9 +268,9 @@ func runLU(_ context: RunContext) {
     let seconds = lu.ssor(lu.itmax)
     let x = lu.exchange
     if context.progress {
-        err("[npb] LU rank \(context.rank): \(x.steps) sweep steps, " + String(format: "%.3f s at their barriers, "
-            + "%.3f s reading lines, %.3f s exchanging ghosts (warm-up included)", x.stepSeconds, x.lineSeconds,
-            x.ghostSeconds))
+        err("[npb] LU rank \(context.rank): \(x.steps) sweep steps, " + String(format: "%.3f s in the sweeps, "
+            + "%.3f s of them at their barriers, %.3f s reading lines; %.3f s exchanging ghosts (warm-up included)",
+            lu.sweepSeconds, x.stepSeconds, x.lineSeconds, x.ghostSeconds))
     }
     lu.error()
     lu.pintgr()
