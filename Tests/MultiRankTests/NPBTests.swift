@@ -43,6 +43,24 @@ final class NPBTests: XCTestCase {
         XCTAssertTrue(refused.output.contains("--threads applies to cg only"), refused.output)
     }
 
+    /// LU with a fixed number of k-planes per wavefront step (one, and more than a class S
+    /// sweep has in the last block) verifies at 2 and 4 ranks; --planes elsewhere is refused.
+    func testLUWithPlanesPerStep() {
+        for (ranks, planes) in [(2, "1"), (2, "8"), (4, "1"), (4, "3")] {
+            let result = MPIRun.run("npb", ["lu", "--class", "S", "--planes", planes], ranks: ranks,
+                                    network: .sharedMemory, timeout: 300)
+            let label = "npb lu class S --planes \(planes) at np \(ranks)"
+            XCTAssertEqual(result.status, 0, "\(label) failed:\n\(result.output)")
+            XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                          "\(label) did not verify:\n\(result.output)")
+        }
+        for arguments in [["mg", "--class", "S", "--planes", "2"], ["lu", "--class", "S", "--planes", "9"]] {
+            let refused = MPIRun.run("npb", arguments, ranks: 2, network: .sharedMemory, timeout: 120)
+            XCTAssertNotEqual(refused.status, 0, refused.output)
+            XCTAssertTrue(refused.output.contains("--planes"), refused.output)
+        }
+    }
+
     func testBadArgumentsGetAUsageError() {
         for arguments in [["xx", "--class", "S"], ["cg", "--class", "Q"]] {
             let result = MPIRun.run("npb", arguments, ranks: 2, network: .sharedMemory, timeout: 120)
