@@ -4,13 +4,14 @@ import SwiftDSM
 /// LU's boundary traffic through shared memory, in slabs homed on their writer (a rank
 /// writes only its own slab: no fetch, no diff), published by a barrier:
 ///
-/// - the wavefront lines of the SSOR sweeps: in each step of a sweep a rank solves one
-///   k-plane, then writes the line of it that each downstream neighbour needs (i = nx for
-///   the south, j = ny for the east in the lower sweep; i = 1 and j = 1 for the north and
-///   west in the upper one). After the step's barrier the neighbour copies that line into
-///   its ghost layer and solves the same plane. Both lines of a step share one page, and
-///   steps alternate between two copies, so a fast rank never overwrites a line that is
-///   still to be read (NPB-MPI's exchange_1);
+/// - the wavefront lines of the SSOR sweeps (NPB-MPI's exchange_1): in each step of a
+///   sweep a rank solves a block of k-planes and writes, for each plane, the line of it
+///   that each downstream neighbour needs (i = nx for the south, j = ny for the east in the
+///   lower sweep; i = 1 and j = 1 for the north and west in the upper one). After the
+///   step's barrier the neighbours copy those lines into their ghost layers and solve the
+///   same planes. The lines along j of a step lie together, apart from the lines along i,
+///   so each neighbour fetches only its own pages; steps alternate between two copies, so
+///   a fast rank never overwrites lines still to be read;
 /// - the two ghost layers of u in i and j before each residual (exchange_3);
 /// - the surface values the surface integral needs, gathered on rank 0 (pintgr).
 final class LUExchange {
@@ -20,11 +21,12 @@ final class LUExchange {
     /// ranks downstream start later (`LUBenchmark.chooseDepth`).
     var depth = 1
     static let maxDepth = 8
-    /// One step's lines: a slot per plane of the step, each the i-line (5 x ny values) and
-    /// the j-line (5 x nx values).
+    /// One step's lines: `maxDepth` lines at fixed i (5 x ny values each), then from a page
+    /// boundary `maxDepth` lines at fixed j (5 x nx values each).
     let lines: SlabBoard
-    let slotBytes: Int
-    let jLineOffset: Int
+    let iLineBytes: Int
+    let jLineBytes: Int
+    let jLinesOffset: Int
     var lineTurn = 0
     /// The u ghost layers: four page-aligned regions (to north, south, west, east).
     let halo: SlabBoard
@@ -48,11 +50,12 @@ final class LUExchange {
         // Every rank allocates the same slabs: sized for the largest subdomain.
         let nxMax = (grid.nx0 + grid.xdim - 1) / grid.xdim
         let nyMax = (grid.ny0 + grid.ydim - 1) / grid.ydim
-        jLineOffset = 5 * nyMax * 8
-        slotBytes = 5 * (nxMax + nyMax) * 8
-        lines = SlabBoard(dsm, slabBytes: LUExchange.maxDepth * slotBytes)
         let page = dsm.pageSize
         let rounded = { (bytes: Int) in (bytes + page - 1) / page * page }
+        iLineBytes = 5 * nyMax * 8
+        jLineBytes = 5 * nxMax * 8
+        jLinesOffset = rounded(LUExchange.maxDepth * iLineBytes)
+        lines = SlabBoard(dsm, slabBytes: jLinesOffset + LUExchange.maxDepth * jLineBytes)
         haloRegion = (rounded(10 * nyMax * grid.nz * 8), rounded(10 * nxMax * grid.nz * 8))
         halo = SlabBoard(dsm, slabBytes: 2 * haloRegion.i + 2 * haloRegion.j)
         surfaces = SlabBoard(dsm, slabBytes: SurfaceLayout(nx: nxMax, ny: nyMax, nz: grid.nz).count * 8, buffers: 1)
@@ -105,7 +108,7 @@ final class LUExchange {
     /// The line at fixed i over j = jst...jend (strided in the field, packed in the slab).
     private func writeILine(_ v: LUField, from i: Int, _ k: Int, _ slot: Int) {
         let count = 5 * (grid.jend - grid.jst + 1)
-        let slab = lines.slab(dsm.rank, buffer: lineTurn) + slot * slotBytes
+        let slab = lines.slab(dsm.rank, buffer: lineTurn) + slot * iLineBytes
         lines.prepareWrite(slab, bytes: count * 8)
         let out = slab.assumingMemoryBound(to: Double.self)
         for j in grid.jst...grid.jend {
@@ -116,7 +119,7 @@ final class LUExchange {
 
     private func readILine(_ v: LUField, from source: Int, into i: Int, _ k: Int, _ slot: Int) {
         let count = 5 * (grid.jend - grid.jst + 1)
-        pullShared(packed, lines.slab(source, buffer: lineTurn ^ 1) + slot * slotBytes, count * 8)
+        pullShared(packed, lines.slab(source, buffer: lineTurn ^ 1) + slot * iLineBytes, count * 8)
         for j in grid.jst...grid.jend {
             let p = v.at(i, j, k), o = packed + 5 * (j - grid.jst)
             p[0] = o[0]; p[1] = o[1]; p[2] = o[2]; p[3] = o[3]; p[4] = o[4]
@@ -126,14 +129,14 @@ final class LUExchange {
     /// The line at fixed j over i = ist...iend (contiguous in the field).
     private func writeJLine(_ v: LUField, from j: Int, _ k: Int, _ slot: Int) {
         let bytes = 5 * (grid.iend - grid.ist + 1) * 8
-        let slab = lines.slab(dsm.rank, buffer: lineTurn) + slot * slotBytes + jLineOffset
+        let slab = lines.slab(dsm.rank, buffer: lineTurn) + jLinesOffset + slot * jLineBytes
         lines.prepareWrite(slab, bytes: bytes)
         memcpy(slab, v.at(grid.ist, j, k), bytes)
     }
 
     private func readJLine(_ v: LUField, from source: Int, into j: Int, _ k: Int, _ slot: Int) {
         let bytes = 5 * (grid.iend - grid.ist + 1) * 8
-        pullShared(v.at(grid.ist, j, k), lines.slab(source, buffer: lineTurn ^ 1) + slot * slotBytes + jLineOffset, bytes)
+        pullShared(v.at(grid.ist, j, k), lines.slab(source, buffer: lineTurn ^ 1) + jLinesOffset + slot * jLineBytes, bytes)
     }
 
     // MARK: ghost layers of u

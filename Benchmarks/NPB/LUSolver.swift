@@ -6,12 +6,13 @@ import Collectives
 /// back from the other corner, updates u and recomputes the residual.
 ///
 /// A point depends on the points before it in i, j and k, so the sweeps are wavefronts
-/// over the processor grid: the rank at row r, column c solves plane k in step
-/// k - 2 + r + c of the lower sweep, after its north and west neighbours solved that
-/// plane one step earlier (mirrored for the upper sweep). Every step ends at a barrier,
-/// which publishes the lines it wrote (`LUExchange`).
+/// over the processor grid. The planes of a sweep are cut into blocks of `exchange.depth`
+/// planes; the rank at row r, column c solves block b in step b + r + c of the lower
+/// sweep, after its north and west neighbours solved that block one step earlier
+/// (mirrored for the upper sweep). Every step ends at a barrier, which publishes the
+/// lines it wrote (`LUExchange`).
 extension LUBenchmark {
-    /// Lower sweep: rsd = (D + omega L)^-1 rsd, from k = 2 up, `exchange.depth` planes a step.
+    /// The lower triangular solve (jacld, blts), from k = 2 up.
     func lowerSweep() {
         let start = wallSeconds()
         defer { sweepSeconds += wallSeconds() - start }
@@ -35,7 +36,7 @@ extension LUBenchmark {
         }
     }
 
-    /// Upper sweep: rsd = (D + omega U)^-1 rsd, from k = nz - 1 down, `depth` planes a step.
+    /// The upper triangular solve (jacu, buts), from k = nz - 1 down.
     func upperSweep() {
         let start = wallSeconds()
         defer { sweepSeconds += wallSeconds() - start }
