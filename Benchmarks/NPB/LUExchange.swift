@@ -136,7 +136,8 @@ final class LUExchange {
 
     private func readJLine(_ v: LUField, from source: Int, into j: Int, _ k: Int, _ slot: Int) {
         let bytes = 5 * (grid.iend - grid.ist + 1) * 8
-        pullShared(v.at(grid.ist, j, k), lines.slab(source, buffer: lineTurn ^ 1) + jLinesOffset + slot * jLineBytes, bytes)
+        let theirs = lines.slab(source, buffer: lineTurn ^ 1) + jLinesOffset + slot * jLineBytes
+        pullShared(v.at(grid.ist, j, k), theirs, bytes)
     }
 
     // MARK: ghost layers of u

@@ -96,7 +96,8 @@ extension LUBenchmark {
             let w0 = west[0], w1 = west[1], w2 = west[2], w3 = west[3], w4 = west[4]
             let n0 = north[0], n1 = north[1], n2 = north[2], n3 = north[3], n4 = north[4]
             @inline(__always) func row(_ m: Int) -> Double {
-                let value = p[m] - omega * (z[m] * b0 + z[m + 5] * b1 + z[m + 10] * b2 + z[m + 15] * b3 + z[m + 20] * b4)
+                let value = p[m] - omega * (z[m] * b0 + z[m + 5] * b1 + z[m + 10] * b2 + z[m + 15] * b3
+                    + z[m + 20] * b4)
                 return value - omega * (y[m] * w0 + x[m] * n0 + y[m + 5] * w1 + x[m + 5] * n1
                     + y[m + 10] * w2 + x[m + 10] * n2 + y[m + 15] * w3 + x[m + 15] * n3
                     + y[m + 20] * w4 + x[m + 20] * n4)
