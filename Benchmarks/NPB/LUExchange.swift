@@ -42,6 +42,10 @@ final class LUExchange {
     var stepSeconds = 0.0
     var lineSeconds = 0.0
     var ghostSeconds = 0.0
+    /// Each step's seconds at the barrier and reading lines, while `sampling` (warm-up).
+    var sampling = true
+    var stepSamples: [Double] = []
+    private var linesThisStep = 0.0
 
     /// Collective.
     init(_ dsm: DSM, _ grid: LUGrid) {
@@ -71,7 +75,10 @@ final class LUExchange {
         guard distributed else { return }
         let start = wallSeconds()
         dsm.barrier()
-        stepSeconds += wallSeconds() - start
+        let waited = wallSeconds() - start
+        stepSeconds += waited
+        if sampling { stepSamples.append(waited + linesThisStep) }
+        linesThisStep = 0
         lineTurn ^= 1
         steps += 1
     }
@@ -80,9 +87,15 @@ final class LUExchange {
     /// the west) of `v`, written by those neighbours in the previous step.
     func receiveLower(_ v: LUField, _ k: Int, slot: Int) {
         let start = wallSeconds()
-        defer { lineSeconds += wallSeconds() - start }
+        defer { countLines(since: start) }
         if let north = grid.north { readILine(v, from: north, into: 0, k, slot) }
         if let west = grid.west { readJLine(v, from: west, into: 0, k, slot) }
+    }
+
+    private func countLines(since start: Double) {
+        let seconds = wallSeconds() - start
+        lineSeconds += seconds
+        linesThisStep += seconds
     }
 
     /// Lower sweep, after plane k: row i = nx for the south, column j = ny for the east.
@@ -94,7 +107,7 @@ final class LUExchange {
     /// Upper sweep, before plane k: the ghosts i = nx+1 (south) and j = ny+1 (east).
     func receiveUpper(_ v: LUField, _ k: Int, slot: Int) {
         let start = wallSeconds()
-        defer { lineSeconds += wallSeconds() - start }
+        defer { countLines(since: start) }
         if let south = grid.south { readILine(v, from: south, into: grid.nx + 1, k, slot) }
         if let east = grid.east { readJLine(v, from: east, into: grid.ny + 1, k, slot) }
     }

@@ -64,17 +64,20 @@ extension LUBenchmark {
     /// warm-up's sweeps (one plane a step): with t the time to solve a plane and c the cost
     /// of a step's barrier and line reads, a sweep of N planes over a grid whose last rank
     /// starts D steps after the first takes about (N / B + D) (B t + c), least at
-    /// B = sqrt(N c / (D t)).
+    /// B = sqrt(N c / (D t)). c is a mean without the slowest tenth of the steps: those
+    /// are the pipeline's fill, and the preemptions that cost the same at any B.
     func chooseDepth() {
         let g = grid, x = exchange
+        x.sampling = false
         if let planes = context.planes {
             x.depth = planes
             return
         }
-        guard x.distributed, x.steps > 0 else { return }
-        let sync = x.stepSeconds + x.lineSeconds
-        let measured = Collectives.allreduce([sync / Double(x.steps), (sweepSeconds - sync) / Double(2 * (g.nz - 2))],
-                                             .max)
+        guard x.distributed, !x.stepSamples.isEmpty else { return }
+        let kept = x.stepSamples.sorted().prefix(max(1, x.stepSamples.count * 9 / 10))
+        let step = kept.reduce(0, +) / Double(kept.count)
+        let plane = (sweepSeconds - x.stepSeconds - x.lineSeconds) / Double(2 * (g.nz - 2))
+        let measured = Collectives.allreduce([step, plane], .max)
         let planes = Double(g.nz - 2), lag = Double(g.xdim + g.ydim - 2)
         let best = (planes * measured[0] / (lag * measured[1])).squareRoot()
         x.depth = min(max(Int(best.rounded()), 1), LUExchange.maxDepth)
