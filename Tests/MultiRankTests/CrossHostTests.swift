@@ -337,7 +337,7 @@ final class CrossHostTests: XCTestCase {
     }
 
     func testNPBClassSVerifies() {
-        for kernel in ["ep", "is", "cg", "mg", "ft"] {
+        for kernel in ["ep", "is", "cg", "mg", "ft", "lu"] {
             for layout in [(hosts: 2, ranksPerHost: 1), (hosts: 2, ranksPerHost: 2)] {
                 let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: layout.hosts,
                                                    ranksPerHost: layout.ranksPerHost, timeout: 300)
