@@ -59,6 +59,13 @@ public enum Fatal {
         abortJob()
     }
 
+    /// `everyRank` for libraries above the DSM: a mistake every rank detects at the same
+    /// point of a collective call (after an exchange of the arguments, say).
+    public static func everyRank(_ message: String) -> Never {
+        guard let runtime = DSMRuntime.current else { local(message) }
+        everyRank(message, comm: runtime.cluster.syncComm)
+    }
+
     /// Before MPI is usable: print and exit this process.
     static func local(_ message: String) -> Never {
         printLine(prefix(rank) + message)
