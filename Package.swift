@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "SwiftDSM", targets: ["SwiftDSM"]),
         .library(name: "Collectives", targets: ["Collectives"]),
+        .library(name: "MapReduce", targets: ["MapReduce"]),
         // The C face: libjia.so and include/jia.h, for programs written for JIAJIA 2.1.
         .library(name: "jia", type: .dynamic, targets: ["JIA"]),
         .executable(name: "dsm-bench", targets: ["DSMBench"]),
@@ -39,6 +40,8 @@ let package = Package(
         ),
         .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
         .target(name: "JIA", dependencies: ["SwiftDSM", "Collectives", "CMPI"]),
+        // MapReduce over the DSM: shuffle through buckets homed on the reducers.
+        .target(name: "MapReduce", dependencies: ["SwiftDSM", "Collectives"]),
 
         // Programs.
         .executableTarget(
