@@ -1,6 +1,8 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+let mapReduceExample: [Target.Dependency] = ["MapReduce", "ExampleSupport", "SwiftDSM", "Collectives"]
+
 let package = Package(
     name: "SwiftDSM",
     platforms: [.macOS(.v13)],
@@ -16,6 +18,10 @@ let package = Package(
         .executable(name: "example-matmul", targets: ["ExampleMatMul"]),
         .executable(name: "example-sor", targets: ["ExampleSOR"]),
         .executable(name: "example-pagerank", targets: ["ExamplePageRank"]),
+        .executable(name: "example-wordcount", targets: ["ExampleWordCount"]),
+        .executable(name: "example-invertedindex", targets: ["ExampleInvertedIndex"]),
+        .executable(name: "example-kmeans", targets: ["ExampleKMeans"]),
+        .executable(name: "example-samplesort", targets: ["ExampleSampleSort"]),
         .executable(name: "npb", targets: ["NPB"]),
         .executable(name: "dsm-config", targets: ["DSMConfig"]),
         .executable(name: "dsm-keygen", targets: ["DSMKeygen"]),
@@ -68,6 +74,12 @@ let package = Package(
         .executableTarget(name: "ExampleMatMul", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/MatMul"),
         .executableTarget(name: "ExampleSOR", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/SOR"),
         .executableTarget(name: "ExamplePageRank", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/PageRank"),
+        // The MapReduce examples and sample sort; Support: their generators, options and checks.
+        .target(name: "ExampleSupport", dependencies: ["SwiftDSM", "Collectives"], path: "Examples/Support"),
+        .executableTarget(name: "ExampleWordCount", dependencies: mapReduceExample, path: "Examples/WordCount"),
+        .executableTarget(name: "ExampleInvertedIndex", dependencies: mapReduceExample, path: "Examples/InvertedIndex"),
+        .executableTarget(name: "ExampleKMeans", dependencies: mapReduceExample, path: "Examples/KMeans"),
+        .executableTarget(name: "ExampleSampleSort", dependencies: mapReduceExample, path: "Examples/SampleSort"),
 
         // Tests: pure parts without MPI, and multi-rank runs under mpirun.
         .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/SwiftDSMTests"),
