@@ -349,13 +349,13 @@ public final class DSMRuntime: @unchecked Sendable {
 
     // MARK: allocation
 
-    /// One allocation call of the run: its pages, how the program made it, whether it is live.
+    /// One allocation call of the run: its pages, how the program made it (its arguments,
+    /// and whether it is still live, as a checkpoint records them).
     private struct Region {
         let firstPage: Int
         let pages: Int
         let call: String
-        let allocation: CheckpointManifest.Allocation
-        var live = true
+        var allocation: CheckpointManifest.Allocation
     }
 
     /// Every allocation of the run, in order (a checkpoint records them; a restart compares).
@@ -424,7 +424,7 @@ public final class DSMRuntime: @unchecked Sendable {
                 Fatal.everyRank("\(call): \(address) is not the start of a shared allocation; pass the pointer "
                     + "jia_alloc* (or dsm.allocate) returned", comm: cluster.syncComm)
             }
-            guard regions[index].live else {
+            guard regions[index].allocation.live else {
                 Fatal.everyRank("\(call): allocation \(index + 1) (\(regions[index].call)) was already freed",
                                 comm: cluster.syncComm)
             }
@@ -432,7 +432,7 @@ public final class DSMRuntime: @unchecked Sendable {
             let region = regions[index]
             engine.freeRegion(firstPage: region.firstPage, pages: region.pages)
             sync.forgetPushes(firstPage: region.firstPage, pages: region.pages)
-            regions[index].live = false
+            regions[index].allocation.live = false
             freeRuns.append((region.firstPage, region.pages))
             freeRuns.sort { $0.first < $1.first }
             var merged: [(first: Int, count: Int)] = []
@@ -488,11 +488,7 @@ public final class DSMRuntime: @unchecked Sendable {
             }
             sync.collectiveCall(.checkpoint(tag: tag))
             sync.barrier()
-            return checkpointer.checkpoint(tag: tag, allocations: regions.map {
-                var allocation = $0.allocation
-                allocation.live = $0.live
-                return allocation
-            })
+            return checkpointer.checkpoint(tag: tag, allocations: regions.map(\.allocation))
         }
     }
 

@@ -63,6 +63,8 @@ enum CheckpointPart {
         private let fd: Int32
         private let dataOffset: Int
 
+        /// Opens `path` if its header says what `expected` says; the condition count is taken
+        /// from the file (the manifest does not record it; the file's checksum covers it).
         init(path: String, expecting expected: Header) throws(CheckpointProblem) {
             self.path = path
             let fd = open(path, O_RDONLY | O_CLOEXEC)

@@ -151,7 +151,7 @@ final class Checkpointer {
         let elapsed = monotonicNanoseconds() - start
         engine.statistics.checkpoints += 1
         engine.statistics.checkpointPages += UInt64(pages.count)
-        engine.statistics.checkpointBytes += UInt64(outcome.split(separator: " ")[1])!
+        engine.statistics.checkpointBytes += UInt64(parts[cluster.rank].file.bytes)
         engine.statistics.checkpointNanoseconds += elapsed
         DSMLog.logger.info("checkpoint \(sequence) (tag \(tag), \(base == nil ? "full" : "incremental")): \(written) bytes")
         return CheckpointReport(sequence: sequence, tag: tag, full: base == nil,
@@ -318,7 +318,7 @@ final class Checkpointer {
             try CheckpointFileReader.verify(path, part.file)
             parts.append(try CheckpointPart.Reader(path: path, expecting: CheckpointPart.Header(
                 rank: cluster.rank, ranks: manifest.ranks, pageSize: manifest.pageSize, sequence: manifest.sequence,
-                tag: manifest.tag, pageCount: part.pages, conditionCount: 0)))
+                tag: manifest.tag, pageCount: part.pages, conditionCount: 0 /* not compared */)))
         }
         return parts
     }
