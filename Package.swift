@@ -38,10 +38,12 @@ let package = Package(
         .target(name: "CPlatform"),
         // liblz4 (Debian liblz4-dev): compression of the tcp transport's frames.
         .systemLibrary(name: "CLZ4"),
+        // UCX's UCP (Debian libucx-dev) for the ucx transport; libibverbs lists RDMA devices.
+        .target(name: "CUCX", linkerSettings: [.linkedLibrary("ucp"), .linkedLibrary("ucs"), .linkedLibrary("ibverbs")]),
 
         .target(
             name: "SwiftDSM",
-            dependencies: ["CMPI", "CPlatform", "CLZ4", .product(name: "Logging", package: "swift-log"),
+            dependencies: ["CMPI", "CPlatform", "CLZ4", "CUCX", .product(name: "Logging", package: "swift-log"),
                            .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(name: "Collectives", dependencies: ["SwiftDSM", "CMPI"]),
@@ -52,7 +54,7 @@ let package = Package(
         // Programs.
         .executableTarget(
             name: "DSMBench",
-            dependencies: ["SwiftDSM", "Collectives", "CMPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SwiftDSM", "Collectives", "CMPI", "CUCX", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/DSMBench"
         ),
         .executableTarget(

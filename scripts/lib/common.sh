@@ -4,12 +4,12 @@
 SWIFTDSM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian packages the project needs: Open MPI (headers, library, mpirun), hwloc, verbs,
-# iproute2 (the test bed of network namespaces, scripts/testbed).
-SWIFTDSM_PACKAGES="libopenmpi-dev openmpi-bin libhwloc-dev libibverbs-dev liblz4-dev iproute2"
+# UCX (the ucx transport; ucx_info), iproute2 (the test bed of network namespaces, scripts/testbed).
+SWIFTDSM_PACKAGES="libopenmpi-dev openmpi-bin libhwloc-dev libibverbs-dev libucx-dev ucx-utils liblz4-dev iproute2"
 
 # Installs the system packages if mpirun or mpi.h is missing (as root, or through sudo).
 ensure_packages() {
-    if command -v mpirun >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && [ -f /usr/include/lz4.h ] && [ -f /usr/include/x86_64-linux-gnu/mpi/mpi.h -o -f /usr/include/mpi/mpi.h -o -f /usr/include/aarch64-linux-gnu/mpi/mpi.h ]; then
+    if command -v mpirun >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && [ -f /usr/include/lz4.h ] && [ -f /usr/include/ucp/api/ucp.h ] && [ -f /usr/include/x86_64-linux-gnu/mpi/mpi.h -o -f /usr/include/mpi/mpi.h -o -f /usr/include/aarch64-linux-gnu/mpi/mpi.h ]; then
         return 0
     fi
     echo "== installing $SWIFTDSM_PACKAGES"

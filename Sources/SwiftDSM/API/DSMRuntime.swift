@@ -1,5 +1,6 @@
 import CMPI
 import CPlatform
+import CUCX
 import Foundation
 
 /// One rank's DSM: builds the layers bottom-up at `jia_init` and takes them down at
@@ -23,7 +24,9 @@ public final class DSMRuntime: @unchecked Sendable {
     /// `--jia-` flags are taken out.
     static func start(arguments: [String]) -> (DSMRuntime, [String]) {
         if let current { return (current, arguments) }
-        let cluster = Cluster()
+        // A first look at the settings, before MPI starts: errors are reported on every rank below.
+        let requested = try? Settings.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
+        let cluster = Cluster(oneSidedAcrossHosts: requested?.0.transport == .rma)
         Fatal.rank = cluster.rank
         var settings = Settings()
         var remaining = arguments
@@ -48,7 +51,8 @@ public final class DSMRuntime: @unchecked Sendable {
         let capacity = (settings.capacity + settings.pageSize - 1) / settings.pageSize * settings.pageSize
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
         store = PageStore(space: space)
-        let channel = DSMRuntime.chooseChannel(settings, cluster: cluster, capacity: capacity)
+        let choice = DSMRuntime.resolve(settings.transport, cluster: cluster)
+        let channel = DSMRuntime.chooseChannel(choice, settings, cluster: cluster, capacity: capacity)
         service = ServiceThread(channel: channel)
         let pageServer = PageServer(channel: channel, store: store, pagesLength: capacity, pageShift: space.pageShift)
         service.register(pageServer, for: [.fetchPages, .refetchPages, .diff])
@@ -59,8 +63,7 @@ public final class DSMRuntime: @unchecked Sendable {
         errorReports = ErrorReports(cluster: cluster, channel: channel)
         service.register(errorReports, for: [.reportError])
 
-        transport = DSMRuntime.chooseTransport(settings.transport, cluster: cluster, store: store,
-                                               channel: channel)
+        transport = DSMRuntime.chooseTransport(choice, settings, cluster: cluster, store: store, channel: channel)
         engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, store: store,
                                  cachePages: settings.cachePages, prefaultCache: settings.cachePrefault,
                                  transport: transport,
@@ -98,13 +101,30 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
 
-    /// The tcp lanes where the tcp transport runs (chosen, or auto across hosts), else MPI's
-    /// messages: on one host MPI's shared memory beats a socket for the lock traffic.
-    /// Security asks for the tcp transport under auto (also on one host): only its frames
-    /// can be sealed.
-    private static func chooseChannel(_ settings: Settings, cluster: Cluster, capacity: Int) -> MessageChannel {
-        let auto = settings.transport == .auto
-        guard settings.transport == .tcp || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
+    /// `auto` is `ucx` when every rank has an RDMA device (libibverbs lists one): its gets
+    /// and puts are then RDMA READs and WRITEs. Collective.
+    private static func resolve(_ choice: TransportChoice, cluster: Cluster) -> TransportChoice {
+        guard choice == .auto else { return choice }
+        var names = [CChar](repeating: 0, count: 256)
+        var mine: Int32 = cucx_rdma_devices(&names, names.count) > 0 ? 1 : 0
+        var everyone: Int32 = 0
+        mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
+                 "MPI_Allreduce (RDMA devices)")
+        guard everyone == 1 else { return .auto }
+        DSMLog.logger.info("RDMA devices \(names.text) on every rank: transport auto is ucx")
+        return .ucx
+    }
+
+    /// The tcp lanes where the tcp transport runs (chosen, or auto across hosts) and under
+    /// ucx across hosts, else MPI's messages: on one host MPI's shared memory beats a socket
+    /// for the lock traffic. Security asks for the tcp transport under auto (also on one
+    /// host): only its frames can be sealed.
+    private static func chooseChannel(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
+                                      capacity: Int) -> MessageChannel {
+        let auto = choice == .auto
+        if choice == .ucx { refuseProtection(settings, cluster: cluster) }
+        guard choice == .tcp || (choice == .ucx && !cluster.allOnOneHost)
+                || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
             refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
@@ -121,6 +141,7 @@ public final class DSMRuntime: @unchecked Sendable {
         switch settings.transport {
         case .shm, .auto: why = "maps the other ranks' memory, so pages never cross a network"
         case .rma: why = "moves pages with MPI's one-sided operations, which MPI or the NIC carry without frames of SwiftDSM's"
+        case .ucx: why = "moves pages with UCX's one-sided gets and puts, which write memory without frames of SwiftDSM's"
         default: why = "moves pages in MPI's own messages, which SwiftDSM does not seal"
         }
         if settings.security != .off {
@@ -134,10 +155,20 @@ public final class DSMRuntime: @unchecked Sendable {
         }
     }
 
-    private static func chooseTransport(_ choice: TransportChoice, cluster: Cluster, store: PageStore,
-                                        channel: MessageChannel) -> PageTransport {
-        if channel is TCPChannel { return MessageTransport(channel: channel) }
+    private static func chooseTransport(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
+                                        store: PageStore, channel: MessageChannel) -> PageTransport {
+        if channel is TCPChannel && choice != .ucx { return MessageTransport(channel: channel) }
         switch choice {
+        case .ucx:
+            let ucx = UCXTransport.create(cluster: cluster, channel: channel, store: store,
+                                          transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin)
+            if settings.printConfig && cluster.rank == 0 && cluster.size > 1 {
+                print("UCX lanes from rank 0 to rank 1:\n" + ucx.lanes[1], terminator: "")
+            }
+            for (rank, lanes) in ucx.lanes.enumerated() where !lanes.isEmpty {
+                DSMLog.logger.info("UCX lanes to rank \(rank):\n\(lanes)")
+            }
+            return ucx
         case .message, .tcp:
             return MessageTransport(channel: channel)
         case .shm:
@@ -149,8 +180,10 @@ public final class DSMRuntime: @unchecked Sendable {
             return mapped
         case .rma:
             guard let rma = RMATransport.create(cluster: cluster, channel: channel, store: store) else {
+                let flags = cluster.preparedOneSidedAcrossHosts ? "" : "; across hosts over TCP, Open MPI's osc ucx "
+                    + "gives windows when mpirun is given --mca osc ucx --mca osc_ucx_tls any --mca osc_ucx_devices any"
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
-                    + "(Open MPI over TCP has no one-sided support); use transport message or auto "
+                    + "(Open MPI over TCP has no one-sided support)\(flags); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
             }
             return rma

@@ -1,4 +1,5 @@
 import CMPI
+import Foundation
 
 /// The MPI side of a run: this rank, the number of ranks, and the DSM's own communicators
 /// (duplicates of MPI_COMM_WORLD, so application messages never match DSM traffic).
@@ -19,10 +20,28 @@ public final class Cluster: @unchecked Sendable {
     /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
     private let ownsMPI: Bool
 
-    init() {
+    /// Whether SwiftDSM told Open MPI, before starting it, to serve RMA windows across hosts
+    /// (not when the user chose Open MPI's osc components).
+    let preparedOneSidedAcrossHosts: Bool
+
+    /// With `oneSidedAcrossHosts`, when SwiftDSM starts MPI itself on ranks spread over several
+    /// hosts, Open MPI is told to take its osc ucx component over any UCX transport (by default
+    /// it takes only RDMA devices, and over TCP no window can be created at all). Settings the
+    /// user gave (OMPI_MCA_osc... variables, mpirun --mca) win.
+    init(oneSidedAcrossHosts: Bool = false) {
         var initialized: Int32 = 0
         MPI_Initialized(&initialized)
         var provided: Int32 = 0
+        let environment = ProcessInfo.processInfo.environment
+        let spread = environment["OMPI_COMM_WORLD_LOCAL_SIZE"].map { $0 != environment["OMPI_COMM_WORLD_SIZE"] } ?? false
+        preparedOneSidedAcrossHosts = oneSidedAcrossHosts && initialized == 0 && spread
+            && environment["OMPI_MCA_osc"] == nil
+        if preparedOneSidedAcrossHosts {
+            for (name, value) in [("OMPI_MCA_osc", "ucx"), ("OMPI_MCA_osc_ucx_tls", "any"),
+                                  ("OMPI_MCA_osc_ucx_devices", "any")] {
+                setenv(name, value, 0)
+            }
+        }
         if initialized == 0 {
             let code = MPI_Init_thread(nil, nil, Int32(MPI_THREAD_MULTIPLE), &provided)
             if code != MPI_SUCCESS {

@@ -16,6 +16,11 @@ public enum TransportChoice: String, Sendable, CaseIterable {
     /// Request/reply over SwiftDSM's own TCP connections, one per pair of ranks, which wake
     /// the service thread and waiting ranks on arrival (epoll) instead of polling MPI.
     case tcp
+    /// UCX's one-sided gets and puts (UCP) into the homes' registered memory: RDMA READ and
+    /// WRITE on InfiniBand or RoCE, UCX's tcp or shared-memory transports elsewhere
+    /// (`ucxTransports` chooses). Requests (partial words, locks, barriers) go over the tcp
+    /// lanes across hosts, over MPI's messages on one host.
+    case ucx
 }
 
 /// What protects the tcp transport's frames (`FrameSeal`): nothing, an AEAD tag on every
@@ -95,6 +100,12 @@ public struct Settings: Sendable, Equatable {
     /// Microseconds a rank waiting for a reply on the tcp transport keeps trying before it
     /// sleeps on its connections (0: sleep at once).
     public var tcpSpin: Int = 50
+    /// UCX's transports for the ucx transport, as UCX_TLS takes them (`rc`, `dc,sm`, `tcp`,
+    /// ...); empty: UCX's own choice (or the UCX_TLS variable).
+    public var ucxTransports: String = ""
+    /// Microseconds a rank's UCX progress thread keeps polling after the last arrival before
+    /// it sleeps on the worker's event fd (0: sleep at once).
+    public var ucxSpin: Int = 100
     /// Sealing of the tcp transport's frames with keys derived from `keyFile`.
     public var security: SecurityChoice = .off
     /// The job's secret: 32 random bytes (`dsm-keygen` makes one), readable by its owner
@@ -143,7 +154,7 @@ extension Settings {
     }
 
     static let definitions: [Definition] = [
-        choiceDefinition("transport", "auto, shm, rma, message or tcp", \.transport),
+        choiceDefinition("transport", "auto, shm, rma, message, tcp or ucx", \.transport),
         Definition(name: "capacity", allowed: "a byte count from 1M to 64T, with an optional K, M, G or T suffix", show: { String($0.capacity) }) { settings, text in
             guard let value = parseByteCount(text), value >= 1 << 20, value <= 64 << 40 else { return false }
             settings.capacity = value
@@ -245,6 +256,18 @@ extension Settings {
                    show: { String($0.tcpSpin) }) { settings, text in
             guard let value = Int(text), (0...100_000).contains(value) else { return false }
             settings.tcpSpin = value
+            return true
+        },
+        Definition(name: "ucx-transports", allowed: "a UCX transport list as UCX_TLS takes it (tcp, rc, dc,sm, ...), or auto",
+                   show: { $0.ucxTransports.isEmpty ? "auto" : $0.ucxTransports }) { settings, text in
+            guard !text.isEmpty, !text.contains(" ") else { return false }
+            settings.ucxTransports = text.lowercased() == "auto" ? "" : text
+            return true
+        },
+        Definition(name: "ucx-spin", allowed: "an integer from 0 to 100000 (microseconds)",
+                   show: { String($0.ucxSpin) }) { settings, text in
+            guard let value = Int(text), (0...100_000).contains(value) else { return false }
+            settings.ucxSpin = value
             return true
         },
         choiceDefinition("security", "off, authenticate or encrypt (the tcp transport's frames)", \.security),

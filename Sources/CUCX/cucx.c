@@ -1,0 +1,304 @@
+#include "cucx.h"
+
+#include <infiniband/verbs.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <time.h>
+#include <ucp/api/ucp.h>
+
+typedef struct cucx_target cucx_target;
+struct cucx_target { struct cucx_node *node; int rank; };
+
+struct cucx_node {
+    ucp_context_h context;
+    ucp_worker_h worker;
+    ucp_address_t *address;
+    size_t address_length;
+    int event_fd;
+    int ranks;
+    ucp_ep_h *endpoints;
+    ucp_rkey_h *keys;
+    uint64_t *bases;
+    ucp_mem_h memory;
+    void *packed_key;
+    // Gets and puts started and not yet complete; the first failure and its target.
+    atomic_long outstanding;
+    atomic_int failure;
+    atomic_int failed_rank;
+    pthread_t progress_thread;
+    int progressing;
+    atomic_int stopping;
+    uint64_t spin_nanoseconds;
+    // A request's user data is its target here, so a failure names the rank.
+    cucx_target *targets;
+};
+
+static uint64_t now_nanoseconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static void say(char *reason, size_t capacity, const char *what, ucs_status_t status) {
+    if (reason && capacity) snprintf(reason, capacity, "%s: %s", what, ucs_status_string(status));
+}
+
+cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t reason_length) {
+    ucp_config_t *config;
+    ucs_status_t status = ucp_config_read(NULL, NULL, &config);
+    if (status != UCS_OK) { say(reason, reason_length, "ucp_config_read", status); return NULL; }
+    if (transports && *transports) {
+        status = ucp_config_modify(config, "TLS", transports);
+        if (status != UCS_OK) {
+            ucp_config_release(config);
+            say(reason, reason_length, "UCX_TLS", status);
+            return NULL;
+        }
+    }
+    ucp_params_t params = {
+        .field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED,
+        .features = UCP_FEATURE_RMA | UCP_FEATURE_WAKEUP,
+        .mt_workers_shared = 1,
+    };
+    cucx_node *node = calloc(1, sizeof *node);
+    status = ucp_init(&params, config, &node->context);
+    ucp_config_release(config);
+    if (status != UCS_OK) { free(node); say(reason, reason_length, "ucp_init", status); return NULL; }
+    // The application thread starts operations and waits for them while the progress
+    // thread serves the other ranks' requests on the same worker.
+    ucp_worker_params_t worker_params = {
+        .field_mask = UCP_WORKER_PARAM_FIELD_THREAD_MODE,
+        .thread_mode = UCS_THREAD_MODE_MULTI,
+    };
+    status = ucp_worker_create(node->context, &worker_params, &node->worker);
+    if (status != UCS_OK) {
+        ucp_cleanup(node->context);
+        free(node);
+        say(reason, reason_length, "ucp_worker_create", status);
+        return NULL;
+    }
+    status = ucp_worker_get_efd(node->worker, &node->event_fd);
+    if (status == UCS_OK) status = ucp_worker_get_address(node->worker, &node->address, &node->address_length);
+    if (status != UCS_OK) {
+        ucp_worker_destroy(node->worker);
+        ucp_cleanup(node->context);
+        free(node);
+        say(reason, reason_length, "ucp_worker_get_efd/address", status);
+        return NULL;
+    }
+    node->ranks = ranks;
+    node->endpoints = calloc(ranks, sizeof *node->endpoints);
+    node->keys = calloc(ranks, sizeof *node->keys);
+    node->bases = calloc(ranks, sizeof *node->bases);
+    node->targets = calloc(ranks, sizeof *node->targets);
+    for (int rank = 0; rank < ranks; rank++) node->targets[rank] = (cucx_target){ node, rank };
+    atomic_init(&node->outstanding, 0);
+    atomic_init(&node->failure, UCS_OK);
+    atomic_init(&node->failed_rank, -1);
+    return node;
+}
+
+const void *cucx_address(cucx_node *node, size_t *length) {
+    *length = node->address_length;
+    return node->address;
+}
+
+static void record_failure(cucx_node *node, int rank, ucs_status_t status) {
+    int expected = UCS_OK;
+    if (atomic_compare_exchange_strong(&node->failure, &expected, status)) atomic_store(&node->failed_rank, rank);
+}
+
+static void peer_failed(void *arg, ucp_ep_h ep, ucs_status_t status) {
+    (void)arg; (void)ep; (void)status;
+    // The operation on the endpoint completes with the error, which names the rank; a peer
+    // closing its endpoints at the end of the run is no failure.
+}
+
+int cucx_connect(cucx_node *node, int rank, const void *address, int detect_failure, char *reason,
+                 size_t reason_length) {
+    ucp_ep_params_t params = {
+        .field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE
+            | UCP_EP_PARAM_FIELD_ERR_HANDLER,
+        .address = address,
+        .err_mode = detect_failure ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE,
+        .err_handler = { .cb = peer_failed, .arg = node },
+    };
+    ucs_status_t status = ucp_ep_create(node->worker, &params, &node->endpoints[rank]);
+    if (status != UCS_OK) { say(reason, reason_length, "ucp_ep_create", status); return -1; }
+    return 0;
+}
+
+int cucx_register(cucx_node *node, void *base, size_t length, const void **key, size_t *key_length,
+                  char *reason, size_t reason_length) {
+    ucp_mem_map_params_t params = {
+        .field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH,
+        .address = base,
+        .length = length,
+    };
+    ucs_status_t status = ucp_mem_map(node->context, &params, &node->memory);
+    if (status != UCS_OK) { say(reason, reason_length, "ucp_mem_map", status); return -1; }
+    status = ucp_rkey_pack(node->context, node->memory, &node->packed_key, key_length);
+    if (status != UCS_OK) { say(reason, reason_length, "ucp_rkey_pack", status); return -1; }
+    *key = node->packed_key;
+    return 0;
+}
+
+int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char *reason, size_t reason_length) {
+    ucs_status_t status = ucp_ep_rkey_unpack(node->endpoints[rank], key, &node->keys[rank]);
+    if (status != UCS_OK) { say(reason, reason_length, "ucp_ep_rkey_unpack", status); return -1; }
+    node->bases[rank] = base;
+    return 0;
+}
+
+
+static void operation_done(void *request, ucs_status_t status, void *user_data) {
+    cucx_target *target = user_data;
+    if (status != UCS_OK) record_failure(target->node, target->rank, status);
+    atomic_fetch_sub(&target->node->outstanding, 1);
+    ucp_request_free(request);
+}
+
+static cucx_target *target_of(cucx_node *node, int rank) { return &node->targets[rank]; }
+
+static void track(cucx_node *node, int rank, ucs_status_ptr_t request) {
+    if (request == NULL) return;
+    if (UCS_PTR_IS_ERR(request)) { record_failure(node, rank, UCS_PTR_STATUS(request)); return; }
+    atomic_fetch_add(&node->outstanding, 1);
+}
+
+static ucp_request_param_t parameters(cucx_node *node, int rank) {
+    ucp_request_param_t param = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+        .cb.send = operation_done,
+        .user_data = target_of(node, rank),
+        .memory_type = UCS_MEMORY_TYPE_HOST,
+    };
+    return param;
+}
+
+void cucx_get(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset) {
+    ucp_request_param_t param = parameters(node, rank);
+    track(node, rank, ucp_get_nbx(node->endpoints[rank], destination, length, node->bases[rank] + offset,
+                                  node->keys[rank], &param));
+}
+
+void cucx_put(cucx_node *node, int rank, const void *source, size_t length, uint64_t offset) {
+    ucp_request_param_t param = parameters(node, rank);
+    track(node, rank, ucp_put_nbx(node->endpoints[rank], source, length, node->bases[rank] + offset,
+                                  node->keys[rank], &param));
+}
+
+void cucx_fence(cucx_node *node) { ucp_worker_fence(node->worker); }
+
+static int report(cucx_node *node, int *failed_rank, char *reason, size_t reason_length) {
+    int failure = atomic_load(&node->failure);
+    if (failure == UCS_OK) return 0;
+    *failed_rank = atomic_load(&node->failed_rank);
+    say(reason, reason_length, "operation failed", (ucs_status_t)failure);
+    return -1;
+}
+
+int cucx_wait(cucx_node *node, int *failed_rank, char *reason, size_t reason_length) {
+    // Polls; once a wait outlasts a typical remote read it also yields, so that a rank's
+    // target sharing this core (more ranks than cores) can serve the operation.
+    uint64_t start = now_nanoseconds();
+    while (atomic_load(&node->outstanding) > 0) {
+        if (ucp_worker_progress(node->worker) == 0 && now_nanoseconds() - start > 50000) sched_yield();
+    }
+    return report(node, failed_rank, reason, reason_length);
+}
+
+int cucx_flush(cucx_node *node, int *failed_rank, char *reason, size_t reason_length) {
+    ucp_request_param_t param = parameters(node, 0);
+    ucs_status_ptr_t request = ucp_worker_flush_nbx(node->worker, &param);
+    track(node, 0, request);
+    return cucx_wait(node, failed_rank, reason, reason_length);
+}
+
+static void *progress(void *argument) {
+    cucx_node *node = argument;
+    while (!atomic_load(&node->stopping)) {
+        uint64_t last = now_nanoseconds();
+        for (;;) {
+            if (ucp_worker_progress(node->worker) != 0) { last = now_nanoseconds(); continue; }
+            if (atomic_load(&node->stopping) || now_nanoseconds() - last >= node->spin_nanoseconds) break;
+        }
+        if (ucp_worker_arm(node->worker) == UCS_ERR_BUSY) continue;  // arrivals meanwhile: progress them
+        struct pollfd event = { .fd = node->event_fd, .events = POLLIN };
+        poll(&event, 1, -1);
+    }
+    return NULL;
+}
+
+int cucx_start_progress(cucx_node *node, uint64_t spin_nanoseconds) {
+    node->spin_nanoseconds = spin_nanoseconds;
+    atomic_store(&node->stopping, 0);
+    if (pthread_create(&node->progress_thread, NULL, progress, node) != 0) return -1;
+    node->progressing = 1;
+    return 0;
+}
+
+void cucx_stop_progress(cucx_node *node) {
+    if (!node->progressing) return;
+    atomic_store(&node->stopping, 1);
+    ucp_worker_signal(node->worker);
+    pthread_join(node->progress_thread, NULL);
+    node->progressing = 0;
+}
+
+void cucx_describe(cucx_node *node, int rank, char *text, size_t capacity) {
+    if (capacity == 0) return;
+    text[0] = 0;
+    if (!node->endpoints[rank]) return;
+    FILE *stream = fmemopen(text, capacity, "w");
+    if (!stream) return;
+    ucp_ep_print_info(node->endpoints[rank], stream);
+    fclose(stream);
+    text[capacity - 1] = 0;
+}
+
+void cucx_close(cucx_node *node) {
+    cucx_stop_progress(node);
+    for (int rank = 0; rank < node->ranks; rank++) {
+        if (node->keys[rank]) ucp_rkey_destroy(node->keys[rank]);
+    }
+    ucp_request_param_t param = { .op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS, .flags = UCP_EP_CLOSE_FLAG_FORCE };
+    for (int rank = 0; rank < node->ranks; rank++) {
+        if (!node->endpoints[rank]) continue;
+        ucs_status_ptr_t request = ucp_ep_close_nbx(node->endpoints[rank], &param);
+        if (UCS_PTR_IS_PTR(request)) {
+            while (ucp_request_check_status(request) == UCS_INPROGRESS) ucp_worker_progress(node->worker);
+            ucp_request_free(request);
+        }
+    }
+    if (node->packed_key) ucp_rkey_buffer_release(node->packed_key);
+    if (node->memory) ucp_mem_unmap(node->context, node->memory);
+    ucp_worker_release_address(node->worker, node->address);
+    ucp_worker_destroy(node->worker);
+    ucp_cleanup(node->context);
+    free(node->endpoints);
+    free(node->keys);
+    free(node->bases);
+    free(node->targets);
+    free(node);
+}
+
+int cucx_rdma_devices(char *names, size_t capacity) {
+    int count = 0;
+    if (capacity) names[0] = 0;
+    struct ibv_device **devices = ibv_get_device_list(&count);
+    if (!devices) return 0;
+    size_t used = 0;
+    for (int index = 0; index < count; index++) {
+        int wrote = snprintf(names + used, capacity > used ? capacity - used : 0, "%s%s", index ? "," : "",
+                             ibv_get_device_name(devices[index]));
+        if (wrote > 0) used += (size_t)wrote;
+    }
+    ibv_free_device_list(devices);
+    return count;
+}

@@ -1,0 +1,71 @@
+// The edge to UCX's UCP layer (Debian libucx-dev): one context and worker per rank, an
+// endpoint to every other rank, one registered arena, and non-blocking gets and puts
+// counted to completion. Swift sees only these functions and an opaque node.
+#ifndef CUCX_H
+#define CUCX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cucx_node cucx_node;
+
+/// Creates the context and worker. `transports` is UCX's TLS list ("tcp", "rc,sm", ...;
+/// NULL or "" for UCX's own choice). On failure returns NULL and writes UCX's reason.
+cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t reason_length);
+
+/// This worker's address, to hand to the other ranks (valid until cucx_close).
+const void *cucx_address(cucx_node *node, size_t *length);
+
+/// Connects to `rank` at `address`. With `detect_failure` a dead peer fails the operations
+/// on it (UCX then uses only transports that can tell, which excludes its shared-memory ones).
+/// 0, or -1 with UCX's reason.
+int cucx_connect(cucx_node *node, int rank, const void *address, int detect_failure, char *reason,
+                 size_t reason_length);
+
+/// Registers `length` bytes at `base` (memory this process mapped) for remote access and
+/// packs its remote key. 0, or -1 with UCX's reason.
+int cucx_register(cucx_node *node, void *base, size_t length, const void **key, size_t *key_length,
+                  char *reason, size_t reason_length);
+
+/// Takes `rank`'s packed remote key for its arena at `base` (its address there).
+int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char *reason, size_t reason_length);
+
+/// Starts reading `length` bytes at `offset` of `rank`'s arena into `destination`.
+void cucx_get(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset);
+
+/// Starts writing `length` bytes from `source` at `offset` of `rank`'s arena. `source`
+/// must stay untouched until cucx_flush returns.
+void cucx_put(cucx_node *node, int rank, const void *source, size_t length, uint64_t offset);
+
+/// Orders the operations started before it before those started after it (same target).
+void cucx_fence(cucx_node *node);
+
+/// Progresses until every get and put started on this node is complete. 0, or -1 with the
+/// rank whose operation failed and UCX's reason.
+int cucx_wait(cucx_node *node, int *failed_rank, char *reason, size_t reason_length);
+
+/// cucx_wait, then makes every put started so far complete at its target.
+int cucx_flush(cucx_node *node, int *failed_rank, char *reason, size_t reason_length);
+
+/// Starts the thread that makes this worker serve the other ranks' gets and puts: over
+/// UCX's tcp and emulated transports a remote operation completes only when its target
+/// progresses. It polls until nothing has arrived for `spin_nanoseconds` (the faults of a
+/// loop come back to back, and waking a sleeping thread costs more than a 4 KiB read
+/// here), then sleeps on the worker's event fd until something arrives. 0, or -1.
+int cucx_start_progress(cucx_node *node, uint64_t spin_nanoseconds);
+
+/// Stops and joins the progress thread.
+void cucx_stop_progress(cucx_node *node);
+
+/// The lanes and transports of the endpoint to `rank` (UCX's own description), written to
+/// `text` (NUL-terminated, truncated to `capacity`).
+void cucx_describe(cucx_node *node, int rank, char *text, size_t capacity);
+
+/// Closes the endpoints (without waiting for peers), unregisters and destroys the worker.
+void cucx_close(cucx_node *node);
+
+/// RDMA devices libibverbs lists (0 on a machine without any), their names joined by
+/// commas into `names`.
+int cucx_rdma_devices(char *names, size_t capacity);
+
+#endif
