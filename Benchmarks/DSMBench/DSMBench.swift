@@ -10,7 +10,7 @@ struct DSMBench: ParsableCommand {
         commandName: "dsm-bench",
         abstract: "Measures SwiftDSM's fault, streaming, write-release, lock, barrier and idle-CPU figures (np 2).")
 
-    @Option(help: "Data path: auto, shm, rma, message or tcp.")
+    @Option(help: "Data path: auto, shm, rma, message, tcp or ucx.")
     var transport: String = "auto"
 
     @Option(help: "Repetitions of each measurement; the median is printed.")
@@ -25,7 +25,7 @@ struct DSMBench: ParsableCommand {
     @Option(help: "Only these figures (comma-separated names).")
     var only: String?
 
-    @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it.")
+    @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it; on transport ucx also UCX's own 4 KiB and 8 B get and the trap-and-map cost.")
     var baseline = false
 
     @Option(help: "Measure checkpoints instead (any number of ranks): of --megabytes of shared data, written to this directory, against its sequential write bandwidth.")
@@ -65,7 +65,24 @@ struct DSMBench: ParsableCommand {
             if dsm.rank == 0 { print(String(format: "%@ %.2f %@", figure.name, value, figure.unit)) }
         }
         if baseline { compareWithMPI(measured, rank: dsm.rank) }
+        if baseline && dsm.runtime.transportName == "ucx" { compareWithUCX(measured, dsm: dsm) }
         dsm.finish()
+    }
+
+    /// The ucx transport's yardstick: a fault is UCX's own 4 KiB get plus what trapping the
+    /// access and mapping the page cost on this machine.
+    private func compareWithUCX(_ measured: [String: Double], dsm: DSM) {
+        let ucx = UCXBaseline(rank: dsm.rank, repetitions: repetitions)
+        let settings = dsm.runtime.settings
+        let gets = ucx.gets(sizes: [4096, 8], transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin)
+        let trap = ucx.trapAndMap()
+        guard dsm.rank == 0 else { return }
+        print(String(format: "ucx_get_4k_us %.2f us", gets[0]))
+        print(String(format: "ucx_get_8b_us %.2f us", gets[1]))
+        print(String(format: "trap_map_us %.2f us", trap))
+        if let fault = measured["fault_read_us"] {
+            print(String(format: "ratio fault_read_us / UCX 4 KiB get + trap and map %.2f", fault / (gets[0] + trap)))
+        }
     }
 
     /// The issue's yardsticks: a remote lock is a round trip, a fault a request plus a page.
