@@ -311,6 +311,54 @@ final class CrossHostTests: XCTestCase {
         XCTAssertEqual(result(whole.output).count, 1, whole.output)
     }
 
+    /// UCX's one-sided gets and puts over its tcp transport between the hosts (requests on
+    /// the tcp lanes): the core scenarios on every layout, a JIAJIA program and NPB class S,
+    /// and the log names the lanes (tcp on the hosts' eth0).
+    func testTheUCXTransportAcrossHosts() {
+        for name in ["counter", "scope", "multiwriter", "stress", "adaptive", "cv", "lockmove"] {
+            scenario(name, transport: "ucx")
+        }
+        scenario("sweep", ["--jia-cache-pages=16"], transport: "ucx")
+        scenario("threads", ["--jia-cache-pages=16"], transport: "ucx")
+        let lanes = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-transport=ucx", "--jia-log-level=info"],
+                                          hosts: 2, ranksPerHost: 1)
+        XCTAssertEqual(lanes.status, 0, lanes.output)
+        XCTAssertTrue(lanes.output.split(separator: "\n").contains { $0.contains("lane[") && $0.contains("tcp/eth0") },
+                      "the log should name UCX's tcp lane on eth0:\n\(lanes.output)")
+        for kernel in ["cg", "mg", "lu"] {
+            let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: 2, ranksPerHost: 2,
+                                               environment: ["JIA_TRANSPORT": "ucx"], timeout: 300)
+            XCTAssertEqual(result.status, 0, "npb \(kernel) on ucx:\n\(result.output)")
+            XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                          "npb \(kernel) class S on ucx across hosts did not verify:\n\(result.output)")
+        }
+        guard let binary = JIAJIATests.compile("Examples/C/sor.c") else { return }
+        let reference = MPIRun.run(path: binary, [], ranks: 1, network: .sharedMemory, timeout: 120)
+        let run = MPIRun.runAcrossHosts(path: binary, [], hosts: 4, ranksPerHost: 1, environment: ["JIA_TRANSPORT": "ucx"],
+                                        timeout: 120)
+        XCTAssertEqual(run.status, 0, run.output)
+        let result = { (output: String) in output.split(separator: "\n").filter { $0.hasPrefix("sor ") } }
+        XCTAssertEqual(result(run.output), result(reference.output), run.output)
+        XCTAssertEqual(result(reference.output).count, 1, reference.output)
+    }
+
+    /// Transport rma across hosts: SwiftDSM starts MPI with Open MPI's osc ucx over any UCX
+    /// transport, so windows exist over TCP. When the user pins the osc components, the
+    /// error names the flags that would give windows.
+    func testRMAAcrossHostsThroughOpenMPIsOscUCX() {
+        for name in ["counter", "scope", "multiwriter", "stress"] { scenario(name, transport: "rma") }
+        scenario("sweep", ["--jia-cache-pages=16"], transport: "rma")
+        let pinned = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-transport=rma"], hosts: 2, ranksPerHost: 1,
+                                           environment: ["OMPI_MCA_osc": "^ucx,pt2pt"], timeout: 60)
+        XCTAssertNotEqual(pinned.status, 0, pinned.output)
+        for rank in 0..<2 {
+            XCTAssertTrue(pinned.output.contains("SwiftDSM error on rank \(rank): transport rma was requested, but MPI "
+                + "cannot create RMA windows here (Open MPI over TCP has no one-sided support); across hosts over TCP, "
+                + "Open MPI's osc ucx gives windows when mpirun is given --mca osc ucx --mca osc_ucx_tls any "
+                + "--mca osc_ucx_devices any"), pinned.output)
+        }
+    }
+
     func testJIAJIAWorkloadsEqualTheirOneRankRun() {
         for (name, prefix) in [("sor", "sor "), ("rowsor", "rowsor "), ("tsp", "tsp "), ("is", "is ")] {
             guard let binary = JIAJIATests.compile("Examples/C/\(name).c") else { return }

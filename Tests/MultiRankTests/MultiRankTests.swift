@@ -2,7 +2,8 @@ import XCTest
 
 /// The dsm-check scenarios under mpirun at 1, 2 and 4 ranks: over shared memory with the
 /// default transport (ranks map each other's memory), over shared memory with MPI RMA
-/// forced, over TCP (the message path), and on SwiftDSM's own tcp lanes.
+/// forced, over TCP (the message path), on SwiftDSM's own tcp lanes, and on UCX's one-sided
+/// gets and puts (its shared-memory transports).
 final class ScenarioTests: XCTestCase {
     struct Configuration {
         let network: MPIRun.Network
@@ -16,6 +17,7 @@ final class ScenarioTests: XCTestCase {
         Configuration(network: .sharedMemory, arguments: ["--jia-transport=rma"], transport: "rma", ranks: [2, 4]),
         Configuration(network: .tcp, arguments: [], transport: "message", ranks: [1, 2, 4]),
         Configuration(network: .sharedMemory, arguments: ["--jia-transport=tcp"], transport: "tcp", ranks: [2, 4]),
+        Configuration(network: .sharedMemory, arguments: ["--jia-transport=ucx"], transport: "ucx", ranks: [2, 4]),
     ]
 
     private func runEverywhere(_ scenario: String, _ extra: [String] = [],
