@@ -12,6 +12,20 @@
 #include <ucp/api/ucp.h>
 
 typedef struct cucx_target cucx_target;
+enum { fetch_slots = 64, am_fetch = 1, am_page = 2 };
+
+// A fetch request's header and its reply's: the reply names the request's slot.
+typedef struct { uint64_t token; uint64_t offset; uint64_t length; uint32_t rank; uint32_t pad; } fetch_header;
+typedef struct { uint64_t token; int64_t status; } page_header;
+
+struct cucx_fetch {
+    struct cucx_node *node;
+    void *destination;
+    size_t length;
+    uint64_t token;  // 0: free
+    int rank;
+    fetch_header request;
+};
 struct cucx_target { struct cucx_node *node; int rank; };
 
 struct cucx_node {
@@ -30,6 +44,18 @@ struct cucx_node {
     atomic_long outstanding;
     atomic_int failure;
     atomic_int failed_rank;
+    // The arena this rank serves fetch requests from, and its read notices.
+    uint8_t *arena;
+    size_t pages_length;
+    uint8_t *notice_pages;
+    uint8_t *notice_chunks;
+    int page_shift;
+    int chunk_shift;
+    int rank;
+    // Fetches waiting for their reply, by slot; a reply names its slot and generation.
+    struct cucx_fetch *fetches;
+    atomic_uint fetch_generation;
+    cucx_malformed_handler malformed;
     pthread_t progress_thread;
     int progressing;
     atomic_int stopping;
@@ -62,7 +88,7 @@ cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t rea
     }
     ucp_params_t params = {
         .field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED,
-        .features = UCP_FEATURE_RMA | UCP_FEATURE_WAKEUP,
+        .features = UCP_FEATURE_RMA | UCP_FEATURE_AM | UCP_FEATURE_WAKEUP,
         .mt_workers_shared = 1,
     };
     cucx_node *node = calloc(1, sizeof *node);
@@ -193,6 +219,162 @@ void cucx_put(cucx_node *node, int rank, const void *source, size_t length, uint
                                   node->keys[rank], &param));
 }
 
+// MARK: fetches as requests to the home's progress thread
+
+static void fetch_done(cucx_node *node, struct cucx_fetch *fetch) {
+    atomic_store_explicit((_Atomic uint64_t *)&fetch->token, 0, memory_order_release);
+    atomic_fetch_sub(&node->outstanding, 1);
+}
+
+static void reply_sent(void *request, ucs_status_t status, void *user_data) {
+    (void)status;
+    free(user_data);
+    if (request) ucp_request_free(request);
+}
+
+static ucs_status_t fetch_requested(void *arg, const void *header, size_t header_length, void *data, size_t length,
+                                    const ucp_am_recv_param_t *param) {
+    (void)data; (void)length; (void)param;
+    cucx_node *node = arg;
+    fetch_header request;
+    if (header_length != sizeof request) {
+        node->malformed(-1, "a page fetch request of the wrong size");
+        return UCS_OK;
+    }
+    memcpy(&request, header, sizeof request);
+    if (request.rank >= (uint32_t)node->ranks || (int)request.rank == node->rank) {
+        node->malformed(-1, "a page fetch request from no other rank");
+        return UCS_OK;
+    }
+    size_t page = (size_t)1 << node->page_shift;
+    page_header *reply = malloc(sizeof *reply);
+    reply->token = request.token;
+    reply->status = 0;
+    if (request.length == 0 || request.offset % page || request.length % page || request.offset > node->pages_length
+        || request.length > node->pages_length - request.offset) {
+        reply->status = -1;
+        node->malformed((int)request.rank, "a page fetch outside the shared range or not of whole pages");
+        request.length = 0;
+    } else {
+        // Dekker with the home's own writes: the notices, a fence, then the read.
+        size_t first = request.offset >> node->page_shift, count = request.length >> node->page_shift;
+        for (size_t index = first; index < first + count; index++)
+            atomic_store_explicit((_Atomic uint8_t *)&node->notice_pages[index], 1, memory_order_relaxed);
+        for (size_t chunk = first >> node->chunk_shift; chunk <= (first + count - 1) >> node->chunk_shift; chunk++)
+            atomic_store_explicit((_Atomic uint8_t *)&node->notice_chunks[chunk], 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+    }
+    ucp_request_param_t send = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+        .cb.send = reply_sent,
+        .user_data = reply,
+        .memory_type = UCS_MEMORY_TYPE_HOST,
+    };
+    ucs_status_ptr_t sent = ucp_am_send_nbx(node->endpoints[request.rank], am_page, reply, sizeof *reply,
+                                            node->arena + request.offset, request.length, &send);
+    if (!UCS_PTR_IS_PTR(sent)) free(reply);  // done (or failed: the requester's endpoint reports it)
+    return UCS_OK;
+}
+
+static void rendezvous_done(void *request, ucs_status_t status, size_t length, void *user_data) {
+    (void)length;
+    struct cucx_fetch *fetch = user_data;
+    cucx_node *node = fetch->node;
+    if (status != UCS_OK) record_failure(node, fetch->rank, status);
+    fetch_done(node, fetch);
+    ucp_request_free(request);
+}
+
+static ucs_status_t page_arrived(void *arg, const void *header, size_t header_length, void *data, size_t length,
+                                 const ucp_am_recv_param_t *param) {
+    cucx_node *node = arg;
+    page_header reply;
+    if (header_length != sizeof reply) {
+        node->malformed(-1, "a page reply of the wrong size");
+        return UCS_OK;
+    }
+    memcpy(&reply, header, sizeof reply);
+    struct cucx_fetch *fetch = &node->fetches[reply.token % fetch_slots];
+    if (reply.token == 0 || reply.token == UINT64_MAX || atomic_load_explicit((_Atomic uint64_t *)&fetch->token, memory_order_acquire) != reply.token) {
+        node->malformed(-1, "a page reply to no fetch of this rank");
+        return UCS_OK;
+    }
+    if (reply.status != 0 || length != fetch->length) {
+        record_failure(node, fetch->rank, UCS_ERR_INVALID_PARAM);
+        fetch_done(node, fetch);
+        return UCS_OK;
+    }
+    if (!(param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
+        memcpy(fetch->destination, data, length);
+        fetch_done(node, fetch);
+        return UCS_OK;
+    }
+    ucp_request_param_t receive = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_MEMORY_TYPE,
+        .cb.recv_am = rendezvous_done,
+        .user_data = fetch,
+        .memory_type = UCS_MEMORY_TYPE_HOST,
+    };
+    ucs_status_ptr_t received = ucp_am_recv_data_nbx(node->worker, data, fetch->destination, length, &receive);
+    if (UCS_PTR_IS_ERR(received)) record_failure(node, fetch->rank, UCS_PTR_STATUS(received));
+    if (!UCS_PTR_IS_PTR(received)) fetch_done(node, fetch);
+    return UCS_OK;
+}
+
+int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length, void *notices, size_t page_count,
+                     int page_shift, int chunk_shift, cucx_malformed_handler malformed, char *reason,
+                     size_t reason_length) {
+    node->rank = rank;
+    node->arena = arena;
+    node->pages_length = pages_length;
+    node->notice_pages = notices;
+    node->notice_chunks = (uint8_t *)notices + page_count;
+    node->page_shift = page_shift;
+    node->chunk_shift = chunk_shift;
+    node->malformed = malformed;
+    node->fetches = calloc(fetch_slots, sizeof *node->fetches);
+    for (int slot = 0; slot < fetch_slots; slot++) node->fetches[slot].node = node;
+    ucp_am_handler_param_t handlers[2] = {
+        { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,
+          .id = am_fetch, .cb = fetch_requested, .arg = node },
+        { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,
+          .id = am_page, .cb = page_arrived, .arg = node },
+    };
+    for (int index = 0; index < 2; index++) {
+        ucs_status_t status = ucp_worker_set_am_recv_handler(node->worker, &handlers[index]);
+        if (status != UCS_OK) { say(reason, reason_length, "ucp_worker_set_am_recv_handler", status); return -1; }
+    }
+    return 0;
+}
+
+void cucx_fetch(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset) {
+    // Threads of a rank may fetch at once: a slot is claimed by swapping its free token for
+    // a fresh one, which then names the fetch in the reply.
+    uint64_t token = ((uint64_t)atomic_fetch_add(&node->fetch_generation, 1) + 1) * fetch_slots;
+    struct cucx_fetch *fetch = NULL;
+    while (!fetch) {
+        for (int slot = 0; slot < fetch_slots && !fetch; slot++) {
+            uint64_t free_token = 0;
+            if (atomic_compare_exchange_strong((_Atomic uint64_t *)&node->fetches[slot].token, &free_token,
+                                               UINT64_MAX)) fetch = &node->fetches[slot];
+        }
+        if (!fetch) ucp_worker_progress(node->worker);
+    }
+    token += (uint64_t)(fetch - node->fetches);
+    fetch->destination = destination;
+    fetch->length = length;
+    fetch->rank = rank;
+    // The header lives in the slot: UCX may send it after this call returns.
+    fetch->request = (fetch_header){ .token = token, .offset = offset, .length = length, .rank = (uint32_t)node->rank };
+    atomic_fetch_add(&node->outstanding, 1);  // the reply
+    atomic_store_explicit((_Atomic uint64_t *)&fetch->token, token, memory_order_release);
+    ucp_request_param_t param = parameters(node, rank);
+    param.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
+    param.flags = UCP_AM_SEND_FLAG_EAGER;
+    track(node, rank, ucp_am_send_nbx(node->endpoints[rank], am_fetch, &fetch->request, sizeof fetch->request,
+                                      NULL, 0, &param));
+}
+
 void cucx_fence(cucx_node *node) { ucp_worker_fence(node->worker); }
 
 static int report(cucx_node *node, int *failed_rank, char *reason, size_t reason_length) {
@@ -285,6 +467,7 @@ void cucx_close(cucx_node *node) {
     free(node->keys);
     free(node->bases);
     free(node->targets);
+    free(node->fetches);
     free(node);
 }
 

@@ -320,6 +320,7 @@ final class CrossHostTests: XCTestCase {
         }
         scenario("sweep", ["--jia-cache-pages=16"], transport: "ucx")
         scenario("threads", ["--jia-cache-pages=16"], transport: "ucx")
+        for name in ["stress", "multiwriter"] { scenario(name, ["--jia-ucx-fetch=get"], transport: "ucx") }
         let lanes = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-transport=ucx", "--jia-log-level=info"],
                                           hosts: 2, ranksPerHost: 1)
         XCTAssertEqual(lanes.status, 0, lanes.output)

@@ -26,6 +26,22 @@ final class UCXTests: XCTestCase {
         }
     }
 
+    /// Fetches as UCP gets (what RDMA lanes use), which here UCX emulates: the coherence
+    /// scenarios hold on that path too (the suite runs the request path, auto's choice here).
+    func testFetchesByGet() {
+        for scenario in ["counter", "scope", "multiwriter", "stress", "threads", "adaptive"] {
+            for ranks in [2, 4] {
+                let cache = scenario == "threads" ? ["--jia-cache-pages=16"] : []
+                let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=ucx", "--jia-ucx-fetch=get"] + cache,
+                                        ranks: ranks, network: .sharedMemory)
+                let label = "\(scenario) at np \(ranks) on ucx with gets"
+                XCTAssertFalse(result.timedOut, "\(label) hung:\n\(result.output)")
+                XCTAssertTrue(result.output.contains("dsm-check \(scenario): PASS (\(ranks) ranks, transport ucx)"),
+                              "\(label):\n\(result.output)")
+            }
+        }
+    }
+
     func testNPBClassSVerifies() {
         for kernel in ["ep", "is", "cg", "mg", "ft", "lu"] {
             for ranks in [2, 4] {

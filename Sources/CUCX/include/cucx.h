@@ -30,6 +30,22 @@ int cucx_register(cucx_node *node, void *base, size_t length, const void **key, 
 /// Takes `rank`'s packed remote key for its arena at `base` (its address there).
 int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char *reason, size_t reason_length);
 
+/// Told of a malformed request or reply from `rank` (-1: unknown), from a progress context.
+typedef void (*cucx_malformed_handler)(int rank, const char *what);
+
+/// Serves fetch requests (cucx_fetch) from the first `pages_length` bytes of `arena`, after
+/// setting their pages' read notices (`page_count` page bytes at `notices`, then a byte
+/// per 2^chunk_shift pages). `rank` is this rank. 0, or -1 with UCX's reason.
+int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length, void *notices, size_t page_count,
+                     int page_shift, int chunk_shift, cucx_malformed_handler malformed, char *reason,
+                     size_t reason_length);
+
+/// Starts a fetch of `length` bytes at `offset` of `rank`'s arena into `destination` as a
+/// request the home's worker answers with the pages (an active message each way: what
+/// UCX's own emulated get does where the lanes have no RDMA, plus the read notices).
+/// cucx_wait completes it.
+void cucx_fetch(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset);
+
 /// Starts reading `length` bytes at `offset` of `rank`'s arena into `destination`.
 void cucx_get(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset);
 

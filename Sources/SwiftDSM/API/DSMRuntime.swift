@@ -161,7 +161,8 @@ public final class DSMRuntime: @unchecked Sendable {
         switch choice {
         case .ucx:
             let ucx = UCXTransport.create(cluster: cluster, channel: channel, store: store,
-                                          transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin)
+                                          transports: settings.ucxTransports, fetch: settings.ucxFetch,
+                                          spinMicroseconds: settings.ucxSpin)
             if settings.printConfig && cluster.rank == 0 && cluster.size > 1 {
                 print("UCX lanes from rank 0 to rank 1:\n" + ucx.lanes[1], terminator: "")
             }

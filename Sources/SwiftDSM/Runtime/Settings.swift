@@ -23,6 +23,13 @@ public enum TransportChoice: String, Sendable, CaseIterable {
     case ucx
 }
 
+/// How the ucx transport fetches pages: a UCP get (RDMA READ on rc/dc lanes), or a request
+/// the home's worker answers (where UCX would emulate the get with messages anyway); `auto`:
+/// gets where the lanes are RDMA.
+public enum UCXFetchChoice: String, Sendable, CaseIterable {
+    case auto, get, request
+}
+
 /// What protects the tcp transport's frames (`FrameSeal`): nothing, an AEAD tag on every
 /// frame, or the tag and an encrypted payload.
 public enum SecurityChoice: String, Sendable, CaseIterable {
@@ -106,6 +113,7 @@ public struct Settings: Sendable, Equatable {
     /// Microseconds a rank's UCX progress thread keeps polling after the last arrival before
     /// it sleeps on the worker's event fd (0: sleep at once).
     public var ucxSpin: Int = 100
+    public var ucxFetch: UCXFetchChoice = .auto
     /// Sealing of the tcp transport's frames with keys derived from `keyFile`.
     public var security: SecurityChoice = .off
     /// The job's secret: 32 random bytes (`dsm-keygen` makes one), readable by its owner
@@ -264,6 +272,7 @@ extension Settings {
             settings.ucxTransports = text.lowercased() == "auto" ? "" : text
             return true
         },
+        choiceDefinition("ucx-fetch", "auto, get or request (the ucx transport's page fetches)", \.ucxFetch),
         Definition(name: "ucx-spin", allowed: "an integer from 0 to 100000 (microseconds)",
                    show: { String($0.ucxSpin) }) { settings, text in
             guard let value = Int(text), (0...100_000).contains(value) else { return false }
