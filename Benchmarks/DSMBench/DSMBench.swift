@@ -74,7 +74,8 @@ struct DSMBench: ParsableCommand {
     private func compareWithUCX(_ measured: [String: Double], dsm: DSM) {
         let ucx = UCXBaseline(rank: dsm.rank, repetitions: repetitions)
         let settings = dsm.runtime.settings
-        let gets = ucx.gets(sizes: [4096, 8], transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin)
+        let gets = ucx.gets(sizes: [4096, 8], transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin,
+                            detectFailure: !dsm.runtime.cluster.allOnOneHost)
         let trap = ucx.trapAndMap()
         guard dsm.rank == 0 else { return }
         print(String(format: "ucx_get_4k_us %.2f us", gets[0]))

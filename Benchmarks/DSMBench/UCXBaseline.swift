@@ -14,7 +14,9 @@ struct UCXBaseline {
     let repetitions: Int
 
     /// Median one-get time in us for each of `sizes`, rank 0 reading from rank 1.
-    func gets(sizes: [Int], transports: String, spinMicroseconds: Int) -> [Double] {
+    /// `detectFailure` as the transport sets it (across hosts only: it rules out UCX's
+    /// shared-memory transports).
+    func gets(sizes: [Int], transports: String, spinMicroseconds: Int, detectFailure: Bool) -> [Double] {
         var reason = [CChar](repeating: 0, count: 256)
         guard let node = cucx_open(transports, 2, &reason, reason.count) else {
             fatalError("dsm-bench: UCX baseline: cannot open UCX with transports '\(transports)'")
@@ -30,7 +32,7 @@ struct UCXBaseline {
         let peer = 1 - rank
         let peerAddress = swap(UnsafeRawBufferPointer(start: address, count: addressLength), with: peer)
         precondition(peerAddress.withUnsafeBytes {
-            cucx_connect(node, Int32(peer), $0.baseAddress, 1, &reason, reason.count)
+            cucx_connect(node, Int32(peer), $0.baseAddress, detectFailure ? 1 : 0, &reason, reason.count)
         } == 0)
         let base = UInt64(UInt(bitPattern: buffer))
         let peerBase = withUnsafeBytes(of: base) { swap($0, with: peer) }.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }

@@ -16,7 +16,7 @@ public final class Cluster: @unchecked Sendable {
     /// The communicator offered to applications for their own DSM-related collectives.
     public let userComm: MPI_Comm
     /// Whether every rank runs on this host (MPI's shared-memory split spans the world).
-    let allOnOneHost: Bool
+    public let allOnOneHost: Bool
     /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
     private let ownsMPI: Bool
 
