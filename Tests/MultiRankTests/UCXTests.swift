@@ -55,12 +55,13 @@ final class UCXTests: XCTestCase {
         }
     }
 
-    /// The lanes UCX chose are in the log (info) and in --jia-print-config's output: its
+    /// The lanes UCX chose are in the log (info), in --jia-print-config's output and in the
+    /// statistics table's head: its
     /// shared-memory transports by default on one host, its tcp transport when asked.
     func testTheLogNamesTheUCXLanes() {
         for (transports, lane) in [("auto", "/memory"), ("tcp", "tcp/")] {
             let result = MPIRun.run("dsm-check", ["counter", "--jia-transport=ucx", "--jia-ucx-transports=\(transports)",
-                                                  "--jia-log-level=info", "--jia-print-config=on"],
+                                                  "--jia-log-level=info", "--jia-print-config=on", "--jia-statistics=on"],
                                     ranks: 2, network: .sharedMemory)
             XCTAssertEqual(result.status, 0, result.output)
             XCTAssertTrue(result.output.contains("dsm-check counter: PASS (2 ranks, transport ucx)"), result.output)
@@ -69,6 +70,9 @@ final class UCXTests: XCTestCase {
                           + result.output)
             XCTAssertTrue(result.output.contains("UCX lanes to rank 1"), result.output)
             XCTAssertTrue(result.output.contains("UCX lanes from rank 0 to rank 1"), result.output)
+            XCTAssertTrue(result.output.range(of: "SwiftDSM statistics \\(2 ranks, transport ucx over [^)]*\(lane)",
+                                              options: .regularExpression) != nil,
+                          "the statistics should name the lanes:\n" + result.output)
         }
     }
 
@@ -82,6 +86,21 @@ final class UCXTests: XCTestCase {
             XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank): transport ucx could not open UCX with "
                 + "ucx-transports rc: UCX said ucp_init: No such device; set ucx-transports (JIA_UCX_TRANSPORTS)"),
                           result.output)
+        }
+    }
+
+    /// A fetch request outside the shared range stops every rank, the home naming the sender.
+    func testAMalformedFetchRequestStopsEveryRank() {
+        for ranks in [2, 4] {
+            let result = MPIRun.run("dsm-check", ["error-malformed-ucx-fetch", "--jia-transport=ucx"], ranks: ranks,
+                                    network: .sharedMemory, timeout: 60)
+            XCTAssertFalse(result.timedOut, result.output)
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(ranks - 1): rank 0 sent a page fetch outside "
+                + "the shared range or not of whole pages over UCX; nothing of it was applied"), result.output)
+            for rank in 0..<ranks {
+                XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output)
+            }
         }
     }
 

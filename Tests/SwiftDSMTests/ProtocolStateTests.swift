@@ -207,7 +207,7 @@ final class SettingsTests: XCTestCase {
             XCTAssertTrue(text.contains("an integer from 1"), text)
         }
         XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-transport=udp"])) { error in
-            XCTAssertTrue("\(error)".contains("auto, shm, rma, message or tcp"))
+            XCTAssertTrue("\(error)".contains("auto, shm, rma, message, tcp or ucx"))
         }
         XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-page-size=5000"]))
         XCTAssertThrowsError(try settings.merge(environment: [:], arguments: ["--jia-bogus=1"])) { error in

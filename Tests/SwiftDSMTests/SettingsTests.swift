@@ -61,9 +61,26 @@ final class LayeredSettingsTests: XCTestCase {
         XCTAssertEqual(settings.tcpInterface, "10.77.0.0/24")
         XCTAssertEqual(settings.tcpSpin, 0)
         XCTAssertEqual(try load(arguments: ["--jia-tcp-interface=auto"]).0.tcpInterface, "")
-        XCTAssertTrue(error(arguments: ["--jia-transport=udp"]).contains("auto, shm, rma, message or tcp"))
+        XCTAssertTrue(error(arguments: ["--jia-transport=udp"]).contains("auto, shm, rma, message, tcp or ucx"))
         XCTAssertTrue(error(arguments: ["--jia-tcp-spin=-1"]).contains("an integer from 0 to 100000"))
         XCTAssertTrue(error(arguments: ["--jia-tcp-interface=eth 0"]).contains("an interface name"))
+    }
+
+    func testUCXTransportAndItsSettings() throws {
+        let defaults = try load().0
+        XCTAssertEqual(defaults.ucxTransports, "", "auto: UCX's own choice")
+        XCTAssertEqual(defaults.ucxFetch, .auto)
+        XCTAssertEqual(defaults.ucxSpin, 100)
+        let (settings, _) = try load(environment: ["JIA_TRANSPORT": "ucx", "JIA_UCX_TRANSPORTS": "rc,sm"],
+                                     arguments: ["--jia-ucx-fetch=GET", "--jia-ucx-spin=0"])
+        XCTAssertEqual(settings.transport, .ucx)
+        XCTAssertEqual(settings.ucxTransports, "rc,sm")
+        XCTAssertEqual(settings.ucxFetch, .get)
+        XCTAssertEqual(settings.ucxSpin, 0)
+        XCTAssertEqual(try load(arguments: ["--jia-ucx-transports=auto"]).0.ucxTransports, "")
+        XCTAssertTrue(error(arguments: ["--jia-ucx-fetch=put"]).contains("auto, get or request"))
+        XCTAssertTrue(error(arguments: ["--jia-ucx-transports=rc sm"]).contains("a UCX transport list"))
+        XCTAssertTrue(error(arguments: ["--jia-ucx-spin=100001"]).contains("an integer from 0 to 100000"))
     }
 
     func testAutomaticBalanceModeAndInterval() throws {
@@ -141,7 +158,7 @@ final class LayeredSettingsTests: XCTestCase {
         _ = write("statistics: maybe\n")
         XCTAssertEqual(error(), "file jia.yaml line 1 (statistics: maybe): statistics must be on or off")
         _ = write("transport:\n  kind: shm\n")
-        XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: transport must be auto, shm, rma, message or tcp, not a mapping"))
+        XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: transport must be auto, shm, rma, message, tcp or ucx, not a mapping"))
         _ = write("- cache-pages: 1\n")
         XCTAssertTrue(error().hasPrefix("file jia.yaml line 1: the settings file must be a mapping"))
     }

@@ -323,6 +323,14 @@ public final class DSMRuntime: @unchecked Sendable {
     /// would (tests only: the handler must say so and abort, not die silently or hang).
     public func faultInsideTheHandlerForTesting() { engine.faultInsideTheHandlerForTesting = true }
 
+    /// Sends `rank` a UCX fetch request for pages outside the shared range (false unless the
+    /// ucx transport fetches by request): for tests of malformed input on that path.
+    public func sendMalformedUCXFetchForTesting(to rank: Int) -> Bool {
+        guard let ucx = transport as? UCXTransport, ucx.fetchesByRequest else { return false }
+        ucx.sendMalformedFetchForTesting(to: rank)
+        return true
+    }
+
     /// Sends a frame with a broken header to `rank` on the tcp transport (false on others):
     /// for tests of what a rank does with a corrupted stream.
     public func sendCorruptFrameForTesting(to rank: Int) -> Bool {
@@ -544,7 +552,7 @@ public final class DSMRuntime: @unchecked Sendable {
         sync.collectiveCall(.exit)
         if settings.statistics || !settings.statisticsJSON.isEmpty {
             StatisticsReport.report(statistics, elapsed: statisticsElapsedNanoseconds, cluster: cluster,
-                                    transport: transport.name,
+                                    transport: transport.name, lanes: (transport as? UCXTransport)?.laneSummary ?? "",
                                     table: settings.statistics && printsStatisticsTable,
                                     jsonPath: settings.statisticsJSON)
         }

@@ -6,8 +6,9 @@ import Foundation
 /// with the rank; for times the largest is the slowest rank) and the latency percentiles
 /// over all ranks, and writes the raw per-rank figures as one JSON array.
 enum StatisticsReport {
+    /// `lanes`: what carries the transport's traffic where it says (UCX's lanes), for the table.
     static func report(_ statistics: Statistics, elapsed: UInt64, cluster: Cluster, transport: String,
-                       table: Bool, jsonPath: String) {
+                       lanes: String = "", table: Bool, jsonPath: String) {
         let values = statistics.flattened + [elapsed]
         let width = values.count
         var all = [UInt64](repeating: 0, count: cluster.rank == 0 ? width * cluster.size : 1)
@@ -22,7 +23,8 @@ enum StatisticsReport {
             Statistics(flattened: all[(rank * width)..<(rank * width + width - 1)])
         }
         let elapsedByRank = (0..<cluster.size).map { all[$0 * width + width - 1] }
-        if table { Swift.print(text(ranks, elapsed: elapsedByRank, transport: transport), terminator: "") }
+        let shown = lanes.isEmpty ? transport : "\(transport) over \(lanes)"
+        if table { Swift.print(text(ranks, elapsed: elapsedByRank, transport: shown), terminator: "") }
         if !jsonPath.isEmpty {
             let json = self.json(ranks, elapsed: elapsedByRank, transport: transport)
             do {

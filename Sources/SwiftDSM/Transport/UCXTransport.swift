@@ -2,13 +2,14 @@ import CMPI
 import CUCX
 import Foundation
 
-/// Pages and diffs over UCX's UCP one-sided operations: every rank's home arena alias is
-/// registered with UCP and its remote key handed to every rank at start-up. A fetch is one
-/// `ucp_get_nbx`; a diff batch's whole-word runs are one `ucp_put_nbx` each, all in flight at
-/// once, completed together by a flush (partially changed words go to the home's service
-/// thread, as on the rma path). On InfiniBand or RoCE (rc, dc) the gets and puts are RDMA
-/// READs and WRITEs the home's CPU never sees; over UCX's tcp and shared-memory transports
-/// here the home's progress thread (`cucx_start_progress`) serves them.
+/// Pages and diffs over UCX's UCP: every rank's home arena alias is registered with UCP and
+/// its remote key handed to every rank at start-up. On InfiniBand or RoCE (rc, dc lanes) a
+/// fetch is one `ucp_get_nbx`, an RDMA READ the home's CPU never sees; elsewhere it is one
+/// active-message request the home's worker answers (`cucx_fetch`). A diff batch's
+/// whole-word runs are one `ucp_put_nbx` each, all in flight at once, completed together by
+/// a flush (partially changed words go to the home's service thread, as on the rma path).
+/// Over UCX's tcp and emulated transports the home's progress thread
+/// (`cucx_start_progress`) serves the operations.
 final class UCXTransport: PageTransport {
     let name = "ucx"
     private let node: OpaquePointer
@@ -22,6 +23,18 @@ final class UCXTransport: PageTransport {
     private var ones: [UInt8] = []
     /// UCX's description of the lanes to each other rank (which UCX transports carry what).
     let lanes: [String]
+    /// The UCX transports and devices of the lanes to every rank, as in "tcp/eth0, sysv/memory".
+    var laneSummary: String {
+        var found = Set<String>()
+        for line in lanes.joined(separator: "\n").split(separator: "\n") where line.contains("lane[") {
+            // "#   lane[0]:  2:tcp/eth0.0 md[1] -> ...": the resource after the index.
+            guard let resource = line.split(separator: " ").first(where: { $0.contains(":") && $0.contains("/") }),
+                  let colon = resource.firstIndex(of: ":") else { continue }
+            let name = resource[resource.index(after: colon)...]
+            found.insert(String(name.lastIndex(of: ".").map { name[..<$0] } ?? name))
+        }
+        return found.sorted().joined(separator: ", ")
+    }
     /// Whether a fetch is a request the home's worker answers (`cucx_fetch`), not a get.
     let fetchesByRequest: Bool
     private var closed = false
@@ -165,6 +178,14 @@ final class UCXTransport: PageTransport {
         Fatal.stop("UCX could not complete \(what) with rank \(failedRank) (\(reason.text)): "
             + "the rank or its host is gone, or its network failed")
     }
+
+    /// Sends `home` a fetch request for pages outside the shared range, without waiting (tests
+    /// only: the home must stop the job naming this rank and serve nothing).
+    func sendMalformedFetchForTesting(to home: Int) {
+        cucx_fetch(node, Int32(home), UCXTransport.scratch, 4096, 1 << 50)
+    }
+
+    private nonisolated(unsafe) static let scratch = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
 
     /// Collective: after a barrier no rank reads or writes another's arena any more.
     func close() {

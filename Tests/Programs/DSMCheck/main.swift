@@ -92,6 +92,14 @@ let errorScenarios: [String: (DSM) -> Void] = [
         }
         for _ in 0..<2000 { usleep(10_000) }
     },
+    // A fetch request outside the shared range, as a UCX active message to the last rank.
+    "error-malformed-ucx-fetch": { dsm in
+        if dsm.rank == 0 && !dsm.runtime.sendMalformedUCXFetchForTesting(to: dsm.rankCount - 1) {
+            FileHandle.standardError.write("error-malformed-ucx-fetch needs --jia-transport=ucx\n".data(using: .utf8)!)
+            exit(2)
+        }
+        for _ in 0..<2000 { usleep(10_000) }
+    },
     // A diff whose frame is altered after it was sealed (security on the tcp transport).
     "error-tampered-diff": tamperedDiffScenario,
     "error-segv": { _ in
