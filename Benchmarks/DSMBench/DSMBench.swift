@@ -25,7 +25,7 @@ struct DSMBench: ParsableCommand {
     @Option(help: "Only these figures (comma-separated names).")
     var only: String?
 
-    @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it; on transport ucx also UCX's own 4 KiB and 8 B get and the trap-and-map cost.")
+    @Flag(help: "Also measure MPI's own 8 B and 4 KiB ping-pong and MPI_Barrier between the same ranks, and print each SwiftDSM figure that has one as a ratio to it; on transport ucx also UCX's own 4 KiB and 8 B get, its 8 B active-message round trip and the trap-and-map cost.")
     var baseline = false
 
     @Option(help: "Measure checkpoints instead (any number of ranks): of --megabytes of shared data, written to this directory, against its sequential write bandwidth.")
@@ -80,9 +80,13 @@ struct DSMBench: ParsableCommand {
         guard dsm.rank == 0 else { return }
         print(String(format: "ucx_get_4k_us %.2f us", gets[0]))
         print(String(format: "ucx_get_8b_us %.2f us", gets[1]))
+        print(String(format: "ucx_am_roundtrip_8b_us %.2f us", gets[2]))
         print(String(format: "trap_map_us %.2f us", trap))
         if let fault = measured["fault_read_us"] {
             print(String(format: "ratio fault_read_us / UCX 4 KiB get + trap and map %.2f", fault / (gets[0] + trap)))
+        }
+        if let lock = measured["lock_remote_us"] {
+            print(String(format: "ratio lock_remote_us / UCX 8 B active-message round trip %.2f", lock / gets[2]))
         }
     }
 

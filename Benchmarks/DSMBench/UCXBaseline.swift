@@ -6,14 +6,16 @@ import SwiftDSM
 /// UCX's own figures between the same two ranks (`--baseline` on transport ucx), on a
 /// context and worker of their own with the same transports and the same progress thread
 /// as the ucx transport's: a 4 KiB and an 8 B `ucp_get_nbx` from the other rank's registered
-/// buffer (median of single gets, one at a time, like faults). And this machine's trap-and-
+/// buffer (median of single gets, one at a time, like faults) and an 8 B active-message
+/// round trip. And this machine's trap-and-
 /// map cost without any network: a read of a PROT_NONE page whose SIGSEGV handler copies
 /// 4 KiB into a buffer and makes the page readable.
 struct UCXBaseline {
     let rank: Int
     let repetitions: Int
 
-    /// Median one-get time in us for each of `sizes`, rank 0 reading from rank 1.
+    /// Median one-get time in us for each of `sizes`, rank 0 reading from rank 1, then the
+    /// median 8 B active-message round trip.
     /// `detectFailure` as the transport sets it (across hosts only: it rules out UCX's
     /// shared-memory transports).
     func gets(sizes: [Int], transports: String, spinMicroseconds: Int, detectFailure: Bool) -> [Double] {
@@ -43,7 +45,7 @@ struct UCXBaseline {
         precondition(cucx_start_progress(node, UInt64(spinMicroseconds) * 1000) == 0)
         let destination = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
         var failed: Int32 = 0
-        let medians = sizes.map { size -> Double in
+        var medians = sizes.map { size -> Double in
             let values: [Double] = (0..<repetitions).map { _ in
                 MPI_Barrier(cmpi_comm_world())
                 var times: [Double] = []
@@ -60,6 +62,22 @@ struct UCXBaseline {
             }
             return values.sorted()[values.count / 2]
         }
+        // The 8 B active-message round trip, answered by the other rank's progress thread.
+        let pings: [Double] = (0..<repetitions).map { _ in
+            MPI_Barrier(cmpi_comm_world())
+            var times: [Double] = []
+            if rank == 0 {
+                for _ in 0..<2000 {
+                    let start = monotonicNanoseconds()
+                    cucx_ping(node, Int32(peer), Int32(rank))
+                    precondition(cucx_wait(node, &failed, &reason, reason.count) == 0)
+                    times.append(Double(monotonicNanoseconds() - start) / 1e3)
+                }
+            }
+            MPI_Barrier(cmpi_comm_world())
+            return times.isEmpty ? 0 : times.sorted()[times.count / 2]
+        }
+        medians.append(pings.sorted()[pings.count / 2])
         MPI_Barrier(cmpi_comm_world())
         cucx_close(node)
         buffer.deallocate()

@@ -12,7 +12,7 @@
 #include <ucp/api/ucp.h>
 
 typedef struct cucx_target cucx_target;
-enum { fetch_slots = 64, am_fetch = 1, am_page = 2 };
+enum { fetch_slots = 64, am_fetch = 1, am_page = 2, am_ping = 3, am_pong = 4 };
 
 // A fetch request's header and its reply's: the reply names the request's slot.
 typedef struct { uint64_t token; uint64_t offset; uint64_t length; uint32_t rank; uint32_t pad; } fetch_header;
@@ -56,6 +56,8 @@ struct cucx_node {
     struct cucx_fetch *fetches;
     atomic_uint fetch_generation;
     cucx_malformed_handler malformed;
+    // The header of the ping in flight (UCX may send it after cucx_ping returns).
+    uint64_t ping;
     pthread_t progress_thread;
     int progressing;
     atomic_int stopping;
@@ -69,6 +71,9 @@ static uint64_t now_nanoseconds(void) {
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
+
+static ucs_status_t pinged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
+static ucs_status_t ponged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
 
 static void say(char *reason, size_t capacity, const char *what, ucs_status_t status) {
     if (reason && capacity) snprintf(reason, capacity, "%s: %s", what, ucs_status_string(status));
@@ -118,6 +123,13 @@ cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t rea
         return NULL;
     }
     node->ranks = ranks;
+    ucp_am_handler_param_t echo[2] = {
+        { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,
+          .id = am_ping, .cb = pinged, .arg = node },
+        { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,
+          .id = am_pong, .cb = ponged, .arg = node },
+    };
+    for (int index = 0; index < 2; index++) ucp_worker_set_am_recv_handler(node->worker, &echo[index]);
     node->endpoints = calloc(ranks, sizeof *node->endpoints);
     node->keys = calloc(ranks, sizeof *node->keys);
     node->bases = calloc(ranks, sizeof *node->bases);
@@ -373,6 +385,43 @@ void cucx_fetch(cucx_node *node, int rank, void *destination, size_t length, uin
     param.flags = UCP_AM_SEND_FLAG_EAGER;
     track(node, rank, ucp_am_send_nbx(node->endpoints[rank], am_fetch, &fetch->request, sizeof fetch->request,
                                       NULL, 0, &param));
+}
+
+// MARK: the 8 B active-message round trip (dsm-bench's yardstick)
+
+static ucs_status_t pinged(void *arg, const void *header, size_t header_length, void *data, size_t length,
+                           const ucp_am_recv_param_t *param) {
+    (void)data; (void)length; (void)param;
+    cucx_node *node = arg;
+    uint64_t rank;
+    if (header_length != sizeof rank) return UCS_OK;
+    memcpy(&rank, header, sizeof rank);
+    if (rank >= (uint64_t)node->ranks || !node->endpoints[rank]) return UCS_OK;
+    uint64_t *reply = malloc(sizeof *reply);
+    *reply = rank;
+    ucp_request_param_t send = {
+        .op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA | UCP_OP_ATTR_FIELD_FLAGS,
+        .cb.send = reply_sent, .user_data = reply, .flags = UCP_AM_SEND_FLAG_EAGER,
+    };
+    ucs_status_ptr_t sent = ucp_am_send_nbx(node->endpoints[rank], am_pong, reply, sizeof *reply, NULL, 0, &send);
+    if (!UCS_PTR_IS_PTR(sent)) free(reply);
+    return UCS_OK;
+}
+
+static ucs_status_t ponged(void *arg, const void *header, size_t header_length, void *data, size_t length,
+                           const ucp_am_recv_param_t *param) {
+    (void)header; (void)header_length; (void)data; (void)length; (void)param;
+    atomic_fetch_sub(&((cucx_node *)arg)->outstanding, 1);
+    return UCS_OK;
+}
+
+void cucx_ping(cucx_node *node, int rank, int self) {
+    node->ping = (uint64_t)self;
+    atomic_fetch_add(&node->outstanding, 1);  // the pong
+    ucp_request_param_t param = parameters(node, rank);
+    param.op_attr_mask |= UCP_OP_ATTR_FIELD_FLAGS;
+    param.flags = UCP_AM_SEND_FLAG_EAGER;
+    track(node, rank, ucp_am_send_nbx(node->endpoints[rank], am_ping, &node->ping, sizeof node->ping, NULL, 0, &param));
 }
 
 void cucx_fence(cucx_node *node) { ucp_worker_fence(node->worker); }

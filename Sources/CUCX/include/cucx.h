@@ -46,6 +46,10 @@ int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length
 /// cucx_wait completes it.
 void cucx_fetch(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset);
 
+/// Sends `rank` an 8 B active message it answers with another (`self` is this rank);
+/// cucx_wait returns once the answer is here. dsm-bench's round-trip yardstick.
+void cucx_ping(cucx_node *node, int rank, int self);
+
 /// Starts reading `length` bytes at `offset` of `rank`'s arena into `destination`.
 void cucx_get(cucx_node *node, int rank, void *destination, size_t length, uint64_t offset);
 
