@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 
 /// The ucx transport on one host (UCX's shared-memory transports, and its tcp transport
@@ -70,6 +71,14 @@ final class UCXTests: XCTestCase {
                           + result.output)
             XCTAssertTrue(result.output.contains("UCX lanes to rank 1"), result.output)
             XCTAssertTrue(result.output.contains("UCX lanes from rank 0 to rank 1"), result.output)
+            let json = NSTemporaryDirectory() + "swiftdsm-ucx-lanes-\(getpid()).json"
+            defer { try? FileManager.default.removeItem(atPath: json) }
+            let withJSON = MPIRun.run("dsm-check", ["counter", "--jia-transport=ucx", "--jia-ucx-transports=\(transports)",
+                                                    "--jia-statistics-json=\(json)"], ranks: 2, network: .sharedMemory)
+            XCTAssertEqual(withJSON.status, 0, withJSON.output)
+            let written = (try? String(contentsOfFile: json, encoding: .utf8)) ?? ""
+            XCTAssertTrue(written.range(of: "\"lanes\": \"[^\"]*\(lane)", options: .regularExpression) != nil,
+                          "the statistics JSON should name the lanes: \(written.prefix(300))")
             XCTAssertTrue(result.output.range(of: "SwiftDSM statistics \\(2 ranks, transport ucx over [^)]*\(lane)",
                                               options: .regularExpression) != nil,
                           "the statistics should name the lanes:\n" + result.output)

@@ -26,7 +26,7 @@ enum StatisticsReport {
         let shown = lanes.isEmpty ? transport : "\(transport) over \(lanes)"
         if table { Swift.print(text(ranks, elapsed: elapsedByRank, transport: shown), terminator: "") }
         if !jsonPath.isEmpty {
-            let json = self.json(ranks, elapsed: elapsedByRank, transport: transport)
+            let json = self.json(ranks, elapsed: elapsedByRank, transport: transport, lanes: lanes)
             do {
                 try json.write(toFile: jsonPath, atomically: true, encoding: .utf8)
             } catch {
@@ -67,11 +67,12 @@ enum StatisticsReport {
 
     /// One JSON array, one object per rank: counters by name, and each histogram's count,
     /// percentiles and non-empty buckets ([lowest ns, highest ns, count]).
-    static func json(_ ranks: [Statistics], elapsed: [UInt64], transport: String) -> String {
+    static func json(_ ranks: [Statistics], elapsed: [UInt64], transport: String, lanes: String = "") -> String {
         var objects: [String] = []
         for (rank, statistics) in ranks.enumerated() {
             var fields = ["\"rank\": \(rank)", "\"ranks\": \(ranks.count)", "\"transport\": \"\(transport)\"",
                           "\"elapsedNanoseconds\": \(elapsed[rank])"]
+            if !lanes.isEmpty { fields.append("\"lanes\": \"\(lanes)\"") }
             let counters = Statistics.counters.map { "\"\($0.name)\": \(statistics[keyPath: $0.key])" }
             fields.append("\"counters\": {" + counters.joined(separator: ", ") + "}")
             var histograms: [String] = []
