@@ -38,8 +38,10 @@ let package = Package(
         .target(name: "CPlatform"),
         // liblz4 (Debian liblz4-dev): compression of the tcp transport's frames.
         .systemLibrary(name: "CLZ4"),
-        // UCX's UCP (Debian libucx-dev) for the ucx transport; libibverbs lists RDMA devices.
-        .target(name: "CUCX", linkerSettings: [.linkedLibrary("ucp"), .linkedLibrary("ucs"), .linkedLibrary("ibverbs")]),
+        // UCX's UCP (Debian libucx-dev) for the ucx transport; libibverbs lists RDMA devices
+        // and hwloc says which cores each is near.
+        .target(name: "CUCX", linkerSettings: [.linkedLibrary("ucp"), .linkedLibrary("ucs"), .linkedLibrary("ibverbs"),
+                                               .linkedLibrary("hwloc")]),
 
         .target(
             name: "SwiftDSM",

@@ -1,5 +1,7 @@
 #include "cucx.h"
 
+#include <hwloc.h>
+#include <hwloc/openfabrics-verbs.h>
 #include <infiniband/verbs.h>
 #include <poll.h>
 #include <pthread.h>
@@ -79,7 +81,7 @@ static void say(char *reason, size_t capacity, const char *what, ucs_status_t st
     if (reason && capacity) snprintf(reason, capacity, "%s: %s", what, ucs_status_string(status));
 }
 
-cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t reason_length) {
+cucx_node *cucx_open(const char *transports, const char *devices, int ranks, char *reason, size_t reason_length) {
     ucp_config_t *config;
     ucs_status_t status = ucp_config_read(NULL, NULL, &config);
     if (status != UCS_OK) { say(reason, reason_length, "ucp_config_read", status); return NULL; }
@@ -88,6 +90,14 @@ cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t rea
         if (status != UCS_OK) {
             ucp_config_release(config);
             say(reason, reason_length, "UCX_TLS", status);
+            return NULL;
+        }
+    }
+    if (devices && *devices) {
+        status = ucp_config_modify(config, "NET_DEVICES", devices);
+        if (status != UCS_OK) {
+            ucp_config_release(config);
+            say(reason, reason_length, "UCX_NET_DEVICES", status);
             return NULL;
         }
     }
@@ -520,17 +530,53 @@ void cucx_close(cucx_node *node) {
     free(node);
 }
 
-int cucx_rdma_devices(char *names, size_t capacity) {
+int cucx_rdma_devices(char *text, size_t capacity) {
     int count = 0;
-    if (capacity) names[0] = 0;
+    if (capacity) text[0] = 0;
     struct ibv_device **devices = ibv_get_device_list(&count);
     if (!devices) return 0;
+    hwloc_topology_t topology = NULL;
+    if (count > 0 && (hwloc_topology_init(&topology) != 0 || hwloc_topology_load(topology) != 0)) topology = NULL;
+    hwloc_bitmap_t cores = hwloc_bitmap_alloc();
     size_t used = 0;
     for (int index = 0; index < count; index++) {
-        int wrote = snprintf(names + used, capacity > used ? capacity - used : 0, "%s%s", index ? "," : "",
-                             ibv_get_device_name(devices[index]));
+        // The first active port (0: none), and the cores nearest the device's PCI slot.
+        int port = 0;
+        struct ibv_context *context = ibv_open_device(devices[index]);
+        struct ibv_device_attr device;
+        if (context && ibv_query_device(context, &device) == 0) {
+            for (int candidate = 1; candidate <= device.phys_port_cnt && !port; candidate++) {
+                struct ibv_port_attr attributes;
+                if (ibv_query_port(context, (uint8_t)candidate, &attributes) == 0 && attributes.state == IBV_PORT_ACTIVE)
+                    port = candidate;
+            }
+        }
+        if (context) ibv_close_device(context);
+        char *list = NULL;
+        if (topology && hwloc_ibv_get_device_cpuset(topology, devices[index], cores) == 0)
+            hwloc_bitmap_list_asprintf(&list, cores);
+        int wrote = snprintf(text + used, capacity > used ? capacity - used : 0, "%s %d %s\n",
+                             ibv_get_device_name(devices[index]), port, list ? list : "");
+        free(list);
         if (wrote > 0) used += (size_t)wrote;
     }
+    hwloc_bitmap_free(cores);
+    if (topology) hwloc_topology_destroy(topology);
     ibv_free_device_list(devices);
     return count;
+}
+
+int cucx_bound_cores(char *text, size_t capacity) {
+    if (capacity) text[0] = 0;
+    hwloc_topology_t topology;
+    if (hwloc_topology_init(&topology) != 0) return -1;
+    int result = -1;
+    hwloc_bitmap_t cores = hwloc_bitmap_alloc();
+    if (hwloc_topology_load(topology) == 0 && hwloc_get_cpubind(topology, cores, HWLOC_CPUBIND_PROCESS) == 0) {
+        hwloc_bitmap_list_snprintf(text, capacity, cores);
+        result = 0;
+    }
+    hwloc_bitmap_free(cores);
+    hwloc_topology_destroy(topology);
+    return result;
 }

@@ -10,8 +10,9 @@
 typedef struct cucx_node cucx_node;
 
 /// Creates the context and worker. `transports` is UCX's TLS list ("tcp", "rc,sm", ...;
-/// NULL or "" for UCX's own choice). On failure returns NULL and writes UCX's reason.
-cucx_node *cucx_open(const char *transports, int ranks, char *reason, size_t reason_length);
+/// NULL or "" for UCX's own choice), `devices` its NET_DEVICES ("mlx5_0:1"; NULL or "": UCX's
+/// choice). On failure returns NULL and writes UCX's reason.
+cucx_node *cucx_open(const char *transports, const char *devices, int ranks, char *reason, size_t reason_length);
 
 /// This worker's address, to hand to the other ranks (valid until cucx_close).
 const void *cucx_address(cucx_node *node, size_t *length);
@@ -84,8 +85,12 @@ void cucx_describe(cucx_node *node, int rank, char *text, size_t capacity);
 /// Closes the endpoints (without waiting for peers), unregisters and destroys the worker.
 void cucx_close(cucx_node *node);
 
-/// RDMA devices libibverbs lists (0 on a machine without any), their names joined by
-/// commas into `names`.
-int cucx_rdma_devices(char *names, size_t capacity);
+/// The RDMA devices libibverbs lists (0 on a machine without any), one line each in
+/// `text`: the name, its first active port (0: none) and, from hwloc, the cores nearest
+/// its PCI slot as a list ("0-15,32-47"; empty if unknown).
+int cucx_rdma_devices(char *text, size_t capacity);
+
+/// The cores this process is bound to, as a list ("0-3"). 0, or -1 if hwloc cannot tell.
+int cucx_bound_cores(char *text, size_t capacity);
 
 #endif

@@ -1,6 +1,5 @@
 import CMPI
 import CPlatform
-import CUCX
 import Foundation
 
 /// One rank's DSM: builds the layers bottom-up at `jia_init` and takes them down at
@@ -101,17 +100,17 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
     }
 
-    /// `auto` is `ucx` when every rank has an RDMA device (libibverbs lists one): its gets
+    /// `auto` is `ucx` when every rank has an RDMA device with an active port: its gets
     /// and puts are then RDMA READs and WRITEs. Collective.
     private static func resolve(_ choice: TransportChoice, cluster: Cluster) -> TransportChoice {
         guard choice == .auto else { return choice }
-        var names = [CChar](repeating: 0, count: 256)
-        var mine: Int32 = cucx_rdma_devices(&names, names.count) > 0 ? 1 : 0
+        let devices = RDMADevices.list().filter { $0.port > 0 }
+        var mine: Int32 = devices.isEmpty ? 0 : 1
         var everyone: Int32 = 0
         mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
                  "MPI_Allreduce (RDMA devices)")
         guard everyone == 1 else { return .auto }
-        DSMLog.logger.info("RDMA devices \(names.text) on every rank: transport auto is ucx")
+        DSMLog.logger.info("RDMA devices with an active port on every rank (here \(devices.map(\.ucxName))): transport auto is ucx")
         return .ucx
     }
 

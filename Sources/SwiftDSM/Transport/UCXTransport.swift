@@ -44,7 +44,8 @@ final class UCXTransport: PageTransport {
     static func create(cluster: Cluster, channel: MessageChannel, store: PageStore,
                        transports: String, fetch: UCXFetchChoice, spinMicroseconds: Int) -> UCXTransport {
         var reason = [CChar](repeating: 0, count: 512)
-        let node = cucx_open(transports, Int32(cluster.size), &reason, reason.count)
+        let device = chooseDevice()
+        let node = cucx_open(transports, device?.ucxName, Int32(cluster.size), &reason, reason.count)
         let opened = agree(node != nil, cluster: cluster, step: "open UCX", reason: reason, transports: transports)
         guard opened, let node else { fatalError("unreachable: agree stops the job") }
 
@@ -192,6 +193,19 @@ final class UCXTransport: PageTransport {
         guard !closed else { return }
         closed = true
         cucx_close(node)
+    }
+
+    /// The RDMA device nearest this rank's cores, unless UCX_NET_DEVICES chooses (nil also
+    /// where there is none: UCX then uses what it finds).
+    private static func chooseDevice() -> RDMADevice? {
+        guard ProcessInfo.processInfo.environment["UCX_NET_DEVICES"] == nil else { return nil }
+        let devices = RDMADevices.list()
+        let cores = RDMADevices.boundCores()
+        guard let chosen = RDMADevices.nearest(devices, to: cores) else { return nil }
+        let bound = cores.map { "cores \($0.sorted())" } ?? "unknown cores"
+        let all = devices.map { "\($0.ucxName) near cores \($0.cores.sorted())" }.joined(separator: ", ")
+        DSMLog.logger.info("RDMA device \(chosen.ucxName) for this rank (bound to \(bound)), of \(all)")
+        return chosen
     }
 
     /// Every rank's `mine`, by rank.
