@@ -29,7 +29,6 @@ final class RDMADeviceTests: XCTestCase {
         XCTAssertEqual(RDMADevices.coreList(""), [])
         XCTAssertNil(RDMADevices.coreList("3-1"))
         XCTAssertNil(RDMADevices.coreList("a"))
-        XCTAssertTrue(RDMADevices.list().allSatisfy { !$0.name.isEmpty })
         XCTAssertNotNil(RDMADevices.boundCores(), "hwloc should report this process's binding")
     }
 }

@@ -90,11 +90,7 @@ final class RMATransport: PageTransport {
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
         inFlight.append(batch)
-        if !batch.partial.isEmpty {
-            var partialOnly = RunBatch()
-            partialOnly.partial = batch.partial
-            messages.write(partialOnly, to: home)
-        }
+        if !batch.partial.isEmpty { messages.write(batch.partialOnly, to: home) }
         let runs = batch.whole
         guard !runs.isEmpty else { return }
         runs.words.withUnsafeBufferPointer { values in

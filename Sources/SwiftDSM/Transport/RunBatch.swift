@@ -85,6 +85,14 @@ struct RunBatch {
         partial.removeAll()
     }
 
+    /// The partially changed words alone: what the one-sided paths send to the home's
+    /// service thread.
+    var partialOnly: RunBatch {
+        var batch = RunBatch()
+        batch.partial = partial
+        return batch
+    }
+
     /// Writes the batch into `base` (the start of the arena the offsets are relative to).
     func apply(to base: UnsafeMutableRawPointer) {
         whole.words.withUnsafeBytes { values in

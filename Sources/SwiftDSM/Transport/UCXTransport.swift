@@ -146,11 +146,7 @@ final class UCXTransport: PageTransport {
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
         inFlight.append(batch)
-        if !batch.partial.isEmpty {
-            var partialOnly = RunBatch()
-            partialOnly.partial = batch.partial
-            messages.write(partialOnly, to: home)
-        }
+        if !batch.partial.isEmpty { messages.write(batch.partialOnly, to: home) }
         let runs = inFlight[inFlight.count - 1].whole
         guard !runs.isEmpty else { return }
         runs.words.withUnsafeBytes { values in
@@ -174,8 +170,11 @@ final class UCXTransport: PageTransport {
     private func wait(_ completion: (OpaquePointer?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<CChar>?, Int) -> Int32,
                       _ what: String) {
         var failedRank: Int32 = -1
+        // Every fault waits here: no reason buffer unless something failed (then a wait,
+        // with nothing outstanding, returns at once and fills it).
+        guard completion(node, &failedRank, nil, 0) != 0 else { return }
         var reason = [CChar](repeating: 0, count: 256)
-        guard completion(node, &failedRank, &reason, reason.count) != 0 else { return }
+        _ = cucx_wait(node, &failedRank, &reason, reason.count)
         Fatal.stop("UCX could not complete \(what) with rank \(failedRank) (\(reason.text)): "
             + "the rank or its host is gone, or its network failed")
     }
