@@ -20,7 +20,7 @@ struct UCXBaseline {
     /// shared-memory transports).
     func gets(sizes: [Int], transports: String, spinMicroseconds: Int, detectFailure: Bool) -> [Double] {
         var reason = [CChar](repeating: 0, count: 256)
-        guard let node = cucx_open(transports, nil, 2, &reason, reason.count) else {
+        guard let node = cucx_open(transports, nil, Int32(rank), 2, &reason, reason.count) else {
             fatalError("dsm-bench: UCX baseline: cannot open UCX with transports '\(transports)'")
         }
         let length = 1 << 20

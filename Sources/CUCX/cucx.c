@@ -1,4 +1,4 @@
-#include "cucx.h"
+#include "node.h"
 
 #include <hwloc.h>
 #include <hwloc/openfabrics-verbs.h>
@@ -13,62 +13,7 @@
 #include <time.h>
 #include <ucp/api/ucp.h>
 
-typedef struct cucx_target cucx_target;
-enum { fetch_slots = 64, am_fetch = 1, am_page = 2, am_ping = 3, am_pong = 4 };
-
-// A fetch request's header and its reply's: the reply names the request's slot.
-typedef struct { uint64_t token; uint64_t offset; uint64_t length; uint32_t rank; uint32_t pad; } fetch_header;
-typedef struct { uint64_t token; int64_t status; } page_header;
-
-struct cucx_fetch {
-    struct cucx_node *node;
-    void *destination;
-    size_t length;
-    uint64_t token;  // 0: free
-    int rank;
-    fetch_header request;
-};
-struct cucx_target { struct cucx_node *node; int rank; };
-
-struct cucx_node {
-    ucp_context_h context;
-    ucp_worker_h worker;
-    ucp_address_t *address;
-    size_t address_length;
-    int event_fd;
-    int ranks;
-    ucp_ep_h *endpoints;
-    ucp_rkey_h *keys;
-    uint64_t *bases;
-    ucp_mem_h memory;
-    void *packed_key;
-    // Gets and puts started and not yet complete; the first failure and its target.
-    atomic_long outstanding;
-    atomic_int failure;
-    atomic_int failed_rank;
-    // The arena this rank serves fetch requests from, and its read notices.
-    uint8_t *arena;
-    size_t pages_length;
-    uint8_t *notice_pages;
-    uint8_t *notice_chunks;
-    int page_shift;
-    int chunk_shift;
-    int rank;
-    // Fetches waiting for their reply, by slot; a reply names its slot and generation.
-    struct cucx_fetch *fetches;
-    atomic_uint fetch_generation;
-    cucx_malformed_handler malformed;
-    // The header of the ping in flight (UCX may send it after cucx_ping returns).
-    uint64_t ping;
-    pthread_t progress_thread;
-    int progressing;
-    atomic_int stopping;
-    uint64_t spin_nanoseconds;
-    // A request's user data is its target here, so a failure names the rank.
-    cucx_target *targets;
-};
-
-static uint64_t now_nanoseconds(void) {
+uint64_t cucx_now_nanoseconds(void) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -77,19 +22,20 @@ static uint64_t now_nanoseconds(void) {
 static ucs_status_t pinged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
 static ucs_status_t ponged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
 
-static void say(char *reason, size_t capacity, const char *what, ucs_status_t status) {
+void cucx_say(char *reason, size_t capacity, const char *what, ucs_status_t status) {
     if (reason && capacity) snprintf(reason, capacity, "%s: %s", what, ucs_status_string(status));
 }
 
-cucx_node *cucx_open(const char *transports, const char *devices, int ranks, char *reason, size_t reason_length) {
+cucx_node *cucx_open(const char *transports, const char *devices, int rank, int ranks, char *reason,
+                     size_t reason_length) {
     ucp_config_t *config;
     ucs_status_t status = ucp_config_read(NULL, NULL, &config);
-    if (status != UCS_OK) { say(reason, reason_length, "ucp_config_read", status); return NULL; }
+    if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_config_read", status); return NULL; }
     if (transports && *transports) {
         status = ucp_config_modify(config, "TLS", transports);
         if (status != UCS_OK) {
             ucp_config_release(config);
-            say(reason, reason_length, "UCX_TLS", status);
+            cucx_say(reason, reason_length, "UCX_TLS", status);
             return NULL;
         }
     }
@@ -97,7 +43,7 @@ cucx_node *cucx_open(const char *transports, const char *devices, int ranks, cha
         status = ucp_config_modify(config, "NET_DEVICES", devices);
         if (status != UCS_OK) {
             ucp_config_release(config);
-            say(reason, reason_length, "UCX_NET_DEVICES", status);
+            cucx_say(reason, reason_length, "UCX_NET_DEVICES", status);
             return NULL;
         }
     }
@@ -109,7 +55,7 @@ cucx_node *cucx_open(const char *transports, const char *devices, int ranks, cha
     cucx_node *node = calloc(1, sizeof *node);
     status = ucp_init(&params, config, &node->context);
     ucp_config_release(config);
-    if (status != UCS_OK) { free(node); say(reason, reason_length, "ucp_init", status); return NULL; }
+    if (status != UCS_OK) { free(node); cucx_say(reason, reason_length, "ucp_init", status); return NULL; }
     // The application thread starts operations and waits for them while the progress
     // thread serves the other ranks' requests on the same worker.
     ucp_worker_params_t worker_params = {
@@ -120,7 +66,7 @@ cucx_node *cucx_open(const char *transports, const char *devices, int ranks, cha
     if (status != UCS_OK) {
         ucp_cleanup(node->context);
         free(node);
-        say(reason, reason_length, "ucp_worker_create", status);
+        cucx_say(reason, reason_length, "ucp_worker_create", status);
         return NULL;
     }
     status = ucp_worker_get_efd(node->worker, &node->event_fd);
@@ -129,10 +75,11 @@ cucx_node *cucx_open(const char *transports, const char *devices, int ranks, cha
         ucp_worker_destroy(node->worker);
         ucp_cleanup(node->context);
         free(node);
-        say(reason, reason_length, "ucp_worker_get_efd/address", status);
+        cucx_say(reason, reason_length, "ucp_worker_get_efd/address", status);
         return NULL;
     }
     node->ranks = ranks;
+    node->rank = rank;
     ucp_am_handler_param_t echo[2] = {
         { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,
           .id = am_ping, .cb = pinged, .arg = node },
@@ -144,7 +91,14 @@ cucx_node *cucx_open(const char *transports, const char *devices, int ranks, cha
     node->keys = calloc(ranks, sizeof *node->keys);
     node->bases = calloc(ranks, sizeof *node->bases);
     node->targets = calloc(ranks, sizeof *node->targets);
-    for (int rank = 0; rank < ranks; rank++) node->targets[rank] = (cucx_target){ node, rank };
+    for (int peer = 0; peer < ranks; peer++) node->targets[peer] = (cucx_target){ node, peer };
+    pthread_mutex_init(&node->messages_lock, NULL);
+    pthread_cond_init(&node->messages_came, NULL);
+    if (cucx_start_messages(node) != 0) {
+        cucx_say(reason, reason_length, "ucp_worker_set_am_recv_handler (messages)", UCS_ERR_UNSUPPORTED);
+        cucx_close(node);
+        return NULL;
+    }
     atomic_init(&node->outstanding, 0);
     atomic_init(&node->failure, UCS_OK);
     atomic_init(&node->failed_rank, -1);
@@ -156,15 +110,19 @@ const void *cucx_address(cucx_node *node, size_t *length) {
     return node->address;
 }
 
-static void record_failure(cucx_node *node, int rank, ucs_status_t status) {
+void cucx_record_failure(cucx_node *node, int rank, ucs_status_t status) {
     int expected = UCS_OK;
     if (atomic_compare_exchange_strong(&node->failure, &expected, status)) atomic_store(&node->failed_rank, rank);
 }
 
 static void peer_failed(void *arg, ucp_ep_h ep, ucs_status_t status) {
-    (void)arg; (void)ep; (void)status;
-    // The operation on the endpoint completes with the error, which names the rank; a peer
-    // closing its endpoints at the end of the run is no failure.
+    (void)ep;
+    // Operations on the endpoint complete with the error too; this also wakes a thread
+    // waiting for the peer's message. A peer closing its endpoints at the end of the run is
+    // no failure.
+    cucx_target *target = arg;
+    if (atomic_load(&target->node->closing)) return;
+    cucx_report(target->node, cucx_problem_lost, target->rank, ucs_status_string(status));
 }
 
 int cucx_connect(cucx_node *node, int rank, const void *address, int detect_failure, char *reason,
@@ -174,10 +132,10 @@ int cucx_connect(cucx_node *node, int rank, const void *address, int detect_fail
             | UCP_EP_PARAM_FIELD_ERR_HANDLER,
         .address = address,
         .err_mode = detect_failure ? UCP_ERR_HANDLING_MODE_PEER : UCP_ERR_HANDLING_MODE_NONE,
-        .err_handler = { .cb = peer_failed, .arg = node },
+        .err_handler = { .cb = peer_failed, .arg = &node->targets[rank] },
     };
     ucs_status_t status = ucp_ep_create(node->worker, &params, &node->endpoints[rank]);
-    if (status != UCS_OK) { say(reason, reason_length, "ucp_ep_create", status); return -1; }
+    if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_ep_create", status); return -1; }
     return 0;
 }
 
@@ -189,16 +147,16 @@ int cucx_register(cucx_node *node, void *base, size_t length, const void **key, 
         .length = length,
     };
     ucs_status_t status = ucp_mem_map(node->context, &params, &node->memory);
-    if (status != UCS_OK) { say(reason, reason_length, "ucp_mem_map", status); return -1; }
+    if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_mem_map", status); return -1; }
     status = ucp_rkey_pack(node->context, node->memory, &node->packed_key, key_length);
-    if (status != UCS_OK) { say(reason, reason_length, "ucp_rkey_pack", status); return -1; }
+    if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_rkey_pack", status); return -1; }
     *key = node->packed_key;
     return 0;
 }
 
 int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char *reason, size_t reason_length) {
     ucs_status_t status = ucp_ep_rkey_unpack(node->endpoints[rank], key, &node->keys[rank]);
-    if (status != UCS_OK) { say(reason, reason_length, "ucp_ep_rkey_unpack", status); return -1; }
+    if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_ep_rkey_unpack", status); return -1; }
     node->bases[rank] = base;
     return 0;
 }
@@ -206,7 +164,7 @@ int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char
 
 static void operation_done(void *request, ucs_status_t status, void *user_data) {
     cucx_target *target = user_data;
-    if (status != UCS_OK) record_failure(target->node, target->rank, status);
+    if (status != UCS_OK) cucx_record_failure(target->node, target->rank, status);
     atomic_fetch_sub(&target->node->outstanding, 1);
     ucp_request_free(request);
 }
@@ -215,7 +173,7 @@ static cucx_target *target_of(cucx_node *node, int rank) { return &node->targets
 
 static void track(cucx_node *node, int rank, ucs_status_ptr_t request) {
     if (request == NULL) return;
-    if (UCS_PTR_IS_ERR(request)) { record_failure(node, rank, UCS_PTR_STATUS(request)); return; }
+    if (UCS_PTR_IS_ERR(request)) { cucx_record_failure(node, rank, UCS_PTR_STATUS(request)); return; }
     atomic_fetch_add(&node->outstanding, 1);
 }
 
@@ -260,12 +218,12 @@ static ucs_status_t fetch_requested(void *arg, const void *header, size_t header
     cucx_node *node = arg;
     fetch_header request;
     if (header_length != sizeof request) {
-        node->malformed(-1, "a page fetch request of the wrong size");
+        cucx_report(node, cucx_problem_malformed, -1, "a page fetch request of the wrong size");
         return UCS_OK;
     }
     memcpy(&request, header, sizeof request);
     if (request.rank >= (uint32_t)node->ranks || (int)request.rank == node->rank) {
-        node->malformed(-1, "a page fetch request from no other rank");
+        cucx_report(node, cucx_problem_malformed, -1, "a page fetch request from no other rank");
         return UCS_OK;
     }
     size_t page = (size_t)1 << node->page_shift;
@@ -275,7 +233,7 @@ static ucs_status_t fetch_requested(void *arg, const void *header, size_t header
     if (request.length == 0 || request.offset % page || request.length % page || request.offset > node->pages_length
         || request.length > node->pages_length - request.offset) {
         reply->status = -1;
-        node->malformed((int)request.rank, "a page fetch outside the shared range or not of whole pages");
+        cucx_report(node, cucx_problem_malformed, (int)request.rank, "a page fetch outside the shared range or not of whole pages");
         request.length = 0;
     } else {
         // Dekker with the home's own writes: the notices, a fence, then the read.
@@ -302,7 +260,7 @@ static void rendezvous_done(void *request, ucs_status_t status, size_t length, v
     (void)length;
     struct cucx_fetch *fetch = user_data;
     cucx_node *node = fetch->node;
-    if (status != UCS_OK) record_failure(node, fetch->rank, status);
+    if (status != UCS_OK) cucx_record_failure(node, fetch->rank, status);
     fetch_done(node, fetch);
     ucp_request_free(request);
 }
@@ -312,17 +270,17 @@ static ucs_status_t page_arrived(void *arg, const void *header, size_t header_le
     cucx_node *node = arg;
     page_header reply;
     if (header_length != sizeof reply) {
-        node->malformed(-1, "a page reply of the wrong size");
+        cucx_report(node, cucx_problem_malformed, -1, "a page reply of the wrong size");
         return UCS_OK;
     }
     memcpy(&reply, header, sizeof reply);
     struct cucx_fetch *fetch = &node->fetches[reply.token % fetch_slots];
     if (reply.token == 0 || reply.token == UINT64_MAX || atomic_load_explicit((_Atomic uint64_t *)&fetch->token, memory_order_acquire) != reply.token) {
-        node->malformed(-1, "a page reply to no fetch of this rank");
+        cucx_report(node, cucx_problem_malformed, -1, "a page reply to no fetch of this rank");
         return UCS_OK;
     }
     if (reply.status != 0 || length != fetch->length) {
-        record_failure(node, fetch->rank, UCS_ERR_INVALID_PARAM);
+        cucx_record_failure(node, fetch->rank, UCS_ERR_INVALID_PARAM);
         fetch_done(node, fetch);
         return UCS_OK;
     }
@@ -338,22 +296,19 @@ static ucs_status_t page_arrived(void *arg, const void *header, size_t header_le
         .memory_type = UCS_MEMORY_TYPE_HOST,
     };
     ucs_status_ptr_t received = ucp_am_recv_data_nbx(node->worker, data, fetch->destination, length, &receive);
-    if (UCS_PTR_IS_ERR(received)) record_failure(node, fetch->rank, UCS_PTR_STATUS(received));
+    if (UCS_PTR_IS_ERR(received)) cucx_record_failure(node, fetch->rank, UCS_PTR_STATUS(received));
     if (!UCS_PTR_IS_PTR(received)) fetch_done(node, fetch);
     return UCS_OK;
 }
 
-int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length, void *notices, size_t page_count,
-                     int page_shift, int chunk_shift, cucx_malformed_handler malformed, char *reason,
-                     size_t reason_length) {
-    node->rank = rank;
+int cucx_serve_pages(cucx_node *node, void *arena, size_t pages_length, void *notices, size_t page_count,
+                     int page_shift, int chunk_shift, char *reason, size_t reason_length) {
     node->arena = arena;
     node->pages_length = pages_length;
     node->notice_pages = notices;
     node->notice_chunks = (uint8_t *)notices + page_count;
     node->page_shift = page_shift;
     node->chunk_shift = chunk_shift;
-    node->malformed = malformed;
     node->fetches = calloc(fetch_slots, sizeof *node->fetches);
     for (int slot = 0; slot < fetch_slots; slot++) node->fetches[slot].node = node;
     ucp_am_handler_param_t handlers[2] = {
@@ -364,7 +319,7 @@ int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length
     };
     for (int index = 0; index < 2; index++) {
         ucs_status_t status = ucp_worker_set_am_recv_handler(node->worker, &handlers[index]);
-        if (status != UCS_OK) { say(reason, reason_length, "ucp_worker_set_am_recv_handler", status); return -1; }
+        if (status != UCS_OK) { cucx_say(reason, reason_length, "ucp_worker_set_am_recv_handler", status); return -1; }
     }
     return 0;
 }
@@ -440,16 +395,16 @@ static int report(cucx_node *node, int *failed_rank, char *reason, size_t reason
     int failure = atomic_load(&node->failure);
     if (failure == UCS_OK) return 0;
     *failed_rank = atomic_load(&node->failed_rank);
-    say(reason, reason_length, "operation failed", (ucs_status_t)failure);
+    cucx_say(reason, reason_length, "operation failed", (ucs_status_t)failure);
     return -1;
 }
 
 int cucx_wait(cucx_node *node, int *failed_rank, char *reason, size_t reason_length) {
     // Polls; once a wait outlasts a typical remote read it also yields, so that a rank's
     // target sharing this core (more ranks than cores) can serve the operation.
-    uint64_t start = now_nanoseconds();
+    uint64_t start = cucx_now_nanoseconds();
     while (atomic_load(&node->outstanding) > 0) {
-        if (ucp_worker_progress(node->worker) == 0 && now_nanoseconds() - start > 50000) sched_yield();
+        if (ucp_worker_progress(node->worker) == 0 && cucx_now_nanoseconds() - start > 50000) sched_yield();
     }
     return report(node, failed_rank, reason, reason_length);
 }
@@ -464,10 +419,10 @@ int cucx_flush(cucx_node *node, int *failed_rank, char *reason, size_t reason_le
 static void *progress(void *argument) {
     cucx_node *node = argument;
     while (!atomic_load(&node->stopping)) {
-        uint64_t last = now_nanoseconds();
+        uint64_t last = cucx_now_nanoseconds();
         for (;;) {
-            if (ucp_worker_progress(node->worker) != 0) { last = now_nanoseconds(); continue; }
-            if (atomic_load(&node->stopping) || now_nanoseconds() - last >= node->spin_nanoseconds) break;
+            if (ucp_worker_progress(node->worker) != 0) { last = cucx_now_nanoseconds(); continue; }
+            if (atomic_load(&node->stopping) || cucx_now_nanoseconds() - last >= node->spin_nanoseconds) break;
         }
         if (ucp_worker_arm(node->worker) == UCS_ERR_BUSY) continue;  // arrivals meanwhile: progress them
         struct pollfd event = { .fd = node->event_fd, .events = POLLIN };
@@ -527,6 +482,9 @@ void cucx_close(cucx_node *node) {
     free(node->bases);
     free(node->targets);
     free(node->fetches);
+    cucx_free_messages(node);
+    pthread_mutex_destroy(&node->messages_lock);
+    pthread_cond_destroy(&node->messages_came);
     free(node);
 }
 

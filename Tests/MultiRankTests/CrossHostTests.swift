@@ -210,11 +210,19 @@ final class CrossHostTests: XCTestCase {
 
     /// kill -9 of the rank on the second host: the job ends within seconds, not a hang,
     /// naming the lost rank and its host.
-    func testALostRankEndsTheJobNamingIt() throws {
+    func testALostRankEndsTheJobNamingIt() throws { try killTheSecondRank(transport: nil) }
+
+    /// The same on ucx, whose messages are UCX active messages: the endpoint's failure names the rank.
+    func testALostRankEndsTheJobNamingItOnUCX() throws { try killTheSecondRank(transport: "ucx") }
+
+    private func killTheSecondRank(transport: String?) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.testbed)
         process.arguments = ["mpirun", "-np", "2", "--map-by", "node",
                              MPIRun.binaryDirectory.appendingPathComponent("example-sor").path, "510", "1000000"]
+        if let transport {
+            process.environment = ProcessInfo.processInfo.environment.merging(["JIA_TRANSPORT": transport]) { $1 }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -326,6 +334,7 @@ final class CrossHostTests: XCTestCase {
         XCTAssertEqual(lanes.status, 0, lanes.output)
         XCTAssertTrue(lanes.output.split(separator: "\n").contains { $0.contains("lane[") && $0.contains("tcp/eth0") },
                       "the log should name UCX's tcp lane on eth0:\n\(lanes.output)")
+        XCTAssertTrue(lanes.output.contains("transport ucx, messages on ucx"), lanes.output)
         for kernel in ["cg", "mg", "lu"] {
             let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: 2, ranksPerHost: 2,
                                                environment: ["JIA_TRANSPORT": "ucx"], timeout: 300)

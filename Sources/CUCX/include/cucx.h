@@ -9,10 +9,11 @@
 
 typedef struct cucx_node cucx_node;
 
-/// Creates the context and worker. `transports` is UCX's TLS list ("tcp", "rc,sm", ...;
-/// NULL or "" for UCX's own choice), `devices` its NET_DEVICES ("mlx5_0:1"; NULL or "": UCX's
-/// choice). On failure returns NULL and writes UCX's reason.
-cucx_node *cucx_open(const char *transports, const char *devices, int ranks, char *reason, size_t reason_length);
+/// Creates the context and worker of `rank` of `ranks`. `transports` is UCX's TLS list ("tcp",
+/// "rc,sm", ...; NULL or "" for UCX's own choice), `devices` its NET_DEVICES ("mlx5_0:1"; NULL
+/// or "": UCX's choice). On failure returns NULL and writes UCX's reason.
+cucx_node *cucx_open(const char *transports, const char *devices, int rank, int ranks, char *reason,
+                     size_t reason_length);
 
 /// This worker's address, to hand to the other ranks (valid until cucx_close).
 const void *cucx_address(cucx_node *node, size_t *length);
@@ -31,15 +32,12 @@ int cucx_register(cucx_node *node, void *base, size_t length, const void **key, 
 /// Takes `rank`'s packed remote key for its arena at `base` (its address there).
 int cucx_add_key(cucx_node *node, int rank, const void *key, uint64_t base, char *reason, size_t reason_length);
 
-/// Told of a malformed request or reply from `rank` (-1: unknown), from a progress context.
-typedef void (*cucx_malformed_handler)(int rank, const char *what);
-
 /// Serves fetch requests (cucx_fetch) from the first `pages_length` bytes of `arena`, after
 /// setting their pages' read notices (`page_count` page bytes at `notices`, then a byte
-/// per 2^chunk_shift pages). `rank` is this rank. 0, or -1 with UCX's reason.
-int cucx_serve_pages(cucx_node *node, int rank, void *arena, size_t pages_length, void *notices, size_t page_count,
-                     int page_shift, int chunk_shift, cucx_malformed_handler malformed, char *reason,
-                     size_t reason_length);
+/// per 2^chunk_shift pages). A malformed request is a problem cucx_take_message reports.
+/// 0, or -1 with UCX's reason.
+int cucx_serve_pages(cucx_node *node, void *arena, size_t pages_length, void *notices, size_t page_count,
+                     int page_shift, int chunk_shift, char *reason, size_t reason_length);
 
 /// Starts a fetch of `length` bytes at `offset` of `rank`'s arena into `destination` as a
 /// request the home's worker answers with the pages (an active message each way: what
@@ -81,6 +79,43 @@ void cucx_stop_progress(cucx_node *node);
 /// The lanes and transports of the endpoint to `rank` (UCX's own description), written to
 /// `text` (NUL-terminated, truncated to `capacity`).
 void cucx_describe(cucx_node *node, int rank, char *text, size_t capacity);
+
+// MARK: messages (messages.c)
+
+/// A message from another rank (or this one), as it arrived.
+typedef struct cucx_message {
+    struct cucx_message *next;
+    /// The sending rank; -1 for cucx_post_stop's marker.
+    int source;
+    int32_t tag;
+    size_t length;
+    uint8_t *bytes;
+} cucx_message;
+
+/// What a progress context saw and could not act on there: a malformed message or fetch
+/// from a rank, or a peer whose endpoint failed (its process or host is gone).
+enum { cucx_problem_none = 0, cucx_problem_malformed = 1, cucx_problem_lost = 2 };
+
+/// Sends `count` parts, concatenated, as one message with `tag` to `rank` (this rank's own
+/// are queued here); the parts may be reused on return. 0, or -1 with UCX's reason.
+int cucx_send_message(cucx_node *node, int rank, int32_t tag, const void *const *parts, const size_t *lengths,
+                      int count, char *reason, size_t reason_length);
+
+/// Queues an empty message with `tag` from no rank (source -1): it ends a taker's loop.
+void cucx_post_stop(cucx_node *node, int32_t tag);
+
+/// Takes the first message that arrived with `tag` from `source` (-1: any), in order of
+/// arrival. Polls the worker for `spin_nanoseconds`, then sleeps up to
+/// `timeout_milliseconds` for the progress thread to deliver one. NULL when none came (call
+/// again), or with `problem` set (with the rank, -1 if unknown, and what was seen in `text`).
+cucx_message *cucx_take_message(cucx_node *node, int32_t tag, int source, uint64_t spin_nanoseconds,
+                                int timeout_milliseconds, int *problem, int *problem_rank, char *text,
+                                size_t capacity);
+
+void cucx_release_message(cucx_message *message);
+
+/// From now on a peer's endpoint failing is the end of the run, not a problem.
+void cucx_prepare_to_close(cucx_node *node);
 
 /// Closes the endpoints (without waiting for peers), unregisters and destroys the worker.
 void cucx_close(cucx_node *node);

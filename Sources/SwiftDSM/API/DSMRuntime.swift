@@ -97,7 +97,9 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMRuntime.checkMapCount(settings: settings, rank: cluster.rank)
         cluster.quietBarrier()
         startStatistics()
-        DSMLog.logger.info("started: \(cluster.size) ranks, transport \(transport.name), shared range \(space.base) + \(capacity) bytes")
+        let started = "started: \(cluster.size) ranks, transport \(transport.name), messages on \(channel.name), "
+            + "shared range \(space.base) + \(capacity) bytes"
+        DSMLog.logger.info("\(started)")
     }
 
     /// `auto` is `ucx` when every rank has an RDMA device with an active port: its gets
@@ -114,16 +116,21 @@ public final class DSMRuntime: @unchecked Sendable {
         return .ucx
     }
 
-    /// The tcp lanes where the tcp transport runs (chosen, or auto across hosts) and under
-    /// ucx across hosts, else MPI's messages: on one host MPI's shared memory beats a socket
-    /// for the lock traffic. Security asks for the tcp transport under auto (also on one
-    /// host): only its frames can be sealed.
+    /// UCX's active messages under the ucx transport (RDMA sends where the pages go by RDMA);
+    /// the tcp lanes where the tcp transport runs (chosen, or auto across hosts); else MPI's
+    /// messages: on one host MPI's shared memory beats a socket for the lock traffic.
+    /// Security asks for the tcp transport under auto (also on one host): only its frames
+    /// can be sealed.
     private static func chooseChannel(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                       capacity: Int) -> MessageChannel {
         let auto = choice == .auto
-        if choice == .ucx { refuseProtection(settings, cluster: cluster) }
-        guard choice == .tcp || (choice == .ucx && !cluster.allOnOneHost)
-                || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
+        if choice == .ucx {
+            refuseProtection(settings, cluster: cluster)
+            let node = UCXNode.open(cluster: cluster, transports: settings.ucxTransports,
+                                    spinMicroseconds: settings.ucxSpin)
+            return UCXChannel(node: node, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
+        }
+        guard choice == .tcp || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
             refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
@@ -156,19 +163,13 @@ public final class DSMRuntime: @unchecked Sendable {
 
     private static func chooseTransport(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                         store: PageStore, channel: MessageChannel) -> PageTransport {
-        if channel is TCPChannel && choice != .ucx { return MessageTransport(channel: channel) }
+        if let ucx = channel as? UCXChannel {
+            return createUCX(node: ucx.node, settings, cluster: cluster, store: store, channel: channel)
+        }
+        if channel is TCPChannel { return MessageTransport(channel: channel) }
         switch choice {
         case .ucx:
-            let ucx = UCXTransport.create(cluster: cluster, channel: channel, store: store,
-                                          transports: settings.ucxTransports, fetch: settings.ucxFetch,
-                                          spinMicroseconds: settings.ucxSpin)
-            if settings.printConfig && cluster.rank == 0 && cluster.size > 1 {
-                print("UCX lanes from rank 0 to rank 1:\n" + ucx.lanes[1], terminator: "")
-            }
-            for (rank, lanes) in ucx.lanes.enumerated() where !lanes.isEmpty {
-                DSMLog.logger.info("UCX lanes to rank \(rank):\n\(lanes)")
-            }
-            return ucx
+            preconditionFailure("transport ucx runs on the ucx channel")
         case .message, .tcp:
             return MessageTransport(channel: channel)
         case .shm:
@@ -197,6 +198,19 @@ public final class DSMRuntime: @unchecked Sendable {
             rma.close()
             return mapped
         }
+    }
+
+    private static func createUCX(node: UCXNode, _ settings: Settings, cluster: Cluster, store: PageStore,
+                                  channel: MessageChannel) -> UCXTransport {
+        let ucx = UCXTransport.create(cluster: cluster, node: node, channel: channel, store: store,
+                                      transports: settings.ucxTransports, fetch: settings.ucxFetch)
+        if settings.printConfig && cluster.rank == 0 && cluster.size > 1 {
+            print("UCX lanes from rank 0 to rank 1:\n" + ucx.lanes[1], terminator: "")
+        }
+        for (rank, lanes) in ucx.lanes.enumerated() where !lanes.isEmpty {
+            DSMLog.logger.info("UCX lanes to rank \(rank):\n\(lanes)")
+        }
+        return ucx
     }
 
     /// Every run of pages in a different protection is one kernel mapping, and resident pages

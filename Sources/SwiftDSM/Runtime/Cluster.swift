@@ -106,6 +106,16 @@ public final class Cluster: @unchecked Sendable {
         }
     }
 
+    /// Drives MPI's progress engine once. A thread that waits on another channel (tcp lanes,
+    /// UCX) calls it between its sleeps: a nonblocking MPI collective that this rank has
+    /// finished may still need its progress to deliver what it queued to a rank still inside
+    /// (seen: a barrier's page pushes hung across hosts while their pusher slept on its sockets).
+    func progressMPI() {
+        var found: Int32 = 0
+        var status = MPI_Status()
+        MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), syncComm, &found, &status)
+    }
+
     /// A barrier among main threads that sleeps while it waits.
     public func quietBarrier() {
         var request: MPI_Request? = cmpi_request_null()

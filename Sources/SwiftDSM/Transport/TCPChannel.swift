@@ -29,10 +29,7 @@ final class TCPChannel: MessageChannel, @unchecked Sendable {
     /// How long a waiting thread keeps trying its lanes before it sleeps on them: a reply
     /// that comes within this is taken without a wake-up.
     private let spinNanoseconds: UInt64
-    /// Drives MPI's progress engine. A waiting thread calls it between its sleeps: a
-    /// nonblocking MPI collective that this rank has finished may still need its progress
-    /// to deliver what it queued to a rank that is still inside (seen: a barrier's page
-    /// pushes hung across hosts while their pusher slept on its sockets).
+    /// Drives MPI's progress engine between a waiting thread's sleeps (`Cluster.progressMPI`).
     private let progressMPI: () -> Void
     /// Longest sleep between two calls of `progressMPI` while waiting.
     private static let progressIntervalMilliseconds: Int32 = 16

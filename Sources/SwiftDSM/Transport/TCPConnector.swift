@@ -140,13 +140,9 @@ enum TCPConnector {
                 ?? "the tcp transport could not connect every pair of ranks (see the other ranks' messages)",
                 comm: cluster.syncComm)
         }
-        let comm = cluster.syncComm
         return TCPChannel(hosts: endpoints.map(\.host), keys: keys, asking: asking,
-                          serving: serving.map { $0! }, spinMicroseconds: settings.tcpSpin) {
-            var found: Int32 = 0
-            var status = MPI_Status()
-            MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), comm, &found, &status)
-        }
+                          serving: serving.map { $0! }, spinMicroseconds: settings.tcpSpin,
+                          progressMPI: cluster.progressMPI)
     }
 
     private enum Hello {

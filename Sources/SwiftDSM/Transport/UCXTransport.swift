@@ -7,13 +7,13 @@ import Foundation
 /// fetch is one `ucp_get_nbx`, an RDMA READ the home's CPU never sees; elsewhere it is one
 /// active-message request the home's worker answers (`cucx_fetch`). A diff batch's
 /// whole-word runs are one `ucp_put_nbx` each, all in flight at once, completed together by
-/// a flush (partially changed words go to the home's service thread, as on the rma path).
-/// Over UCX's tcp and emulated transports the home's progress thread
-/// (`cucx_start_progress`) serves the operations.
+/// a flush (partially changed words go to the home's service thread, as on the rma path,
+/// as UCX active messages: `UCXChannel`). Over UCX's tcp and emulated transports the home's
+/// progress thread (`cucx_start_progress`, started by `UCXNode`) serves the operations.
 final class UCXTransport: PageTransport {
     let name = "ucx"
     private let node: OpaquePointer
-    /// Partially changed words travel as messages to the home's service thread.
+    /// Partially changed words travel as messages to the home's service thread (on the ucx channel).
     private let messages: MessageTransport
     private let notices: ReadNotices
     private let pageShift: Int
@@ -37,41 +37,22 @@ final class UCXTransport: PageTransport {
     }
     /// Whether a fetch is a request the home's worker answers (`cucx_fetch`), not a get.
     let fetchesByRequest: Bool
-    private var closed = false
 
     /// Collective. Stops every rank with UCX's reason (and the setting to change) if any rank
-    /// cannot open UCX with `transports`, reach every other rank or register its arena.
-    static func create(cluster: Cluster, channel: MessageChannel, store: PageStore,
-                       transports: String, fetch: UCXFetchChoice, spinMicroseconds: Int) -> UCXTransport {
+    /// cannot register its arena or take another's remote key.
+    static func create(cluster: Cluster, node ucx: UCXNode, channel: MessageChannel, store: PageStore,
+                       transports: String, fetch: UCXFetchChoice) -> UCXTransport {
+        let node = ucx.pointer
         var reason = [CChar](repeating: 0, count: 512)
-        let device = chooseDevice()
-        let node = cucx_open(transports, device?.ucxName, Int32(cluster.size), &reason, reason.count)
-        let opened = agree(node != nil, cluster: cluster, step: "open UCX", reason: reason, transports: transports)
-        guard opened, let node else { fatalError("unreachable: agree stops the job") }
-
-        var addressLength = 0
-        let address = UnsafeRawBufferPointer(start: cucx_address(node, &addressLength), count: addressLength)
-        let addresses = exchange(Array(address), cluster: cluster)
-        // Across hosts a dead peer must fail the operations on it, not hang them; on one host
-        // UCX's shared-memory transports cannot tell, and mpirun ends the job when a rank dies.
-        let detectFailure: Int32 = cluster.allOnOneHost ? 0 : 1
-        var connected = true
-        for rank in 0..<cluster.size where rank != cluster.rank && connected {
-            connected = addresses[rank].withUnsafeBytes {
-                cucx_connect(node, Int32(rank), $0.baseAddress, detectFailure, &reason, reason.count) == 0
-            }
-        }
-        _ = agree(connected, cluster: cluster, step: "connect to every rank", reason: reason, transports: transports)
-
         var key: UnsafeRawPointer? = nil
         var keyLength = 0
         let registered = cucx_register(node, store.alias, store.length, &key, &keyLength, &reason, reason.count) == 0
-        _ = agree(registered, cluster: cluster, step: "register the home arena", reason: reason,
-                  transports: transports)
+        _ = UCXNode.agree(registered, cluster: cluster, step: "register the home arena", reason: reason,
+                          transports: transports)
         var base = UInt64(UInt(bitPattern: store.alias)).littleEndian
         var mine = withUnsafeBytes(of: &base) { Array($0) }
         mine += Array(UnsafeRawBufferPointer(start: key, count: keyLength))
-        let keys = exchange(mine, cluster: cluster)
+        let keys = UCXNode.exchange(mine, cluster: cluster)
         var unpacked = true
         for rank in 0..<cluster.size where rank != cluster.rank && unpacked {
             let remoteBase = keys[rank].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
@@ -79,14 +60,14 @@ final class UCXTransport: PageTransport {
                 cucx_add_key(node, Int32(rank), $0.baseAddress! + 8, remoteBase, &reason, reason.count) == 0
             }
         }
-        _ = agree(unpacked, cluster: cluster, step: "take every rank's remote key", reason: reason,
-                  transports: transports)
+        _ = UCXNode.agree(unpacked, cluster: cluster, step: "take every rank's remote key", reason: reason,
+                          transports: transports)
 
-        let served = cucx_serve_pages(node, Int32(cluster.rank), store.alias, store.readNotices.pageCount << store.pageShift,
+        let served = cucx_serve_pages(node, store.alias, store.readNotices.pageCount << store.pageShift,
                                       store.alias + store.readNotices.offset, store.readNotices.pageCount,
-                                      Int32(store.pageShift), Int32(ReadNotices.chunkShift), reportMalformed,
-                                      &reason, reason.count) == 0
-        _ = agree(served, cluster: cluster, step: "serve page requests", reason: reason, transports: transports)
+                                      Int32(store.pageShift), Int32(ReadNotices.chunkShift), &reason, reason.count) == 0
+        _ = UCXNode.agree(served, cluster: cluster, step: "serve page requests", reason: reason,
+                          transports: transports)
 
         let lanes = (0..<cluster.size).map { rank -> String in
             guard rank != cluster.rank else { return "" }
@@ -99,21 +80,16 @@ final class UCXTransport: PageTransport {
         // would otherwise be two more emulated puts (measured: 35 us a fault instead of 22).
         let rdma = lanes.contains { $0.contains("rc_") || $0.contains("dc_") }
         let requests = fetch == .request || (fetch == .auto && !rdma)
-        return UCXTransport(node: node, channel: channel, store: store, lanes: lanes, requests: requests,
-                            spinNanoseconds: UInt64(spinMicroseconds) * 1000)
+        return UCXTransport(node: node, channel: channel, store: store, lanes: lanes, requests: requests)
     }
 
-    private init(node: OpaquePointer, channel: MessageChannel, store: PageStore, lanes: [String], requests: Bool,
-                 spinNanoseconds: UInt64) {
+    private init(node: OpaquePointer, channel: MessageChannel, store: PageStore, lanes: [String], requests: Bool) {
         self.node = node
         self.lanes = lanes
         fetchesByRequest = requests
         messages = MessageTransport(channel: channel)
         notices = store.readNotices
         pageShift = store.pageShift
-        if cucx_start_progress(node, spinNanoseconds) != 0 {
-            Fatal.stop("cannot start the UCX progress thread (pthread_create failed: too many threads?)")
-        }
     }
 
     /// By get: the read notices go first, then the page; the fence makes the notices land
@@ -187,66 +163,6 @@ final class UCXTransport: PageTransport {
 
     private nonisolated(unsafe) static let scratch = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
 
-    /// Collective: after a barrier no rank reads or writes another's arena any more.
-    func close() {
-        guard !closed else { return }
-        closed = true
-        cucx_close(node)
-    }
-
-    /// The RDMA device nearest this rank's cores, unless UCX_NET_DEVICES chooses (nil also
-    /// where there is none: UCX then uses what it finds).
-    private static func chooseDevice() -> RDMADevice? {
-        guard ProcessInfo.processInfo.environment["UCX_NET_DEVICES"] == nil else { return nil }
-        let devices = RDMADevices.list()
-        let cores = RDMADevices.boundCores()
-        guard let chosen = RDMADevices.nearest(devices, to: cores) else { return nil }
-        let bound = cores.map { "cores \($0.sorted())" } ?? "unknown cores"
-        let all = devices.map { "\($0.ucxName) near cores \($0.cores.sorted())" }.joined(separator: ", ")
-        DSMLog.logger.info("RDMA device \(chosen.ucxName) for this rank (bound to \(bound)), of \(all)")
-        return chosen
-    }
-
-    /// Every rank's `mine`, by rank.
-    private static func exchange(_ mine: [UInt8], cluster: Cluster) -> [[UInt8]] {
-        var length = Int32(mine.count)
-        var lengths = [Int32](repeating: 0, count: cluster.size)
-        mpiCheck(MPI_Allgather(&length, 1, cmpi_int32(), &lengths, 1, cmpi_int32(), cluster.syncComm),
-                 "MPI_Allgather (UCX address lengths)")
-        var offsets = [Int32](repeating: 0, count: cluster.size)
-        for rank in 1..<max(1, cluster.size) { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
-        var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
-        var source = mine
-        mpiCheck(MPI_Allgatherv(&source, length, cmpi_byte(), &all, lengths, offsets, cmpi_byte(), cluster.syncComm),
-                 "MPI_Allgatherv (UCX addresses)")
-        return (0..<cluster.size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
-    }
-
-    /// Whether every rank managed `step`; if one did not, every rank stops, each naming its
-    /// own reason (or that another rank failed).
-    private static func agree(_ done: Bool, cluster: Cluster, step: String, reason: [CChar],
-                              transports: String) -> Bool {
-        var mine: Int32 = done ? 1 : 0
-        var everyone: Int32 = 0
-        mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
-                 "MPI_Allreduce (UCX agreement)")
-        guard everyone == 0 else { return true }
-        let asked = transports.isEmpty ? "UCX's default transports (UCX_TLS unset)" : "ucx-transports \(transports)"
-        let why = done ? "another rank could not" : "UCX said \(reason.text)"
-        Fatal.everyRank("transport ucx could not \(step) with \(asked): \(why); set ucx-transports "
-            + "(JIA_UCX_TRANSPORTS) to transports this machine has (`ucx_info -d` lists them: tcp, "
-            + "sm or posix/sysv/cma on one host, rc or dc with an RDMA device), or use transport auto",
-            comm: cluster.syncComm)
-    }
-}
-
-/// A malformed fetch request or reply from another rank, seen by UCX's progress.
-private func reportMalformed(_ rank: Int32, _ what: UnsafePointer<CChar>?) {
-    let sender = rank >= 0 ? "rank \(rank)" : "a rank"
-    Fatal.stop("\(sender) sent \(String(cString: what!)) over UCX; nothing of it was applied")
-}
-
-extension [CChar] {
-    /// The NUL-terminated text a C function wrote into this buffer.
-    var text: String { withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+    /// The node, which the ucx channel shares, closes with the channel.
+    func close() {}
 }

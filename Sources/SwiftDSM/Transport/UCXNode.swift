@@ -1,0 +1,108 @@
+import CMPI
+import CUCX
+import Foundation
+import Synchronization
+
+/// One rank's UCX worker, with an endpoint to every other rank and the progress thread
+/// that serves them: what the ucx transport's gets and puts (`UCXTransport`) and its
+/// messages (`UCXChannel`) share. Opening it is collective.
+final class UCXNode: @unchecked Sendable {
+    let pointer: OpaquePointer
+    /// Host names by rank, for messages about lost peers.
+    let hosts: [String]
+    private let closed = Atomic<Bool>(false)
+
+    /// Stops every rank with UCX's reason (and the setting to change) if any rank cannot
+    /// open UCX with `transports` or reach every other rank.
+    static func open(cluster: Cluster, transports: String, spinMicroseconds: Int) -> UCXNode {
+        var reason = [CChar](repeating: 0, count: 512)
+        let device = chooseDevice()
+        let node = cucx_open(transports, device?.ucxName, Int32(cluster.rank), Int32(cluster.size), &reason,
+                             reason.count)
+        let opened = agree(node != nil, cluster: cluster, step: "open UCX", reason: reason, transports: transports)
+        guard opened, let node else { fatalError("unreachable: agree stops the job") }
+
+        var addressLength = 0
+        let address = UnsafeRawBufferPointer(start: cucx_address(node, &addressLength), count: addressLength)
+        let addresses = exchange(Array(address), cluster: cluster)
+        // Across hosts a dead peer must fail the operations on it, not hang them; on one host
+        // UCX's shared-memory transports cannot tell, and mpirun ends the job when a rank dies.
+        let detectFailure: Int32 = cluster.allOnOneHost ? 0 : 1
+        var connected = true
+        for rank in 0..<cluster.size where rank != cluster.rank && connected {
+            connected = addresses[rank].withUnsafeBytes {
+                cucx_connect(node, Int32(rank), $0.baseAddress, detectFailure, &reason, reason.count) == 0
+            }
+        }
+        _ = agree(connected, cluster: cluster, step: "connect to every rank", reason: reason, transports: transports)
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let hosts = exchange(name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, cluster: cluster)
+            .map { String(decoding: $0, as: UTF8.self) }
+        if cucx_start_progress(node, UInt64(spinMicroseconds) * 1000) != 0 {
+            Fatal.stop("cannot start the UCX progress thread (pthread_create failed: too many threads?)")
+        }
+        return UCXNode(pointer: node, hosts: hosts)
+    }
+
+    private init(pointer: OpaquePointer, hosts: [String]) {
+        self.pointer = pointer
+        self.hosts = hosts
+    }
+
+    /// Stops the progress thread, closes the endpoints and the worker (once; after a
+    /// barrier, when no rank reads or writes another's arena or sends any more).
+    func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        cucx_close(pointer)
+    }
+
+    /// The RDMA device nearest this rank's cores, unless UCX_NET_DEVICES chooses (nil also
+    /// where there is none: UCX then uses what it finds).
+    private static func chooseDevice() -> RDMADevice? {
+        guard ProcessInfo.processInfo.environment["UCX_NET_DEVICES"] == nil else { return nil }
+        let devices = RDMADevices.list()
+        let cores = RDMADevices.boundCores()
+        guard let chosen = RDMADevices.nearest(devices, to: cores) else { return nil }
+        let bound = cores.map { "cores \($0.sorted())" } ?? "unknown cores"
+        let all = devices.map { "\($0.ucxName) near cores \($0.cores.sorted())" }.joined(separator: ", ")
+        DSMLog.logger.info("RDMA device \(chosen.ucxName) for this rank (bound to \(bound)), of \(all)")
+        return chosen
+    }
+
+    /// Every rank's `mine`, by rank.
+    static func exchange(_ mine: [UInt8], cluster: Cluster) -> [[UInt8]] {
+        var length = Int32(mine.count)
+        var lengths = [Int32](repeating: 0, count: cluster.size)
+        mpiCheck(MPI_Allgather(&length, 1, cmpi_int32(), &lengths, 1, cmpi_int32(), cluster.syncComm),
+                 "MPI_Allgather (UCX address lengths)")
+        var offsets = [Int32](repeating: 0, count: cluster.size)
+        for rank in 1..<max(1, cluster.size) { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
+        var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
+        var source = mine
+        mpiCheck(MPI_Allgatherv(&source, length, cmpi_byte(), &all, lengths, offsets, cmpi_byte(), cluster.syncComm),
+                 "MPI_Allgatherv (UCX addresses)")
+        return (0..<cluster.size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
+    }
+
+    /// Whether every rank managed `step`; if one did not, every rank stops, each naming its
+    /// own reason (or that another rank failed).
+    static func agree(_ done: Bool, cluster: Cluster, step: String, reason: [CChar], transports: String) -> Bool {
+        var mine: Int32 = done ? 1 : 0
+        var everyone: Int32 = 0
+        mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
+                 "MPI_Allreduce (UCX agreement)")
+        guard everyone == 0 else { return true }
+        let asked = transports.isEmpty ? "UCX's default transports (UCX_TLS unset)" : "ucx-transports \(transports)"
+        let why = done ? "another rank could not" : "UCX said \(reason.text)"
+        Fatal.everyRank("transport ucx could not \(step) with \(asked): \(why); set ucx-transports "
+            + "(JIA_UCX_TRANSPORTS) to transports this machine has (`ucx_info -d` lists them: tcp, "
+            + "sm or posix/sysv/cma on one host, rc or dc with an RDMA device), or use transport auto",
+            comm: cluster.syncComm)
+    }
+}
+
+extension [CChar] {
+    /// The NUL-terminated text a C function wrote into this buffer.
+    var text: String { withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+}
