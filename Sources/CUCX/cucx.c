@@ -423,6 +423,8 @@ static void *progress(void *argument) {
         for (;;) {
             if (ucp_worker_progress(node->worker) != 0) { last = cucx_now_nanoseconds(); continue; }
             if (atomic_load(&node->stopping) || cucx_now_nanoseconds() - last >= node->spin_nanoseconds) break;
+            // Cores are shared with the rank's other threads, which may be what it waits for.
+            sched_yield();
         }
         if (ucp_worker_arm(node->worker) == UCS_ERR_BUSY) continue;  // arrivals meanwhile: progress them
         struct pollfd event = { .fd = node->event_fd, .events = POLLIN };

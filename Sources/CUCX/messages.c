@@ -5,6 +5,7 @@
 #include "node.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,18 @@ static cucx_message *new_message(int source, int32_t tag, size_t length) {
 
 void cucx_report(cucx_node *node, int problem, int rank, const char *what) {
     pthread_mutex_lock(&node->messages_lock);
-    if (atomic_load(&node->problem) == cucx_problem_none) {
+    int first = atomic_load(&node->problem) == cucx_problem_none;
+    if (first) {
         node->problem_rank = rank;
         snprintf(node->problem_text, sizeof node->problem_text, "%s", what);
         atomic_store(&node->problem, problem);
     }
     pthread_cond_broadcast(&node->messages_came);
     pthread_mutex_unlock(&node->messages_lock);
+    if (first && node->problem_handler) node->problem_handler(problem, rank, what);
 }
+
+void cucx_on_problem(cucx_node *node, cucx_problem_handler handler) { node->problem_handler = handler; }
 
 static size_t queued(cucx_node *node) {
     size_t count = 0;
@@ -196,7 +201,7 @@ cucx_message *cucx_take_message(cucx_node *node, int32_t tag, int source, uint64
         }
         if ((*problem = problem_of(node, problem_rank, text, capacity))) return NULL;
         if (cucx_now_nanoseconds() - start >= spin_nanoseconds) break;
-        ucp_worker_progress(node->worker);
+        if (ucp_worker_progress(node->worker) == 0) sched_yield();
     }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -212,7 +217,12 @@ cucx_message *cucx_take_message(cucx_node *node, int32_t tag, int source, uint64
         message = unlink_first(node, tag, source);
     }
     pthread_mutex_unlock(&node->messages_lock);
-    if (!message) *problem = problem_of(node, problem_rank, text, capacity);
+    if (!message) {
+        *problem = problem_of(node, problem_rank, text, capacity);
+        // Should the progress thread sleep through an arrival (its wake-up armed before
+        // another thread's progress), a sleeping taker still moves things every few ms.
+        ucp_worker_progress(node->worker);
+    }
     return message;
 }
 

@@ -74,6 +74,9 @@ struct cucx_node {
     atomic_int problem;
     int problem_rank;
     char problem_text[160];
+    // Where no ucx channel takes messages: told of the problem at once, in the progress
+    // context (it may stop the job through another channel).
+    cucx_problem_handler problem_handler;
     // After cucx_prepare_to_close, a peer closing its endpoint is the end of the run.
     atomic_int closing;
 };

@@ -208,20 +208,40 @@ final class CrossHostTests: XCTestCase {
         for rank in 0..<4 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
     }
 
+    /// With the messages as UCX active messages (ucx-messages ucx): a request that does not
+    /// parse, and a page fetch outside the shared range (seen inside UCX's progress, reported
+    /// by the thread that takes the next message), stop every rank naming the sender.
+    func testMalformedInputOnTheUCXChannelStopsEveryRank() {
+        for (scenario, phrase) in [("error-malformed-kind", "rank 0 sent a request this rank cannot take (kind 99"),
+                                   ("error-malformed-ucx-fetch", "rank 0 on host dsmhost1 sent a page fetch outside "
+                                    + "the shared range or not of whole pages over UCX")] {
+            let result = MPIRun.runAcrossHosts("dsm-check", [scenario], hosts: 2, ranksPerHost: 2,
+                                               environment: ["JIA_TRANSPORT": "ucx", "JIA_UCX_MESSAGES": "ucx"],
+                                               timeout: 120)
+            XCTAssertFalse(result.timedOut, "\(scenario):\n\(result.output)")
+            XCTAssertNotEqual(result.status, 0, "\(scenario):\n\(result.output)")
+            XCTAssertTrue(result.output.contains(phrase), "\(scenario) lacks '\(phrase)':\n\(result.output)")
+            for rank in 0..<4 {
+                XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), "\(scenario):\n\(result.output)")
+            }
+        }
+    }
+
     /// kill -9 of the rank on the second host: the job ends within seconds, not a hang,
     /// naming the lost rank and its host.
-    func testALostRankEndsTheJobNamingIt() throws { try killTheSecondRank(transport: nil) }
+    func testALostRankEndsTheJobNamingIt() throws { try killTheSecondRank(ucxMessages: false) }
 
-    /// The same on ucx, whose messages are UCX active messages: the endpoint's failure names the rank.
-    func testALostRankEndsTheJobNamingItOnUCX() throws { try killTheSecondRank(transport: "ucx") }
+    /// The same with UCX active messages: the endpoint's failure names the rank.
+    func testALostRankEndsTheJobNamingItOnUCX() throws { try killTheSecondRank(ucxMessages: true) }
 
-    private func killTheSecondRank(transport: String?) throws {
+    private func killTheSecondRank(ucxMessages: Bool) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.testbed)
         process.arguments = ["mpirun", "-np", "2", "--map-by", "node",
                              MPIRun.binaryDirectory.appendingPathComponent("example-sor").path, "510", "1000000"]
-        if let transport {
-            process.environment = ProcessInfo.processInfo.environment.merging(["JIA_TRANSPORT": transport]) { $1 }
+        if ucxMessages {
+            process.environment = ProcessInfo.processInfo.environment.merging(
+                ["JIA_TRANSPORT": "ucx", "JIA_UCX_MESSAGES": "ucx"]) { $1 }
         }
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -329,12 +349,16 @@ final class CrossHostTests: XCTestCase {
         scenario("sweep", ["--jia-cache-pages=16"], transport: "ucx")
         scenario("threads", ["--jia-cache-pages=16"], transport: "ucx")
         for name in ["stress", "multiwriter"] { scenario(name, ["--jia-ucx-fetch=get"], transport: "ucx") }
+        // The messages as UCX active messages (auto takes them where the lanes are RDMA).
+        for name in ["counter", "stress", "cv", "handoff", "threads"] {
+            scenario(name, ["--jia-ucx-messages=ucx", "--jia-cache-pages=16"], transport: "ucx")
+        }
         let lanes = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-transport=ucx", "--jia-log-level=info"],
                                           hosts: 2, ranksPerHost: 1)
         XCTAssertEqual(lanes.status, 0, lanes.output)
         XCTAssertTrue(lanes.output.split(separator: "\n").contains { $0.contains("lane[") && $0.contains("tcp/eth0") },
                       "the log should name UCX's tcp lane on eth0:\n\(lanes.output)")
-        XCTAssertTrue(lanes.output.contains("transport ucx, messages on ucx"), lanes.output)
+        XCTAssertTrue(lanes.output.contains("transport ucx, messages on tcp"), lanes.output)
         for kernel in ["cg", "mg", "lu"] {
             let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: 2, ranksPerHost: 2,
                                                environment: ["JIA_TRANSPORT": "ucx"], timeout: 300)

@@ -96,6 +96,13 @@ typedef struct cucx_message {
 /// from a rank, or a peer whose endpoint failed (its process or host is gone).
 enum { cucx_problem_none = 0, cucx_problem_malformed = 1, cucx_problem_lost = 2 };
 
+/// Told of a problem in the progress context where it is seen.
+typedef void (*cucx_problem_handler)(int problem, int rank, const char *what);
+
+/// Where no thread takes this node's messages (cucx_take_message reports problems), the
+/// handler is told of the first problem at once instead.
+void cucx_on_problem(cucx_node *node, cucx_problem_handler handler);
+
 /// Sends `count` parts, concatenated, as one message with `tag` to `rank` (this rank's own
 /// are queued here); the parts may be reused on return. 0, or -1 with UCX's reason.
 int cucx_send_message(cucx_node *node, int rank, int32_t tag, const void *const *parts, const size_t *lengths,

@@ -51,7 +51,10 @@ public final class DSMRuntime: @unchecked Sendable {
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
         store = PageStore(space: space)
         let choice = DSMRuntime.resolve(settings.transport, cluster: cluster)
-        let channel = DSMRuntime.chooseChannel(choice, settings, cluster: cluster, capacity: capacity)
+        if choice == .ucx { DSMRuntime.refuseProtection(settings, cluster: cluster) }
+        let ucx = choice == .ucx
+            ? UCXNode.open(cluster: cluster, transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin) : nil
+        let channel = DSMRuntime.chooseChannel(choice, settings, cluster: cluster, capacity: capacity, ucx: ucx)
         service = ServiceThread(channel: channel)
         let pageServer = PageServer(channel: channel, store: store, pagesLength: capacity, pageShift: space.pageShift)
         service.register(pageServer, for: [.fetchPages, .refetchPages, .diff])
@@ -62,7 +65,11 @@ public final class DSMRuntime: @unchecked Sendable {
         errorReports = ErrorReports(cluster: cluster, channel: channel)
         service.register(errorReports, for: [.reportError])
 
-        transport = DSMRuntime.chooseTransport(choice, settings, cluster: cluster, store: store, channel: channel)
+        if let ucx {
+            transport = DSMRuntime.createUCX(node: ucx, settings, cluster: cluster, store: store, channel: channel)
+        } else {
+            transport = DSMRuntime.chooseTransport(choice, settings, cluster: cluster, store: store, channel: channel)
+        }
         engine = CoherenceEngine(rank: cluster.rank, ranks: cluster.size, space: space, store: store,
                                  cachePages: settings.cachePages, prefaultCache: settings.cachePrefault,
                                  transport: transport,
@@ -116,21 +123,24 @@ public final class DSMRuntime: @unchecked Sendable {
         return .ucx
     }
 
-    /// UCX's active messages under the ucx transport (RDMA sends where the pages go by RDMA);
-    /// the tcp lanes where the tcp transport runs (chosen, or auto across hosts); else MPI's
-    /// messages: on one host MPI's shared memory beats a socket for the lock traffic.
-    /// Security asks for the tcp transport under auto (also on one host): only its frames
-    /// can be sealed.
+    /// Under the ucx transport, as `ucx-messages` says (`auto`: UCX's active messages where
+    /// its lanes are RDMA, else as below). The tcp lanes where the tcp transport runs (chosen,
+    /// or auto across hosts); else MPI's messages: on one host MPI's shared memory beats a
+    /// socket, and UCX's active messages over shared memory, for the lock traffic (measured:
+    /// BENCHMARKS.md). Security asks for the tcp transport under auto (also on one host):
+    /// only its frames can be sealed.
     private static func chooseChannel(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
-                                      capacity: Int) -> MessageChannel {
+                                      capacity: Int, ucx: UCXNode?) -> MessageChannel {
         let auto = choice == .auto
-        if choice == .ucx {
-            refuseProtection(settings, cluster: cluster)
-            let node = UCXNode.open(cluster: cluster, transports: settings.ucxTransports,
-                                    spinMicroseconds: settings.ucxSpin)
-            return UCXChannel(node: node, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
+        var messages = settings.ucxMessages
+        if let ucx, messages == .auto {
+            messages = ucx.rdmaEverywhere(cluster: cluster) ? .ucx : cluster.allOnOneHost ? .mpi : .tcp
         }
-        guard choice == .tcp || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
+        if let ucx, messages == .ucx {
+            return UCXChannel(node: ucx, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
+        }
+        if ucx != nil && messages == .mpi { return MPIChannel(cluster: cluster) }
+        guard choice == .tcp || ucx != nil || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
             refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
@@ -163,13 +173,10 @@ public final class DSMRuntime: @unchecked Sendable {
 
     private static func chooseTransport(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                         store: PageStore, channel: MessageChannel) -> PageTransport {
-        if let ucx = channel as? UCXChannel {
-            return createUCX(node: ucx.node, settings, cluster: cluster, store: store, channel: channel)
-        }
         if channel is TCPChannel { return MessageTransport(channel: channel) }
         switch choice {
         case .ucx:
-            preconditionFailure("transport ucx runs on the ucx channel")
+            preconditionFailure("the ucx transport is made by createUCX")
         case .message, .tcp:
             return MessageTransport(channel: channel)
         case .shm:
@@ -572,9 +579,12 @@ public final class DSMRuntime: @unchecked Sendable {
         FaultTrampoline.remove()
         Fatal.notifyOthers = nil
         service.channel.prepareToClose()
+        transport.prepareToClose()
         service.stop()
-        transport.close()
+        // After the barrier no rank serves, reads or writes another's memory any more, so a
+        // peer closing its side (UCX's endpoints, say) is no failure anywhere.
         cluster.quietBarrier()
+        transport.close()
         service.channel.close()
         sync.release()
         checkpointer.release()

@@ -30,6 +30,15 @@ public enum UCXFetchChoice: String, Sendable, CaseIterable {
     case auto, get, request
 }
 
+/// What carries the DSM's messages (locks, condition variables, partial words) under the
+/// ucx transport: UCX's active messages on the same endpoints, SwiftDSM's tcp lanes, or
+/// MPI's messages; `auto`: UCX's where its lanes are RDMA (rc, dc), else tcp across hosts
+/// and MPI on one host, which measured faster where UCX runs over kernel TCP or shared
+/// memory (BENCHMARKS.md).
+public enum UCXMessagesChoice: String, Sendable, CaseIterable {
+    case auto, ucx, tcp, mpi
+}
+
 /// What protects the tcp transport's frames (`FrameSeal`): nothing, an AEAD tag on every
 /// frame, or the tag and an encrypted payload.
 public enum SecurityChoice: String, Sendable, CaseIterable {
@@ -114,6 +123,7 @@ public struct Settings: Sendable, Equatable {
     /// it sleeps on the worker's event fd (0: sleep at once).
     public var ucxSpin: Int = 100
     public var ucxFetch: UCXFetchChoice = .auto
+    public var ucxMessages: UCXMessagesChoice = .auto
     /// Sealing of the tcp transport's frames with keys derived from `keyFile`.
     public var security: SecurityChoice = .off
     /// The job's secret: 32 random bytes (`dsm-keygen` makes one), readable by its owner
@@ -273,6 +283,8 @@ extension Settings {
             return true
         },
         choiceDefinition("ucx-fetch", "auto, get or request (the ucx transport's page fetches)", \.ucxFetch),
+        choiceDefinition("ucx-messages", "auto, ucx, tcp or mpi (what carries the ucx transport's messages)",
+                         \.ucxMessages),
         Definition(name: "ucx-spin", allowed: "an integer from 0 to 100000 (microseconds)",
                    show: { String($0.ucxSpin) }) { settings, text in
             guard let value = Int(text), (0...100_000).contains(value) else { return false }

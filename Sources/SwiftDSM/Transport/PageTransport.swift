@@ -15,8 +15,16 @@ protocol PageTransport: AnyObject {
     /// Returns when every batch started by `write` has been applied at its home.
     func completeWrites()
 
+    /// Called on every rank after the last DSM operation of the run (before the barrier
+    /// that precedes `close`): peers closing their side from now on is no failure.
+    func prepareToClose()
+
     /// Releases MPI resources. Collective.
     func close()
+}
+
+extension PageTransport {
+    func prepareToClose() {}
 }
 
 /// A transport whose homes keep write vectors (`WriteVectors`): a refetch of stale copies

@@ -10,6 +10,10 @@ final class UCXNode: @unchecked Sendable {
     let pointer: OpaquePointer
     /// Host names by rank, for messages about lost peers.
     let hosts: [String]
+    /// UCX's description of the lanes to each other rank (which UCX transports carry what).
+    let lanes: [String]
+    /// Whether the lanes from this rank to every other are RDMA (rc, dc).
+    let rdma: Bool
     private let closed = Atomic<Bool>(false)
 
     /// Stops every rank with UCX's reason (and the setting to change) if any rank cannot
@@ -39,15 +43,35 @@ final class UCXNode: @unchecked Sendable {
         gethostname(&name, name.count - 1)
         let hosts = exchange(name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, cluster: cluster)
             .map { String(decoding: $0, as: UTF8.self) }
+        let lanes = (0..<cluster.size).map { rank -> String in
+            guard rank != cluster.rank else { return "" }
+            var text = [CChar](repeating: 0, count: 8192)
+            cucx_describe(node, Int32(rank), &text, text.count)
+            return text.text
+        }
+        let rdma = cluster.size > 1 && lanes.enumerated().allSatisfy { rank, description in
+            rank == cluster.rank || description.contains("rc_") || description.contains("dc_")
+        }
         if cucx_start_progress(node, UInt64(spinMicroseconds) * 1000) != 0 {
             Fatal.stop("cannot start the UCX progress thread (pthread_create failed: too many threads?)")
         }
-        return UCXNode(pointer: node, hosts: hosts)
+        return UCXNode(pointer: node, hosts: hosts, lanes: lanes, rdma: rdma)
     }
 
-    private init(pointer: OpaquePointer, hosts: [String]) {
+    private init(pointer: OpaquePointer, hosts: [String], lanes: [String], rdma: Bool) {
         self.pointer = pointer
         self.hosts = hosts
+        self.lanes = lanes
+        self.rdma = rdma
+    }
+
+    /// Whether every rank's lanes to every other are RDMA (collective).
+    func rdmaEverywhere(cluster: Cluster) -> Bool {
+        var mine: Int32 = rdma ? 1 : 0
+        var everyone: Int32 = 0
+        mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
+                 "MPI_Allreduce (UCX lanes)")
+        return everyone == 1
     }
 
     /// Stops the progress thread, closes the endpoints and the worker (once; after a

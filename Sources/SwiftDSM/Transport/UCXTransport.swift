@@ -12,6 +12,7 @@ import Foundation
 /// progress thread (`cucx_start_progress`, started by `UCXNode`) serves the operations.
 final class UCXTransport: PageTransport {
     let name = "ucx"
+    private let owner: UCXNode
     private let node: OpaquePointer
     /// Partially changed words travel as messages to the home's service thread (on the ucx channel).
     private let messages: MessageTransport
@@ -43,6 +44,10 @@ final class UCXTransport: PageTransport {
     static func create(cluster: Cluster, node ucx: UCXNode, channel: MessageChannel, store: PageStore,
                        transports: String, fetch: UCXFetchChoice) -> UCXTransport {
         let node = ucx.pointer
+        if !(channel is UCXChannel) {
+            // No thread takes this node's messages: what its progress sees stops the job there.
+            cucx_on_problem(node, reportProblem)
+        }
         var reason = [CChar](repeating: 0, count: 512)
         var key: UnsafeRawPointer? = nil
         var keyLength = 0
@@ -69,22 +74,16 @@ final class UCXTransport: PageTransport {
         _ = UCXNode.agree(served, cluster: cluster, step: "serve page requests", reason: reason,
                           transports: transports)
 
-        let lanes = (0..<cluster.size).map { rank -> String in
-            guard rank != cluster.rank else { return "" }
-            var text = [CChar](repeating: 0, count: 8192)
-            cucx_describe(node, Int32(rank), &text, text.count)
-            return text.text
-        }
         // RDMA lanes read a home's memory without its CPU; elsewhere UCX emulates a get with an
         // active message each way, and a request does the same plus the read notices, which
         // would otherwise be two more emulated puts (measured: 35 us a fault instead of 22).
-        let rdma = lanes.contains { $0.contains("rc_") || $0.contains("dc_") }
-        let requests = fetch == .request || (fetch == .auto && !rdma)
-        return UCXTransport(node: node, channel: channel, store: store, lanes: lanes, requests: requests)
+        let requests = fetch == .request || (fetch == .auto && !ucx.rdma)
+        return UCXTransport(node: ucx, channel: channel, store: store, lanes: ucx.lanes, requests: requests)
     }
 
-    private init(node: OpaquePointer, channel: MessageChannel, store: PageStore, lanes: [String], requests: Bool) {
-        self.node = node
+    private init(node: UCXNode, channel: MessageChannel, store: PageStore, lanes: [String], requests: Bool) {
+        owner = node
+        self.node = node.pointer
         self.lanes = lanes
         fetchesByRequest = requests
         messages = MessageTransport(channel: channel)
@@ -163,6 +162,21 @@ final class UCXTransport: PageTransport {
 
     private nonisolated(unsafe) static let scratch = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)
 
-    /// The node, which the ucx channel shares, closes with the channel.
-    func close() {}
+    func prepareToClose() { cucx_prepare_to_close(node) }
+
+    /// Collective: after a barrier no rank reads or writes another's arena any more (the
+    /// ucx channel, where it shares the node, closes it once too).
+    func close() { owner.close() }
+}
+
+/// A malformed fetch request or reply, or a lost peer, seen by UCX's progress where no ucx
+/// channel takes messages (one host: the messages go through MPI, which can report it).
+private func reportProblem(_ problem: Int32, _ rank: Int32, _ what: UnsafePointer<CChar>?) {
+    var name = [CChar](repeating: 0, count: 256)
+    gethostname(&name, name.count - 1)
+    let peer = rank >= 0 ? "rank \(rank) on host \(name.text)" : "a rank"
+    if problem == Int32(cucx_problem_lost) {
+        Fatal.stop("lost the connection to \(peer): its process ended or its host is unreachable (UCX: \(String(cString: what!)))")
+    }
+    Fatal.stop("\(peer) sent \(String(cString: what!)) over UCX; nothing of it was applied")
 }
