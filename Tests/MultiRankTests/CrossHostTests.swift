@@ -349,7 +349,7 @@ final class CrossHostTests: XCTestCase {
         scenario("sweep", ["--jia-cache-pages=16"], transport: "ucx")
         scenario("threads", ["--jia-cache-pages=16"], transport: "ucx")
         for name in ["stress", "multiwriter"] { scenario(name, ["--jia-ucx-fetch=get"], transport: "ucx") }
-        // The messages as UCX active messages (auto takes them where the lanes are RDMA).
+        // The messages as UCX active messages (ucx-messages ucx; auto takes the tcp lanes).
         for name in ["counter", "stress", "cv", "handoff", "threads"] {
             scenario(name, ["--jia-ucx-messages=ucx", "--jia-cache-pages=16"], transport: "ucx")
         }

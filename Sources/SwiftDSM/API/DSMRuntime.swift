@@ -123,19 +123,16 @@ public final class DSMRuntime: @unchecked Sendable {
         return .ucx
     }
 
-    /// Under the ucx transport, as `ucx-messages` says (`auto`: UCX's active messages where
-    /// its lanes are RDMA, else as below). The tcp lanes where the tcp transport runs (chosen,
-    /// or auto across hosts); else MPI's messages: on one host MPI's shared memory beats a
-    /// socket, and UCX's active messages over shared memory, for the lock traffic (measured:
-    /// BENCHMARKS.md). Security asks for the tcp transport under auto (also on one host):
-    /// only its frames can be sealed.
+    /// Under the ucx transport, as `ucx-messages` says (`auto`: as below, which measured faster
+    /// here than UCX's active messages over kernel TCP or shared memory). The tcp lanes where
+    /// the tcp transport runs (chosen, or auto across hosts); else MPI's messages: on one host
+    /// MPI's shared memory beats a socket for the lock traffic. Security asks for the tcp
+    /// transport under auto (also on one host): only its frames can be sealed.
     private static func chooseChannel(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                       capacity: Int, ucx: UCXNode?) -> MessageChannel {
         let auto = choice == .auto
         var messages = settings.ucxMessages
-        if let ucx, messages == .auto {
-            messages = ucx.rdmaEverywhere(cluster: cluster) ? .ucx : cluster.allOnOneHost ? .mpi : .tcp
-        }
+        if messages == .auto { messages = cluster.allOnOneHost ? .mpi : .tcp }
         if let ucx, messages == .ucx {
             return UCXChannel(node: ucx, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
         }

@@ -32,9 +32,8 @@ public enum UCXFetchChoice: String, Sendable, CaseIterable {
 
 /// What carries the DSM's messages (locks, condition variables, partial words) under the
 /// ucx transport: UCX's active messages on the same endpoints, SwiftDSM's tcp lanes, or
-/// MPI's messages; `auto`: UCX's where its lanes are RDMA (rc, dc), else tcp across hosts
-/// and MPI on one host, which measured faster where UCX runs over kernel TCP or shared
-/// memory (BENCHMARKS.md).
+/// MPI's messages; `auto`: tcp across hosts and MPI on one host, which measured faster than
+/// UCX's over kernel TCP and shared memory (BENCHMARKS.md; RDMA lanes not measured).
 public enum UCXMessagesChoice: String, Sendable, CaseIterable {
     case auto, ucx, tcp, mpi
 }

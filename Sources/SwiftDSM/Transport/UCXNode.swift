@@ -65,15 +65,6 @@ final class UCXNode: @unchecked Sendable {
         self.rdma = rdma
     }
 
-    /// Whether every rank's lanes to every other are RDMA (collective).
-    func rdmaEverywhere(cluster: Cluster) -> Bool {
-        var mine: Int32 = rdma ? 1 : 0
-        var everyone: Int32 = 0
-        mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
-                 "MPI_Allreduce (UCX lanes)")
-        return everyone == 1
-    }
-
     /// Stops the progress thread, closes the endpoints and the worker (once; after a
     /// barrier, when no rank reads or writes another's arena or sends any more).
     func close() {

@@ -7,14 +7,14 @@ import Foundation
 /// fetch is one `ucp_get_nbx`, an RDMA READ the home's CPU never sees; elsewhere it is one
 /// active-message request the home's worker answers (`cucx_fetch`). A diff batch's
 /// whole-word runs are one `ucp_put_nbx` each, all in flight at once, completed together by
-/// a flush (partially changed words go to the home's service thread, as on the rma path,
-/// as UCX active messages: `UCXChannel`). Over UCX's tcp and emulated transports the home's
-/// progress thread (`cucx_start_progress`, started by `UCXNode`) serves the operations.
+/// a flush (partially changed words go to the home's service thread on the rank's message
+/// channel, as on the rma path). Over UCX's tcp and emulated transports the home's progress
+/// thread (`cucx_start_progress`, started by `UCXNode`) serves the operations.
 final class UCXTransport: PageTransport {
     let name = "ucx"
     private let owner: UCXNode
     private let node: OpaquePointer
-    /// Partially changed words travel as messages to the home's service thread (on the ucx channel).
+    /// Partially changed words travel as messages to the home's service thread.
     private let messages: MessageTransport
     private let notices: ReadNotices
     private let pageShift: Int
