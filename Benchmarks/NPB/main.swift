@@ -3,14 +3,15 @@ import Foundation
 import SwiftDSM
 import Collectives
 
-/// npb <ep|is|cg|mg|ft|lu> --class <S|W|A|B>: one NAS Parallel Benchmark over SwiftDSM.
+/// npb <ep|is|cg|mg|ft|lu|bt|sp> --class <S|W|A|B>: one NAS Parallel Benchmark over SwiftDSM.
 struct NPBOptions: ParsableArguments {
     static let configuration = CommandConfiguration(
         commandName: "npb",
-        abstract: "NAS Parallel Benchmarks 3.4 kernels (EP, IS, CG, MG, FT, LU) on the SwiftDSM page DSM.",
-        discussion: "Run under mpirun. EP takes any number of ranks; IS, CG, MG, FT and LU need a power of two.")
+        abstract: "NAS Parallel Benchmarks 3.4 kernels (EP, IS, CG, MG, FT, LU, BT, SP) on the SwiftDSM page DSM.",
+        discussion: "Run under mpirun. EP takes any number of ranks; IS, CG, MG, FT and LU need a power of two; "
+            + "BT and SP a square (1, 4, 9, ...).")
 
-    @Argument(help: "The kernel: ep, is, cg, mg, ft or lu.")
+    @Argument(help: "The kernel: ep, is, cg, mg, ft, lu, bt or sp.")
     var kernel: Kernel
 
     @Option(name: [.customLong("class"), .customShort("c")], help: "The problem class: S, W, A or B.")
@@ -56,6 +57,10 @@ func runMain() {
         usageFailure(dsm, "\(options.kernel.name) needs a power-of-two number of processes (1, 2, 4, 8, ...); "
             + "got \(ranks). Only EP runs on any number.", showUsage: false)
     }
+    if options.kernel.needsSquare && !ADIGrid.isSquare(ranks) {
+        usageFailure(dsm, "\(options.kernel.rawValue) needs a square number of processes (1, 4, 9, ...); got \(ranks)",
+                     showUsage: false)
+    }
     if let problem = limitProblem(options.kernel, options.problemClass, ranks) {
         usageFailure(dsm, problem, showUsage: false)
     }
@@ -83,6 +88,8 @@ func runMain() {
     case .mg: runMG(context)
     case .ft: runFT(context)
     case .lu: runLU(context)
+    case .bt: runBT(context)
+    case .sp: runSP(context)
     }
     fflush(nil)
     dsm.finish()
@@ -109,6 +116,11 @@ func limitProblem(_ kernel: Kernel, _ problemClass: ProblemClass, _ ranks: Int) 
         let n = LUParameters(problemClass).n
         if let problem = LUGrid.problem(n: n, ranks: ranks) {
             return "LU class \(problemClass.rawValue) (\(n)^3) cannot run on \(ranks) processes: \(problem)"
+        }
+    case .bt, .sp:
+        let n = kernel == .bt ? ADIParameters.bt(problemClass).n : ADIParameters.sp(problemClass).n
+        if let problem = ADIGrid.problem(n: n, ranks: ranks) {
+            return "\(kernel.name) class \(problemClass.rawValue) (\(n)^3) cannot run on \(ranks) processes: \(problem)"
         }
     }
     return nil

@@ -1,0 +1,108 @@
+import Foundation
+import SwiftDSM
+
+/// The two transposes of each BT and SP step, through shared memory (`Mailbox`: each
+/// rank packs what it sends into page-aligned blocks of its own slab, one barrier, then
+/// each rank pulls its blocks from the others' slabs):
+///
+/// - `toZ`, before the z sweep: each rank sends u and rhs of its planes, on the j-rows of
+///   rank s, to rank s;
+/// - `fromZ`, after the z sweep and the update u += rhs (done in the z box): each rank
+///   sends u of its j-rows back, on the planes of rank r and on r's two ghost planes each
+///   side, to rank r. That is the next residual's ghost exchange too, so a step has two
+///   barriers.
+///
+/// A row (fixed j and k, every i) is contiguous in both boxes, and so are the rows of one
+/// plane that a block carries, so each plane's part moves in one copy.
+final class ADIExchange {
+    let dsm: DSM
+    let grid: ADIGrid
+    var mailbox: Mailbox
+    /// Seconds in the transposes (packing, barrier, unpacking), for --progress.
+    var seconds = 0.0
+
+    /// Collective.
+    init(_ dsm: DSM, _ grid: ADIGrid) {
+        self.dsm = dsm
+        self.grid = grid
+        let n = grid.n
+        let planes = ADIGrid.interior(n, grid.ranks, 0).count
+        let forward = planes * planes * 10 * n
+        let backward = (planes + 4) * planes * 5 * n
+        mailbox = Mailbox(dsm, blockBytes: max(forward, backward) * 8)
+    }
+
+    /// The planes of rank r's box that are interior: what `fromZ` sends it.
+    private func boxInterior(_ r: Int) -> Range<Int> {
+        let planes = ADIGrid.interior(grid.n, grid.ranks, r)
+        return max(planes.lowerBound - 2, 1)..<min(planes.upperBound + 2, grid.n - 1)
+    }
+
+    /// u and rhs of the interior rows, from the k box to the z box (collective).
+    func toZ(_ from: ADIFields, _ to: ADIFields) {
+        guard grid.ranks > 1 else { return }
+        let start = wallSeconds()
+        defer { seconds += wallSeconds() - start }
+        let n = grid.n
+        for s in 0..<grid.ranks {
+            let rows = ADIGrid.interior(n, grid.ranks, s), chunk = rows.count * 5 * n
+            let out = mailbox.outbox(to: s)
+            mailbox.board.prepareWrite(out, bytes: grid.planes.count * 2 * chunk * 8)
+            var o = out.assumingMemoryBound(to: Double.self)
+            for k in grid.planes {
+                let at = 5 * from.box.at(0, rows.lowerBound, k)
+                o.update(from: from.u + at, count: chunk)
+                (o + chunk).update(from: from.rhs + at, count: chunk)
+                o += 2 * chunk
+            }
+        }
+        mailbox.deliver()
+        let chunk = grid.rows.count * 5 * n
+        for r in 0..<grid.ranks {
+            let planes = ADIGrid.interior(n, grid.ranks, r)
+            let source = mailbox.inbox(from: r)
+            touchShared(source, planes.count * 2 * chunk * 8)
+            var i = UnsafePointer(source.assumingMemoryBound(to: Double.self))
+            for k in planes {
+                let at = 5 * to.box.at(0, grid.rows.lowerBound, k)
+                (to.u + at).update(from: i, count: chunk)
+                (to.rhs + at).update(from: i + chunk, count: chunk)
+                i += 2 * chunk
+            }
+        }
+        mailbox.finishTurn()
+    }
+
+    /// u of the interior rows, from the z box back to the k box, ghost planes included
+    /// (collective).
+    func fromZ(_ from: ADIFields, _ to: ADIFields) {
+        guard grid.ranks > 1 else { return }
+        let start = wallSeconds()
+        defer { seconds += wallSeconds() - start }
+        let n = grid.n
+        let chunk = grid.rows.count * 5 * n
+        for r in 0..<grid.ranks {
+            let planes = boxInterior(r)
+            let out = mailbox.outbox(to: r)
+            mailbox.board.prepareWrite(out, bytes: planes.count * chunk * 8)
+            var o = out.assumingMemoryBound(to: Double.self)
+            for k in planes {
+                o.update(from: from.u + 5 * from.box.at(0, grid.rows.lowerBound, k), count: chunk)
+                o += chunk
+            }
+        }
+        mailbox.deliver()
+        let planes = boxInterior(grid.rank)
+        for s in 0..<grid.ranks {
+            let rows = ADIGrid.interior(n, grid.ranks, s), chunk = rows.count * 5 * n
+            let source = mailbox.inbox(from: s)
+            touchShared(source, planes.count * chunk * 8)
+            var i = UnsafePointer(source.assumingMemoryBound(to: Double.self))
+            for k in planes {
+                (to.u + 5 * to.box.at(0, rows.lowerBound, k)).update(from: i, count: chunk)
+                i += chunk
+            }
+        }
+        mailbox.finishTurn()
+    }
+}
