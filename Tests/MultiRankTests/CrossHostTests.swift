@@ -429,5 +429,12 @@ final class CrossHostTests: XCTestCase {
                               "\(label) did not verify:\n\(result.output)")
             }
         }
+        // BT and SP take a square rank count: 4 hosts x 1.
+        for kernel in ["bt", "sp"] {
+            let result = MPIRun.runAcrossHosts("npb", [kernel, "--class", "S"], hosts: 4, ranksPerHost: 1, timeout: 300)
+            XCTAssertEqual(result.status, 0, "npb \(kernel) class S on 4 hosts x 1:\n\(result.output)")
+            XCTAssertTrue(result.output.range(of: #"Verification\s+=\s+SUCCESSFUL"#, options: .regularExpression) != nil,
+                          "npb \(kernel) class S on 4 hosts x 1 did not verify:\n\(result.output)")
+        }
     }
 }

@@ -1,10 +1,13 @@
 import XCTest
 
-/// Every NPB kernel (and LU) verifies at class S on 1, 2 and 4 ranks, over shared memory and TCP,
-/// and at 4 ranks with every adaptive protocol on (broadcast is off by default).
+/// Every NPB kernel (and LU, BT, SP) verifies at class S on 1, 2 and 4 ranks (BT and SP: 1 and
+/// 4, their square counts), over shared memory and TCP, and at 4 ranks with every adaptive
+/// protocol on (broadcast is off by default).
 final class NPBTests: XCTestCase {
-    private func verify(_ kernel: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func verify(_ kernel: String, rankCounts: [Int] = [1, 2, 4], file: StaticString = #filePath,
+                        line: UInt = #line) {
         let runs = [(1, [String: String]()), (2, [:]), (4, [:]), (4, ["JIA_BROADCAST": "on"])]
+            .filter { rankCounts.contains($0.0) }
         for network in MPIRun.Network.allCases {
             for (ranks, environment) in runs {
                 let result = MPIRun.run("npb", [kernel, "--class", "S"], ranks: ranks, network: network,
@@ -24,6 +27,20 @@ final class NPBTests: XCTestCase {
     func testMG() { verify("mg") }
     func testFT() { verify("ft") }
     func testLU() { verify("lu") }
+    func testBT() { verify("bt", rankCounts: [1, 4]) }
+    func testSP() { verify("sp", rankCounts: [1, 4]) }
+
+    /// BT and SP refuse a rank count that is not a square, on every rank.
+    func testBTAndSPNeedASquareRankCount() {
+        for kernel in ["bt", "sp"] {
+            let result = MPIRun.run("npb", [kernel, "--class", "S"], ranks: 2, network: .sharedMemory, timeout: 120)
+            XCTAssertNotEqual(result.status, 0, "npb \(kernel) at 2 ranks should be refused:\n\(result.output)")
+            for rank in 0..<2 {
+                XCTAssertTrue(result.output.contains("npb: error (rank \(rank) of 2): \(kernel) needs a square number "
+                    + "of processes (1, 4, 9, ...); got 2"), result.output)
+            }
+        }
+    }
 
     /// CG with 4 threads in each rank (its exchange reads shared pages from all of them at
     /// once) verifies at 1, 2 and 4 ranks, on the default transport and on tcp.
