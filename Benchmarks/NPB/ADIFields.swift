@@ -18,11 +18,7 @@ final class ADIFields {
 
     init(_ box: ADIBox, forcing: Bool, speed: Bool) {
         self.box = box
-        func field(_ count: Int) -> UnsafeMutablePointer<Double> {
-            let pointer = UnsafeMutablePointer<Double>.allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
-            return pointer
-        }
+        let field = zeroedDoubles
         u = field(5 * box.points)
         rhs = field(5 * box.points)
         self.forcing = forcing ? field(5 * box.points) : nil
@@ -97,4 +93,11 @@ final class ADIFields {
             }
         }
     }
+}
+
+/// `count` doubles, zeroed, never freed (the fields and work arrays live as long as the run).
+func zeroedDoubles(_ count: Int) -> UnsafeMutablePointer<Double> {
+    let pointer = UnsafeMutablePointer<Double>.allocate(capacity: count)
+    pointer.initialize(repeating: 0, count: count)
+    return pointer
 }

@@ -67,18 +67,10 @@ struct ADIVerification {
         out(" accuracy setting for epsilon = " + fortranE(epsilon, 20, 13))
         var verified = abs(dt - p.dt) <= epsilon
         if !verified { out(" DT does not match the reference value of " + fortranE(p.dt, 15, 8)) }
-        func compare(_ label: String, _ values: [Double], _ references: [Double]) {
-            out(label)
-            for m in 0..<5 {
-                let difference = abs((values[m] - references[m]) / references[m])
-                let ok = !difference.isNaN && difference <= epsilon
-                if !ok { verified = false }
-                out((ok ? "          " : " FAILURE: ") + pad(String(m + 1), 2) + fortranE(values[m], 20, 13)
-                    + fortranE(references[m], 20, 13) + fortranE(difference, 20, 13))
-            }
-        }
-        compare(" Comparison of RMS-norms of residual", xcr, p.xcr)
-        compare(" Comparison of RMS-norms of solution error", xce, p.xce)
+        verified = compareNorms(" Comparison of RMS-norms of residual", xcr, p.xcr, epsilon: epsilon, gap: "")
+            && verified
+        verified = compareNorms(" Comparison of RMS-norms of solution error", xce, p.xce, epsilon: epsilon, gap: "")
+            && verified
         out(verified ? " Verification Successful" : " Verification failed")
         return verified
     }

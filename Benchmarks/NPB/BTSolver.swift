@@ -23,16 +23,11 @@ final class BTSolver: ADIStep {
     init(_ state: ADIState) {
         self.state = state
         n = state.grid.n
-        func block(_ count: Int) -> UnsafeMutablePointer<Double> {
-            let pointer = UnsafeMutablePointer<Double>.allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
-            return pointer
-        }
-        fjac = block(25 * n)
-        njac = block(25 * n)
-        cLine = block(25 * n)
-        a = block(25)
-        b = block(25)
+        fjac = zeroedDoubles(25 * n)
+        njac = zeroedDoubles(25 * n)
+        cLine = zeroedDoubles(25 * n)
+        a = zeroedDoubles(25)
+        b = zeroedDoubles(25)
     }
 
     func step() {
@@ -132,7 +127,7 @@ final class BTSolver: ADIStep {
                 matvecSub(a, r - 5 * stride, r)
                 matmulSub(a, c - 25, b)
             }
-            if q < n - 2 { binvcrhs(b, c, r) } else { binvrhs(b, r) }
+            if q < n - 2 { binvcrhs(b, c, r) } else { binvcrhs(b, nil, r) }
         }
         for q in Swift.stride(from: n - 3, through: 1, by: -1) {
             let r = fields.rhs + 5 * (first + q * stride), next = r + 5 * stride, c = cLine + 25 * q
@@ -170,34 +165,19 @@ func matmulSub(_ a: UnsafeMutablePointer<Double>, _ b: UnsafeMutablePointer<Doub
 }
 
 /// Gauss-Jordan elimination of the 5 x 5 block `lhs` (no pivoting), applied to the block
-/// c and the vector r: c = lhs^-1 c, r = lhs^-1 r (binvcrhs).
+/// c and the vector r: c = lhs^-1 c, r = lhs^-1 r (binvcrhs; without c, binvrhs).
 @inline(__always)
-func binvcrhs(_ lhs: UnsafeMutablePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+func binvcrhs(_ lhs: UnsafeMutablePointer<Double>, _ c: UnsafeMutablePointer<Double>?,
               _ r: UnsafeMutablePointer<Double>) {
     for p in 0..<5 {
         let pivot = 1.0 / lhs[p + 5 * p]
         for column in (p + 1)..<5 { lhs[p + 5 * column] = lhs[p + 5 * column] * pivot }
-        for column in 0..<5 { c[p + 5 * column] = c[p + 5 * column] * pivot }
+        if let c { for column in 0..<5 { c[p + 5 * column] = c[p + 5 * column] * pivot } }
         r[p] = r[p] * pivot
         for row in 0..<5 where row != p {
             let coeff = lhs[row + 5 * p]
             for column in (p + 1)..<5 { lhs[row + 5 * column] = lhs[row + 5 * column] - coeff * lhs[p + 5 * column] }
-            for column in 0..<5 { c[row + 5 * column] = c[row + 5 * column] - coeff * c[p + 5 * column] }
-            r[row] = r[row] - coeff * r[p]
-        }
-    }
-}
-
-/// binvcrhs without the block c (binvrhs).
-@inline(__always)
-func binvrhs(_ lhs: UnsafeMutablePointer<Double>, _ r: UnsafeMutablePointer<Double>) {
-    for p in 0..<5 {
-        let pivot = 1.0 / lhs[p + 5 * p]
-        for column in (p + 1)..<5 { lhs[p + 5 * column] = lhs[p + 5 * column] * pivot }
-        r[p] = r[p] * pivot
-        for row in 0..<5 where row != p {
-            let coeff = lhs[row + 5 * p]
-            for column in (p + 1)..<5 { lhs[row + 5 * column] = lhs[row + 5 * column] - coeff * lhs[p + 5 * column] }
+            if let c { for column in 0..<5 { c[row + 5 * column] = c[row + 5 * column] - coeff * c[p + 5 * column] } }
             r[row] = r[row] - coeff * r[p]
         }
     }

@@ -90,18 +90,10 @@ extension LUBenchmark {
         out(" Accuracy setting for epsilon = " + fortranE(epsilon, 20, 13))
         var verified = abs(dt - p.dt) <= epsilon
         if !verified { out(" DT does not match the reference value of " + fortranE(p.dt, 15, 8)) }
-        func compare(_ label: String, _ values: [Double], _ references: [Double]) {
-            out(label)
-            for m in 0..<5 {
-                let difference = abs((values[m] - references[m]) / references[m])
-                let ok = !difference.isNaN && difference <= epsilon
-                if !ok { verified = false }
-                out((ok ? "          " : " FAILURE: ") + pad(String(m + 1), 2) + "  " + fortranE(values[m], 20, 13)
-                    + fortranE(references[m], 20, 13) + fortranE(difference, 20, 13))
-            }
-        }
-        compare(" Comparison of RMS-norms of residual", rsdnm, p.xcr)
-        compare(" Comparison of RMS-norms of solution error", errnm, p.xce)
+        verified = compareNorms(" Comparison of RMS-norms of residual", rsdnm, p.xcr, epsilon: epsilon, gap: "  ")
+            && verified
+        verified = compareNorms(" Comparison of RMS-norms of solution error", errnm, p.xce, epsilon: epsilon, gap: "  ")
+            && verified
         out(" Comparison of surface integral")
         let difference = abs((frc - p.xci) / p.xci)
         let ok = !difference.isNaN && difference <= epsilon

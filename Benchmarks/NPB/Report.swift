@@ -33,6 +33,24 @@ func fortranE(_ value: Double, _ width: Int, _ digits: Int) -> String {
     return pad(sign + "0" + body + "E" + expText, width)
 }
 
+/// verify.f's comparison of five norms with their reference values, one line each, marked
+/// " FAILURE: " where the relative difference is above epsilon or not a number; whether all
+/// are within. `gap` is what stands between the index and the value (LU's format has two
+/// spaces, BT's and SP's none).
+func compareNorms(_ label: String, _ values: [Double], _ references: [Double], epsilon: Double,
+                  gap: String) -> Bool {
+    out(label)
+    var verified = true
+    for m in 0..<5 {
+        let difference = abs((values[m] - references[m]) / references[m])
+        let ok = !difference.isNaN && difference <= epsilon
+        if !ok { verified = false }
+        out((ok ? "          " : " FAILURE: ") + pad(String(m + 1), 2) + gap + fortranE(values[m], 20, 13)
+            + fortranE(references[m], 20, 13) + fortranE(difference, 20, 13))
+    }
+    return verified
+}
+
 /// How the report's Size line is written.
 enum ReportSize {
     /// One count (CG, IS).

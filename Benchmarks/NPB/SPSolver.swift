@@ -24,12 +24,9 @@ final class SPSolver: ADIStep {
     init(_ state: ADIState) {
         self.state = state
         n = state.grid.n
-        lhs = .allocate(capacity: 15 * n)
-        lhs.initialize(repeating: 0, count: 15 * n)
-        cv = .allocate(capacity: n)
-        cv.initialize(repeating: 0, count: n)
-        rhon = .allocate(capacity: n)
-        rhon.initialize(repeating: 0, count: n)
+        lhs = zeroedDoubles(15 * n)
+        cv = zeroedDoubles(n)
+        rhon = zeroedDoubles(n)
     }
 
     func step() {
