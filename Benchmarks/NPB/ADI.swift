@@ -106,8 +106,8 @@ func runADI(_ context: RunContext, _ parameters: ADIParameters, speed: Bool,
     let elapsed = wallSeconds() - start
     let seconds = Collectives.allreduce([elapsed], .max)[0]
     if context.progress {
-        err("[npb] \(parameters.name) rank \(context.rank): " + fmt("%.3f s of %.3f s in the transposes",
-            state.exchange.seconds, elapsed) + " (warm-up step included)")
+        err("[npb] \(parameters.name) rank \(context.rank): " + fmt("%.3f s of %.3f s in the transposes, %.3f s of them at barriers",
+            state.exchange.seconds, elapsed, state.exchange.barrierSeconds) + " (warm-up step included)")
     }
     let verified = ADIVerification(state).verify()
     guard context.isRoot else { return }

@@ -20,6 +20,12 @@ final class ADIExchange {
     var mailbox: Mailbox
     /// Seconds in the transposes (packing, barrier, unpacking), for --progress.
     var seconds = 0.0
+    var barrierSeconds = 0.0
+    private func deliver() {
+        let start = wallSeconds()
+        mailbox.deliver()
+        barrierSeconds += wallSeconds() - start
+    }
 
     /// Collective.
     init(_ dsm: DSM, _ grid: ADIGrid) {
@@ -56,7 +62,7 @@ final class ADIExchange {
                 o += 2 * chunk
             }
         }
-        mailbox.deliver()
+        deliver()
         let chunk = grid.rows.count * 5 * n
         for r in 0..<grid.ranks {
             let planes = ADIGrid.interior(n, grid.ranks, r)
@@ -91,7 +97,7 @@ final class ADIExchange {
                 o += chunk
             }
         }
-        mailbox.deliver()
+        deliver()
         let planes = boxInterior(grid.rank)
         for s in 0..<grid.ranks {
             let rows = ADIGrid.interior(n, grid.ranks, s), chunk = rows.count * 5 * n
