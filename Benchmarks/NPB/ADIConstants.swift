@@ -45,7 +45,7 @@ struct ADIConstants {
     }
 
     /// The dissipation coefficient d of direction 0 (x), 1 (y) or 2 (z).
-    static func dissipation(_ direction: Int) -> Double { [dx, dy, dz][direction] }
+    static func dissipation(_ direction: Int) -> Double { direction == 0 ? dx : (direction == 1 ? dy : dz) }
 
     /// exact_solution at (xi, eta, zeta), into out[0...4].
     @inline(__always)

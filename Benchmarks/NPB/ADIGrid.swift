@@ -1,7 +1,7 @@
 /// How BT and SP split the n x n x n grid over the ranks: a transpose scheme. For the
 /// residual and the sweeps in x and y a rank holds a slab of k-planes (`kBox`); for the
 /// sweep in z it holds a slab of j-rows over every k (`zBox`). The interior points
-/// 1...n-2 of each direction are split evenly (the first n % P parts one larger); the
+/// 1...n-2 of each direction are split evenly (the first (n - 2) % P parts one larger); the
 /// boundary points never change after `initialize`, so every rank computes the ones it
 /// needs itself and only interior values move between ranks.
 struct ADIGrid {
@@ -35,13 +35,8 @@ struct ADIGrid {
         return first..<(first + base + (rank < extra ? 1 : 0))
     }
 
-    /// The rank whose interior planes (or rows) hold `index`.
-    func owner(_ index: Int) -> Int {
-        (0..<ranks).first { ADIGrid.interior(n, ranks, $0).contains(index) }!
-    }
-
-    /// Why `ranks` processes cannot run a grid of n points, or nil if they can: as
-    /// NPB-MPI, a square count; and at least one interior plane per rank.
+    /// Why `ranks` processes cannot run a grid of n points, or nil if they can: each
+    /// needs at least one interior plane (the square rule is checked apart, in main).
     static func problem(n: Int, ranks: Int) -> String? {
         if ranks > n - 2 { return "its \(n - 2) interior planes allow at most \(n - 2) processes" }
         return nil

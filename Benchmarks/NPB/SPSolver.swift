@@ -12,10 +12,11 @@
 final class SPSolver: ADIStep {
     let state: ADIState
     let n: Int
-    /// The five diagonals of each point of the line: lhs, lhsp (component 4) and lhsm
-    /// (component 5), 15 values per point.
+    /// The five diagonals of lhs, lhsp (component 4) and lhsm (component 5) at each point
+    /// of the lines solved together (`solveLines`).
     let lhs: UnsafeMutablePointer<Double>
-    /// NPB's cv (the velocity along the line) and rhon (the largest eigenvalue bound).
+    /// NPB's cv (the velocity along the line) and rhon (the largest eigenvalue bound), at
+    /// each point of those lines.
     let cv: UnsafeMutablePointer<Double>
     let rhon: UnsafeMutablePointer<Double>
     /// sqrt(0.5), NPB's bt.
@@ -24,9 +25,9 @@ final class SPSolver: ADIStep {
     init(_ state: ADIState) {
         self.state = state
         n = state.grid.n
-        lhs = zeroedDoubles(15 * n)
-        cv = zeroedDoubles(n)
-        rhon = zeroedDoubles(n)
+        lhs = zeroedDoubles(15 * n * n)
+        cv = zeroedDoubles(n * n)
+        rhon = zeroedDoubles(n * n)
     }
 
     func step() {
@@ -35,16 +36,16 @@ final class SPSolver: ADIStep {
         let interior = 1..<(n - 1)
         forEachPoint(k, planes: g.planes, rows: interior) { f, p in txinvr(f, p) }
         for kk in g.planes {
-            for j in interior { solveLine(k, first: k.box.at(0, j, kk), stride: 1, direction: 1) }
+            solveLines(k, first: k.box.at(0, 1, kk), along: 1, across: k.box.strideJ, lines: n - 2, direction: 1)
         }
         forEachPoint(k, planes: g.planes, rows: interior) { f, p in ninvr(f, p) }
         for kk in g.planes {
-            for i in interior { solveLine(k, first: k.box.at(i, 0, kk), stride: k.box.strideJ, direction: 2) }
+            solveLines(k, first: k.box.at(1, 0, kk), along: k.box.strideJ, across: 1, lines: n - 2, direction: 2)
         }
         forEachPoint(k, planes: g.planes, rows: interior) { f, p in pinvr(f, p) }
         state.enterZ()
         for j in g.rows {
-            for i in interior { solveLine(z, first: z.box.at(i, j, 0), stride: z.box.strideK, direction: 3) }
+            solveLines(z, first: z.box.at(1, j, 0), along: z.box.strideK, across: 1, lines: n - 2, direction: 3)
         }
         forEachPoint(z, planes: interior, rows: g.rows) { f, p in tzetar(f, p) }
         state.addAndLeaveZ()
@@ -124,87 +125,99 @@ final class SPSolver: ADIStep {
         r[4] = uzik1 * (-xvel * r2 + yvel * r1) + f.qs[p] * t2 + 2.5 * ac2u * t1 + zvel * t3
     }
 
-    /// Builds and solves the three pentadiagonal systems of the line of n points from
-    /// point `first`, `stride` points apart, along direction a (1: x, 2: y, 3: z).
-    private func solveLine(_ fields: ADIFields, first: Int, stride: Int, direction a: Int) {
+    /// Builds and solves the three pentadiagonal systems of `lines` lines of n points:
+    /// line l's point q is `first + q * along + l * across`, along direction a (1: x,
+    /// 2: y, 3: z). The lines advance together, the inner loops running across them, as
+    /// NPB's do: for the y and z sweeps they then read consecutive points of a plane
+    /// instead of one point every row or plane.
+    private func solveLines(_ fields: ADIFields, first: Int, along: Int, across: Int, lines: Int,
+                            direction a: Int) {
         let c = state.constants, dt = c.dt
         let dtt1 = dt * c.t1, dtt2 = dt * c.t2, c2dtt1 = 2.0 * dtt1
         let comz1 = dt * ADIConstants.dssp, comz4 = 4.0 * comz1, comz5 = 5.0 * comz1, comz6 = 6.0 * comz1
         let d = ADIConstants.dissipation(a - 1)
         let c3c4 = ADIConstants.c3c4, con43 = ADIConstants.con43, c1c5 = ADIConstants.c1c5
-        let velocity = fields.velocity(a), speed = fields.speed!
+        let velocity = fields.velocity(a), speed = fields.speed!, rhoI = fields.rhoI
+        let cv = self.cv, rhon = self.rhon, lhs = self.lhs
         for q in 0..<n {
-            let p = first + q * stride
-            let ru1 = c3c4 * fields.rhoI[p]
-            cv[q] = velocity[p]
-            rhon[q] = max(d + con43 * ru1, d + c1c5 * ru1, d + ru1, d)
+            for l in 0..<lines {
+                let p = first + q * along + l * across, w = q * lines + l
+                let ru1 = c3c4 * rhoI[p]
+                cv[w] = velocity[p]
+                rhon[w] = max(d + con43 * ru1, d + c1c5 * ru1, d + ru1, d)
+            }
         }
+        // Diagonal e of matrix k (0: lhs, 1: lhsp, 2: lhsm) at point q of line l is at
+        // lhs[((5 k + e) n + q) lines + l].
+        let diagonal = n * lines
         for q in 1...(n - 2) {
-            let l = lhs + 15 * q
-            l[0] = 0.0
-            l[1] = -dtt2 * cv[q - 1] - dtt1 * rhon[q - 1]
-            l[2] = 1.0 + c2dtt1 * rhon[q]
-            l[3] = dtt2 * cv[q + 1] - dtt1 * rhon[q + 1]
-            l[4] = 0.0
-            // The fourth-difference dissipation, one-sided next to the boundaries.
-            if q == 1 {
-                l[2] = l[2] + comz5; l[3] = l[3] - comz4; l[4] = l[4] + comz1
-            } else if q == 2 {
-                l[1] = l[1] - comz4; l[2] = l[2] + comz6; l[3] = l[3] - comz4; l[4] = l[4] + comz1
-            } else if q == n - 3 {
-                l[0] = l[0] + comz1; l[1] = l[1] - comz4; l[2] = l[2] + comz6; l[3] = l[3] - comz4
-            } else if q == n - 2 {
-                l[0] = l[0] + comz1; l[1] = l[1] - comz4; l[2] = l[2] + comz5
-            } else {
-                l[0] = l[0] + comz1; l[1] = l[1] - comz4; l[2] = l[2] + comz6; l[3] = l[3] - comz4
-                l[4] = l[4] + comz1
+            // The fourth-difference dissipation, one-sided next to the boundaries: what each
+            // diagonal gains (adding or subtracting zero changes nothing).
+            let add0 = q >= 3 ? comz1 : 0.0
+            let sub1 = q >= 2 ? comz4 : 0.0
+            let add2 = q == 1 || q == n - 2 ? comz5 : comz6
+            let sub3 = q <= n - 3 ? comz4 : 0.0
+            let add4 = q <= n - 4 ? comz1 : 0.0
+            for l in 0..<lines {
+                let w = q * lines + l
+                let l0 = 0.0 + add0
+                let l1 = -dtt2 * cv[w - lines] - dtt1 * rhon[w - lines] - sub1
+                let l2 = 1.0 + c2dtt1 * rhon[w] + add2
+                let l3 = dtt2 * cv[w + lines] - dtt1 * rhon[w + lines] - sub3
+                let l4 = 0.0 + add4
+                let p = first + q * along + l * across
+                let before = dtt2 * speed[p - along], after = dtt2 * speed[p + along]
+                let e = lhs + w
+                e[0] = l0; e[diagonal] = l1; e[2 * diagonal] = l2; e[3 * diagonal] = l3; e[4 * diagonal] = l4
+                e[5 * diagonal] = l0; e[6 * diagonal] = l1 - before; e[7 * diagonal] = l2
+                e[8 * diagonal] = l3 + after; e[9 * diagonal] = l4
+                e[10 * diagonal] = l0; e[11 * diagonal] = l1 + before; e[12 * diagonal] = l2
+                e[13 * diagonal] = l3 - after; e[14 * diagonal] = l4
             }
-            let before = dtt2 * speed[first + (q - 1) * stride], after = dtt2 * speed[first + (q + 1) * stride]
-            for e in 0..<5 {
-                l[5 + e] = l[e]
-                l[10 + e] = l[e]
-            }
-            l[6] = l[1] - before
-            l[8] = l[3] + after
-            l[11] = l[1] + before
-            l[13] = l[3] - after
         }
-        let r = fields.rhs + 5 * first, s = 5 * stride
-        eliminate(lhs, r, components: 0..<3, s)
-        eliminate(lhs + 5, r, components: 3..<4, s)
-        eliminate(lhs + 10, r, components: 4..<5, s)
+        let r = fields.rhs + 5 * first
+        eliminate(lhs, r, 0..<3, along: 5 * along, across: 5 * across, lines: lines)
+        eliminate(lhs + 5 * diagonal, r, 3..<4, along: 5 * along, across: 5 * across, lines: lines)
+        eliminate(lhs + 10 * diagonal, r, 4..<5, along: 5 * along, across: 5 * across, lines: lines)
     }
 
-    /// Forward elimination and back substitution of one pentadiagonal matrix (diagonals
-    /// l[15 q + 0...4] at point q) on the rhs components `components`; rhs of point q at
-    /// r[s q].
+    /// Forward elimination and back substitution of one pentadiagonal matrix per line
+    /// (diagonal e at point q of line l at m[(e n + q) lines + l]) on the rhs components
+    /// `components`; the rhs of point q of line l at r[q along + l across].
     @inline(__always)
-    private func eliminate(_ l: UnsafeMutablePointer<Double>, _ r: UnsafeMutablePointer<Double>,
-                           components: Range<Int>, _ s: Int) {
-        let last = n - 2
+    private func eliminate(_ m: UnsafeMutablePointer<Double>, _ r: UnsafeMutablePointer<Double>,
+                           _ components: Range<Int>, along: Int, across: Int, lines: Int) {
+        let last = n - 2, diagonal = n * lines
+        let m0 = m, m1 = m + diagonal, m2 = m + 2 * diagonal, m3 = m + 3 * diagonal, m4 = m + 4 * diagonal
         for q in 1...last {
-            let row = l + 15 * q, rq = r + s * q
-            let fac1 = 1.0 / row[2]
-            row[3] = fac1 * row[3]
-            row[4] = fac1 * row[4]
-            for m in components { rq[m] = fac1 * rq[m] }
-            if q + 1 <= last {
-                let next = row + 15, r1 = rq + s
-                next[2] = next[2] - next[1] * row[3]
-                next[3] = next[3] - next[1] * row[4]
-                for m in components { r1[m] = r1[m] - next[1] * rq[m] }
-            }
-            if q + 2 <= last {
-                let next = row + 30, r2 = rq + 2 * s
-                next[1] = next[1] - next[0] * row[3]
-                next[2] = next[2] - next[0] * row[4]
-                for m in components { r2[m] = r2[m] - next[0] * rq[m] }
+            let w = q * lines
+            for l in 0..<lines {
+                let x = w + l, rq = r + q * along + l * across
+                let fac1 = 1.0 / m2[x]
+                m3[x] = fac1 * m3[x]
+                m4[x] = fac1 * m4[x]
+                for k in components { rq[k] = fac1 * rq[k] }
+                if q + 1 <= last {
+                    let y = x + lines, r1 = rq + along
+                    m2[y] = m2[y] - m1[y] * m3[x]
+                    m3[y] = m3[y] - m1[y] * m4[x]
+                    for k in components { r1[k] = r1[k] - m1[y] * rq[k] }
+                }
+                if q + 2 <= last {
+                    let z = x + 2 * lines, r2 = rq + 2 * along
+                    m1[z] = m1[z] - m0[z] * m3[x]
+                    m2[z] = m2[z] - m0[z] * m4[x]
+                    for k in components { r2[k] = r2[k] - m0[z] * rq[k] }
+                }
             }
         }
-        // The boundary value r[s (n - 1)] is zero.
-        for q in stride(from: last - 1, through: 1, by: -1) {
-            let row = l + 15 * q, rq = r + s * q
-            for m in components { rq[m] = rq[m] - row[3] * rq[m + s] - row[4] * rq[m + 2 * s] }
+        // The boundary value at q = n - 1 is zero.
+        for q in Swift.stride(from: last - 1, through: 1, by: -1) {
+            let w = q * lines
+            for l in 0..<lines {
+                let x = w + l, rq = r + q * along + l * across
+                for k in components { rq[k] = rq[k] - m3[x] * rq[k + along] - m4[x] * rq[k + 2 * along] }
+            }
         }
     }
 }
