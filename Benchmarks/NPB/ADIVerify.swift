@@ -63,10 +63,8 @@ struct ADIVerification {
         let xcr = rhsNorm().map { $0 / dt }
         guard state.context.isRoot else { return false }
         let p = state.parameters, epsilon = 1.0e-08
-        out(" Verification being performed for class \(state.context.problemClass.rawValue)")
-        out(" accuracy setting for epsilon = " + fortranE(epsilon, 20, 13))
-        var verified = abs(dt - p.dt) <= epsilon
-        if !verified { out(" DT does not match the reference value of " + fortranE(p.dt, 15, 8)) }
+        var verified = verificationPreamble(state.context.problemClass, epsilon: epsilon, dt: dt, reference: p.dt,
+                                            accuracy: "accuracy")
         verified = compareNorms(" Comparison of RMS-norms of residual", xcr, p.xcr, epsilon: epsilon, gap: "")
             && verified
         verified = compareNorms(" Comparison of RMS-norms of solution error", xce, p.xce, epsilon: epsilon, gap: "")

@@ -130,12 +130,8 @@ final class BTSolver: ADIStep {
             if q < n - 2 { binvcrhs(b, c, r) } else { binvcrhs(b, nil, r) }
         }
         for q in Swift.stride(from: n - 3, through: 1, by: -1) {
-            let r = fields.rhs + 5 * (first + q * stride), next = r + 5 * stride, c = cLine + 25 * q
-            for m in 0..<5 {
-                var value = r[m]
-                for column in 0..<5 { value = value - c[m + 5 * column] * next[column] }
-                r[m] = value
-            }
+            let r = fields.rhs + 5 * (first + q * stride)
+            matvecSub(cLine + 25 * q, r + 5 * stride, r)
         }
     }
 }

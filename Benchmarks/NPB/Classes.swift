@@ -8,7 +8,7 @@ enum Kernel: String, CaseIterable, ExpressibleByArgument {
 
     var name: String { rawValue.uppercased() }
     /// IS, CG, MG, FT and LU need a power-of-two number of ranks; EP takes any.
-    var needsPowerOfTwo: Bool { ![.ep, .bt, .sp].contains(self) }
+    var needsPowerOfTwo: Bool { self != .ep && !needsSquare }
     /// BT and SP need a square number of ranks, as NPB-MPI's.
     var needsSquare: Bool { self == .bt || self == .sp }
 }

@@ -86,10 +86,8 @@ extension LUBenchmark {
         let p = parameters
         let epsilon = 1.0e-08
         out("")
-        out(" Verification being performed for class \(context.problemClass.rawValue)")
-        out(" Accuracy setting for epsilon = " + fortranE(epsilon, 20, 13))
-        var verified = abs(dt - p.dt) <= epsilon
-        if !verified { out(" DT does not match the reference value of " + fortranE(p.dt, 15, 8)) }
+        var verified = verificationPreamble(context.problemClass, epsilon: epsilon, dt: dt, reference: p.dt,
+                                            accuracy: "Accuracy")
         verified = compareNorms(" Comparison of RMS-norms of residual", rsdnm, p.xcr, epsilon: epsilon, gap: "  ")
             && verified
         verified = compareNorms(" Comparison of RMS-norms of solution error", errnm, p.xce, epsilon: epsilon, gap: "  ")

@@ -33,6 +33,17 @@ func fortranE(_ value: Double, _ width: Int, _ digits: Int) -> String {
     return pad(sign + "0" + body + "E" + expText, width)
 }
 
+/// verify.f's first lines: the class and epsilon, then whether dt is the reference's.
+/// `accuracy` is how the line about epsilon starts ("Accuracy" in LU, "accuracy" in BT, SP).
+func verificationPreamble(_ problemClass: ProblemClass, epsilon: Double, dt: Double, reference: Double,
+                          accuracy: String) -> Bool {
+    out(" Verification being performed for class \(problemClass.rawValue)")
+    out(" \(accuracy) setting for epsilon = " + fortranE(epsilon, 20, 13))
+    let matches = abs(dt - reference) <= epsilon
+    if !matches { out(" DT does not match the reference value of " + fortranE(reference, 15, 8)) }
+    return matches
+}
+
 /// verify.f's comparison of five norms with their reference values, one line each, marked
 /// " FAILURE: " where the relative difference is above epsilon or not a number; whether all
 /// are within. `gap` is what stands between the index and the value (LU's format has two
