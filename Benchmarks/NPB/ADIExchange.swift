@@ -18,24 +18,28 @@ final class ADIExchange {
     let dsm: DSM
     let grid: ADIGrid
     var mailbox: Mailbox
-    /// Seconds in the transposes (packing, barrier, unpacking), for --progress.
+    /// Seconds in the transposes (packing, barrier, unpacking), and of them at the
+    /// barriers, for --progress.
     var seconds = 0.0
     var barrierSeconds = 0.0
-    private func deliver() {
-        let start = wallSeconds()
-        mailbox.deliver()
-        barrierSeconds += wallSeconds() - start
-    }
 
     /// Collective.
     init(_ dsm: DSM, _ grid: ADIGrid) {
         self.dsm = dsm
         self.grid = grid
         let n = grid.n
+        // Rank 0's share of planes and rows is the largest (the first parts get the extra).
         let planes = ADIGrid.interior(n, grid.ranks, 0).count
         let forward = planes * planes * 10 * n
         let backward = (planes + 4) * planes * 5 * n
         mailbox = Mailbox(dsm, blockBytes: max(forward, backward) * 8)
+    }
+
+    /// The barrier that publishes the outboxes, timed.
+    private func deliver() {
+        let start = wallSeconds()
+        mailbox.deliver()
+        barrierSeconds += wallSeconds() - start
     }
 
     /// The planes of rank r's box that are interior: what `fromZ` sends it.
