@@ -53,7 +53,7 @@ final class ADIState {
     /// compute_rhs on this rank's planes.
     func computeRHS() { kFields.computeRHS(constants, planes: grid.planes) }
 
-    /// Moves u and rhs to the z box and derives the z sweep's quantities there.
+    /// Moves rhs to the z box and derives the z sweep's quantities there.
     func enterZ() {
         guard zFields !== kFields else { return }
         exchange.toZ(kFields, zFields)

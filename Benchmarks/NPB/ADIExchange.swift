@@ -5,8 +5,9 @@ import SwiftDSM
 /// rank packs what it sends into page-aligned blocks of its own slab, one barrier, then
 /// each rank pulls its blocks from the others' slabs):
 ///
-/// - `toZ`, before the z sweep: each rank sends u and rhs of its planes, on the j-rows of
-///   rank s, to rank s;
+/// - `toZ`, before the z sweep: each rank sends rhs of its planes, on the j-rows of rank
+///   s, to rank s. u need not go: the z box already holds it, since the z box made the
+///   last update u += rhs itself (and both boxes start from the same `initialize`);
 /// - `fromZ`, after the z sweep and the update u += rhs (done in the z box): each rank
 ///   sends u of its j-rows back, on the planes of rank r and on r's two ghost planes each
 ///   side, to rank r. That is the next residual's ghost exchange too, so a step has two
@@ -30,7 +31,7 @@ final class ADIExchange {
         let n = grid.n
         // Rank 0's share of planes and rows is the largest (the first parts get the extra).
         let planes = ADIGrid.interior(n, grid.ranks, 0).count
-        let forward = planes * planes * 10 * n
+        let forward = planes * planes * 5 * n
         let backward = (planes + 4) * planes * 5 * n
         mailbox = Mailbox(dsm, blockBytes: max(forward, backward) * 8)
     }
@@ -48,7 +49,7 @@ final class ADIExchange {
         return max(planes.lowerBound - 2, 1)..<min(planes.upperBound + 2, grid.n - 1)
     }
 
-    /// u and rhs of the interior rows, from the k box to the z box (collective).
+    /// rhs of the interior rows, from the k box to the z box (collective).
     func toZ(_ from: ADIFields, _ to: ADIFields) {
         guard grid.ranks > 1 else { return }
         let start = wallSeconds()
@@ -57,13 +58,11 @@ final class ADIExchange {
         for s in 0..<grid.ranks {
             let rows = ADIGrid.interior(n, grid.ranks, s), chunk = rows.count * 5 * n
             let out = mailbox.outbox(to: s)
-            mailbox.board.prepareWrite(out, bytes: grid.planes.count * 2 * chunk * 8)
+            mailbox.board.prepareWrite(out, bytes: grid.planes.count * chunk * 8)
             var o = out.assumingMemoryBound(to: Double.self)
             for k in grid.planes {
-                let at = 5 * from.box.at(0, rows.lowerBound, k)
-                o.update(from: from.u + at, count: chunk)
-                (o + chunk).update(from: from.rhs + at, count: chunk)
-                o += 2 * chunk
+                o.update(from: from.rhs + 5 * from.box.at(0, rows.lowerBound, k), count: chunk)
+                o += chunk
             }
         }
         deliver()
@@ -71,13 +70,11 @@ final class ADIExchange {
         for r in 0..<grid.ranks {
             let planes = ADIGrid.interior(n, grid.ranks, r)
             let source = mailbox.inbox(from: r)
-            touchShared(source, planes.count * 2 * chunk * 8)
+            touchShared(source, planes.count * chunk * 8)
             var i = UnsafePointer(source.assumingMemoryBound(to: Double.self))
             for k in planes {
-                let at = 5 * to.box.at(0, grid.rows.lowerBound, k)
-                (to.u + at).update(from: i, count: chunk)
-                (to.rhs + at).update(from: i + chunk, count: chunk)
-                i += 2 * chunk
+                (to.rhs + 5 * to.box.at(0, grid.rows.lowerBound, k)).update(from: i, count: chunk)
+                i += chunk
             }
         }
         mailbox.finishTurn()
