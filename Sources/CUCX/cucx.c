@@ -22,12 +22,6 @@ uint64_t cucx_now_nanoseconds(void) {
 static ucs_status_t pinged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
 static ucs_status_t ponged(void *, const void *, size_t, void *, size_t, const ucp_am_recv_param_t *);
 
-unsigned cucx_progress(cucx_node *node) {
-    unsigned count = ucp_worker_progress(node->worker);
-    if (atomic_load(&node->progress_asleep)) ucp_worker_signal(node->worker);
-    return count;
-}
-
 void cucx_say(char *reason, size_t capacity, const char *what, ucs_status_t status) {
     if (reason && capacity) snprintf(reason, capacity, "%s: %s", what, ucs_status_string(status));
 }
@@ -341,7 +335,7 @@ void cucx_fetch(cucx_node *node, int rank, void *destination, size_t length, uin
             if (atomic_compare_exchange_strong((_Atomic uint64_t *)&node->fetches[slot].token, &free_token,
                                                UINT64_MAX)) fetch = &node->fetches[slot];
         }
-        if (!fetch) cucx_progress(node);
+        if (!fetch) ucp_worker_progress(node->worker);
     }
     token += (uint64_t)(fetch - node->fetches);
     fetch->destination = destination;
@@ -410,7 +404,7 @@ int cucx_wait(cucx_node *node, int *failed_rank, char *reason, size_t reason_len
     // target sharing this core (more ranks than cores) can serve the operation.
     uint64_t start = cucx_now_nanoseconds();
     while (atomic_load(&node->outstanding) > 0) {
-        if (cucx_progress(node) == 0 && cucx_now_nanoseconds() - start > 50000) sched_yield();
+        if (ucp_worker_progress(node->worker) == 0 && cucx_now_nanoseconds() - start > 50000) sched_yield();
     }
     return report(node, failed_rank, reason, reason_length);
 }
@@ -432,12 +426,9 @@ static void *progress(void *argument) {
             // Cores are shared with the rank's other threads, which may be what it waits for.
             sched_yield();
         }
-        atomic_store(&node->progress_asleep, 1);  // before arming: see cucx_progress
-        if (ucp_worker_arm(node->worker) != UCS_ERR_BUSY) {  // busy: arrivals meanwhile, progress them
-            struct pollfd event = { .fd = node->event_fd, .events = POLLIN };
-            poll(&event, 1, -1);
-        }
-        atomic_store(&node->progress_asleep, 0);
+        if (ucp_worker_arm(node->worker) == UCS_ERR_BUSY) continue;  // arrivals meanwhile: progress them
+        struct pollfd event = { .fd = node->event_fd, .events = POLLIN };
+        poll(&event, 1, -1);
     }
     return NULL;
 }

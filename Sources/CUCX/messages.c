@@ -141,7 +141,7 @@ int cucx_send_message(cucx_node *node, int rank, int32_t tag, const void *const 
     if (UCS_PTR_IS_ERR(request)) {
         status = UCS_PTR_STATUS(request);
     } else if (request != NULL) {
-        while (!atomic_load_explicit(&state.done, memory_order_acquire)) cucx_progress(node);
+        while (!atomic_load_explicit(&state.done, memory_order_acquire)) ucp_worker_progress(node->worker);
         status = state.status;
     }
     if (iov != few) free(iov);
@@ -201,7 +201,7 @@ cucx_message *cucx_take_message(cucx_node *node, int32_t tag, int source, uint64
         }
         if ((*problem = problem_of(node, problem_rank, text, capacity))) return NULL;
         if (cucx_now_nanoseconds() - start >= spin_nanoseconds) break;
-        if (cucx_progress(node) == 0) sched_yield();
+        if (ucp_worker_progress(node->worker) == 0) sched_yield();
     }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -219,7 +219,9 @@ cucx_message *cucx_take_message(cucx_node *node, int32_t tag, int source, uint64
     pthread_mutex_unlock(&node->messages_lock);
     if (!message) {
         *problem = problem_of(node, problem_rank, text, capacity);
-        cucx_progress(node);
+        // The progress thread may sleep through an arrival after another thread progressed
+        // the worker (UCX arms its wake-up once): a sleeping taker moves things every few ms.
+        ucp_worker_progress(node->worker);
     }
     return message;
 }

@@ -79,15 +79,9 @@ struct cucx_node {
     cucx_problem_handler problem_handler;
     // After cucx_prepare_to_close, a peer closing its endpoint is the end of the run.
     atomic_int closing;
-    // Set while the progress thread is (about to be) asleep on the worker's event fd.
-    atomic_int progress_asleep;
 };
 
 uint64_t cucx_now_nanoseconds(void);
-// The worker's progress from a thread other than the progress thread. What it takes may be
-// what would have woken a sleeping progress thread (UCX arms its wake-up once): if it took
-// anything while that thread sleeps, wake it so that it arms again.
-unsigned cucx_progress(cucx_node *node);
 void cucx_say(char *reason, size_t capacity, const char *what, ucs_status_t status);
 void cucx_record_failure(cucx_node *node, int rank, ucs_status_t status);
 // Records the first problem of a progress context and wakes every taker to report it.
