@@ -150,8 +150,9 @@ final class UCXTransport: PageTransport {
         guard completion(node, &failedRank, nil, 0) != 0 else { return }
         var reason = [CChar](repeating: 0, count: 256)
         _ = cucx_wait(node, &failedRank, &reason, reason.count)
-        Fatal.stop("UCX could not complete \(what) with rank \(failedRank) (\(reason.text)): "
-            + "the rank or its host is gone, or its network failed")
+        let host = owner.hosts.indices.contains(Int(failedRank)) ? " on host \(owner.hosts[Int(failedRank)])" : ""
+        Fatal.stop("lost the connection to rank \(failedRank)\(host): its process ended or its host is unreachable "
+            + "(UCX could not complete \(what): \(reason.text))")
     }
 
     /// Sends `home` a fetch request for pages outside the shared range, without waiting (tests
