@@ -122,4 +122,29 @@ public final class Cluster: @unchecked Sendable {
         mpiCheck(MPI_Ibarrier(syncComm, &request), "MPI_Ibarrier")
         wait(&request)
     }
+
+    // MARK: start-up exchanges
+
+    /// Every rank's `mine` (any length), by rank (collective).
+    func allgather(bytes mine: [UInt8], _ what: String) -> [[UInt8]] {
+        var length = Int32(mine.count)
+        var lengths = [Int32](repeating: 0, count: size)
+        mpiCheck(MPI_Allgather(&length, 1, cmpi_int32(), &lengths, 1, cmpi_int32(), syncComm),
+                 "MPI_Allgather (\(what) lengths)")
+        var offsets = [Int32](repeating: 0, count: size)
+        for rank in 1..<max(1, size) { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
+        var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
+        var source = mine
+        mpiCheck(MPI_Allgatherv(&source, length, cmpi_byte(), &all, lengths, offsets, cmpi_byte(), syncComm),
+                 "MPI_Allgatherv (\(what))")
+        return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
+    }
+
+    /// Every rank's host name, by rank (collective): for messages naming a peer.
+    func hostNames() -> [String] {
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        return allgather(bytes: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, "host names")
+            .map { String(decoding: $0, as: UTF8.self) }
+    }
 }

@@ -28,7 +28,7 @@ final class UCXNode: @unchecked Sendable {
 
         var addressLength = 0
         let address = UnsafeRawBufferPointer(start: cucx_address(node, &addressLength), count: addressLength)
-        let addresses = exchange(Array(address), cluster: cluster)
+        let addresses = cluster.allgather(bytes: Array(address), "UCX addresses")
         // Across hosts a dead peer must fail the operations on it, not hang them; on one host
         // UCX's shared-memory transports cannot tell, and mpirun ends the job when a rank dies.
         let detectFailure: Int32 = cluster.allOnOneHost ? 0 : 1
@@ -39,10 +39,7 @@ final class UCXNode: @unchecked Sendable {
             }
         }
         _ = agree(connected, cluster: cluster, step: "connect to every rank", reason: reason, transports: transports)
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        let hosts = exchange(name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, cluster: cluster)
-            .map { String(decoding: $0, as: UTF8.self) }
+        let hosts = cluster.hostNames()
         let lanes = (0..<cluster.size).map { rank -> String in
             guard rank != cluster.rank else { return "" }
             var text = [CChar](repeating: 0, count: 8192)
@@ -83,21 +80,6 @@ final class UCXNode: @unchecked Sendable {
         let all = devices.map { "\($0.ucxName) near cores \($0.cores.sorted())" }.joined(separator: ", ")
         DSMLog.logger.info("RDMA device \(chosen.ucxName) for this rank (bound to \(bound)), of \(all)")
         return chosen
-    }
-
-    /// Every rank's `mine`, by rank.
-    static func exchange(_ mine: [UInt8], cluster: Cluster) -> [[UInt8]] {
-        var length = Int32(mine.count)
-        var lengths = [Int32](repeating: 0, count: cluster.size)
-        mpiCheck(MPI_Allgather(&length, 1, cmpi_int32(), &lengths, 1, cmpi_int32(), cluster.syncComm),
-                 "MPI_Allgather (UCX address lengths)")
-        var offsets = [Int32](repeating: 0, count: cluster.size)
-        for rank in 1..<max(1, cluster.size) { offsets[rank] = offsets[rank - 1] + lengths[rank - 1] }
-        var all = [UInt8](repeating: 0, count: Int(lengths.reduce(0, +)))
-        var source = mine
-        mpiCheck(MPI_Allgatherv(&source, length, cmpi_byte(), &all, lengths, offsets, cmpi_byte(), cluster.syncComm),
-                 "MPI_Allgatherv (UCX addresses)")
-        return (0..<cluster.size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
     }
 
     /// Whether every rank managed `step`; if one did not, every rank stops, each naming its

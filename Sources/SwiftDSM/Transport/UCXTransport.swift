@@ -57,7 +57,7 @@ final class UCXTransport: PageTransport {
         var base = UInt64(UInt(bitPattern: store.alias)).littleEndian
         var mine = withUnsafeBytes(of: &base) { Array($0) }
         mine += Array(UnsafeRawBufferPointer(start: key, count: keyLength))
-        let keys = UCXNode.exchange(mine, cluster: cluster)
+        let keys = cluster.allgather(bytes: mine, "UCX remote keys")
         var unpacked = true
         for rank in 0..<cluster.size where rank != cluster.rank && unpacked {
             let remoteBase = keys[rank].withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
