@@ -54,13 +54,13 @@ final class CrossHostTests: XCTestCase {
     }
 
     /// Runs a scenario on every layout, on the transport `auto` picks (tcp) or on `transport`;
-    /// on tcp also with encryption and compression (`protected`).
+    /// on tcp and message also with encryption and compression (`protected`).
     private func scenario(_ name: String, _ extra: [String] = [], transport: String? = nil,
                           file: StaticString = #filePath, line: UInt = #line) {
         let expected = transport ?? "tcp"
         let arguments = [name] + extra + (transport.map { ["--jia-transport=\($0)"] } ?? [])
         var runs = Self.layouts.map { (layout: $0, protected: false) }
-        if transport == nil {
+        if transport == nil || transport == "message" {
             runs += Self.layouts.filter { Self.protectedEverywhere || ($0.hosts == 2 && $0.ranksPerHost == 2) }
                 .map { (layout: $0, protected: true) }
         }
@@ -118,34 +118,56 @@ final class CrossHostTests: XCTestCase {
     /// What a peer on the wire sees: a marker that rank 0 wrote to shared memory and rank 1
     /// read crosses host 2's port of the bridge in plain text without security (which
     /// proves the capture sees the pages) and under authenticate, and never under encrypt.
+    /// On the message transport the pages cross inside MPI's own TCP traffic, the same.
     func testEncryptionHidesPagesOnTheWire() throws {
         let marker = Data("SWIFTDSM-CAPTURE-MARKER-7f3a9c".utf8)
-        for security in ["off", "authenticate", "encrypt"] {
+        let runs = [("tcp", "off"), ("tcp", "authenticate"), ("tcp", "encrypt"), ("message", "off"), ("message", "encrypt")]
+        for (transport, security) in runs {
             let capture = try PacketCapture(interface: "dsmveth2")
             let result = MPIRun.runAcrossHosts("dsm-check", ["marker", "--jia-security=\(security)",
-                                                             "--jia-key-file=\(Self.keyFile)"],
+                                                             "--jia-key-file=\(Self.keyFile)",
+                                                             "--jia-transport=\(transport)"],
                                                hosts: 2, ranksPerHost: 1, timeout: 120)
             let seen = capture.stop()
-            XCTAssertEqual(result.status, 0, "marker with security \(security):\n\(result.output)")
+            let label = "transport \(transport), security \(security)"
+            XCTAssertEqual(result.status, 0, "marker with \(label):\n\(result.output)")
             XCTAssertTrue(result.output.contains("dsm-check marker: PASS"), result.output)
             XCTAssertGreaterThan(seen.count, 10_000, "the capture saw the run's traffic")
             XCTAssertEqual(seen.range(of: marker) != nil, security != "encrypt",
-                           "the marker on the wire with security \(security) (\(seen.count) bytes captured)")
+                           "the marker on the wire with \(label) (\(seen.count) bytes captured)")
         }
     }
 
     /// A diff altered on the way after it was sealed: the home refuses it, every rank stops
     /// with the error naming the sender, and the word at its home is unchanged.
     func testATamperedFrameStopsEveryRankAndChangesNothing() {
-        for security in ["authenticate", "encrypt"] {
+        for (security, transport) in [("authenticate", "tcp"), ("encrypt", "tcp"), ("encrypt", "message")] {
             let result = MPIRun.runAcrossHosts("dsm-check", ["error-tampered-diff", "--jia-security=\(security)",
-                                                             "--jia-key-file=\(Self.keyFile)"],
+                                                             "--jia-key-file=\(Self.keyFile)",
+                                                             "--jia-transport=\(transport)"],
                                                hosts: 2, ranksPerHost: 1, timeout: 120)
             XCTAssertFalse(result.timedOut, result.output)
             XCTAssertNotEqual(result.status, 0, result.output)
             XCTAssertTrue(result.output.contains("rank 1 on host dsmhost2 sent a frame that fails authentication"),
                           result.output)
             XCTAssertTrue(result.output.contains("rank 0: home word after the tampered frame: 0"), result.output)
+            for rank in 0..<2 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
+        }
+    }
+
+    /// Write notices altered on the way between hosts: every rank refuses them, naming the
+    /// rank whose notices they were, and none passes the barrier.
+    func testTamperedNoticesStopEveryRank() {
+        for transport in ["tcp", "message"] {
+            let result = MPIRun.runAcrossHosts("dsm-check", ["error-tampered-notices", "--jia-security=authenticate",
+                                                             "--jia-key-file=\(Self.keyFile)",
+                                                             "--jia-transport=\(transport)"],
+                                               hosts: 2, ranksPerHost: 1, timeout: 120)
+            XCTAssertFalse(result.timedOut, result.output)
+            XCTAssertNotEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("the write notices and collective call of rank 1 on host dsmhost2 fail "
+                + "authentication"), result.output)
+            XCTAssertFalse(result.output.contains("passed the barrier with tampered notices"), result.output)
             for rank in 0..<2 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
         }
     }

@@ -137,6 +137,30 @@ final class ScenarioTests: XCTestCase {
         }
     }
 
+    /// Security and compression on the message transport: MPI's messages carried as sealed,
+    /// compressed frames, on one host and (CrossHostTests) across hosts.
+    func testSecurityOnTheMessageTransport() throws {
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-message"
+        mkdir(directory, 0o700)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/key"
+        let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [key],
+                                  environment: [:], directory: nil, timeout: 60)
+        XCTAssertEqual(made.status, 0, made.output)
+        let protected = ["--jia-transport=message", "--jia-security=encrypt", "--jia-key-file=\(key)",
+                         "--jia-compression=auto"]
+        let runs: [(String, Int, [String])] = [("counter", 2, protected), ("stress", 4, protected),
+                                               ("broadcast", 4, protected), ("wvec", 2, protected),
+                                               ("sweep", 2, protected + ["--jia-cache-pages=16"]),
+                                               ("stress", 2, ["--jia-transport=message", "--jia-compression=lz4"])]
+        for (scenario, ranks, arguments) in runs {
+            let result = MPIRun.run("dsm-check", [scenario] + arguments, ranks: ranks, network: .tcp)
+            XCTAssertEqual(result.status, 0, result.output)
+            XCTAssertTrue(result.output.contains("dsm-check \(scenario): PASS (\(ranks) ranks, transport message)"),
+                          result.output)
+        }
+    }
+
     func testMessageTransportOnSharedMemoryToo() {
         for scenario in ["stress", "sweep"] {
             let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=message", "--jia-cache-pages=16"],
@@ -240,11 +264,69 @@ final class ErrorReportTests: XCTestCase {
                     ranks: [2], arguments: tcp + ["--jia-key-file=\(open)"])
         expectError("counter", "needs a key file for security encrypt: name one with the key-file setting",
                     ranks: [2], arguments: tcp)
-        expectError("counter", "security encrypt protects the tcp transport's frames, but transport shm maps the "
-            + "other ranks' memory", ranks: [2], arguments: ["--jia-transport=shm", "--jia-security=encrypt",
-                                                            "--jia-key-file=\(key)"])
-        expectError("counter", "compression lz4 applies to the tcp transport's frames, but transport message",
-                    ranks: [2], arguments: ["--jia-transport=message", "--jia-compression=lz4"])
+        expectError("counter", "security encrypt protects the frames of the tcp and message transports, but "
+            + "transport shm maps the other ranks' memory", ranks: [2],
+            arguments: ["--jia-transport=shm", "--jia-security=encrypt", "--jia-key-file=\(key)"])
+        expectError("counter", "compression lz4 applies to the frames of the tcp and message transports, but "
+            + "transport rma moves pages with MPI's one-sided operations", ranks: [2],
+            arguments: ["--jia-transport=rma", "--jia-compression=lz4"])
+        expectError("counter", "the message transport needs a key file for security authenticate", ranks: [2],
+                    arguments: ["--jia-transport=message", "--jia-security=authenticate"])
+    }
+
+    /// On the message transport (MPI's messages, framed): a diff altered after sealing is
+    /// refused at its home, which stays unchanged; notices altered after sealing are refused
+    /// by every rank (on tcp too); a rank with another key, or other settings, is refused at
+    /// start-up. Each stops every rank naming the rank at fault.
+    func testForgedMessagesAndNoticesAreRefused() throws {
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-forged"
+        mkdir(directory, 0o700)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let key = directory + "/key"
+        let other = directory + "/other"
+        for path in [key, other] {
+            let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [path],
+                                      environment: [:], directory: nil, timeout: 60)
+            XCTAssertEqual(made.status, 0, made.output)
+        }
+        let message = ["--jia-transport=message", "--jia-key-file=\(key)"]
+        for security in ["authenticate", "encrypt"] {
+            expectError("error-tampered-diff", "sent a frame that fails authentication: it was changed on the way, "
+                + "replayed, or sealed with another key; nothing of it was applied", ranks: [2],
+                arguments: message + ["--jia-security=\(security)", "--jia-compression=lz4"])
+        }
+        let diff = MPIRun.run("dsm-check", ["error-tampered-diff", "--jia-security=encrypt"] + message, ranks: 2,
+                              network: .sharedMemory, timeout: 120)
+        XCTAssertTrue(diff.output.contains("rank 0: home word after the tampered frame: 0"), diff.output)
+        XCTAssertTrue(diff.output.contains("SwiftDSM error on rank 0: rank 1 on host"), diff.output)
+        for transport in ["message", "tcp"] {
+            expectError("error-tampered-notices", "the write notices and collective call of rank 2 on host",
+                        ranks: [3], arguments: ["--jia-transport=\(transport)", "--jia-security=authenticate",
+                                                "--jia-key-file=\(key)"])
+        }
+        let notices = MPIRun.run("dsm-check", ["error-tampered-notices", "--jia-security=encrypt"] + message, ranks: 2,
+                                 network: .sharedMemory, timeout: 120)
+        XCTAssertFalse(notices.output.contains("passed the barrier with tampered notices"), notices.output)
+
+        let check = MPIRun.binaryDirectory.appendingPathComponent("dsm-check").path
+        func mixed(_ first: [String], _ second: [String]) -> MPIRun.Result {
+            MPIRun.execute("/usr/bin/mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "1", check, "counter",
+                                               "--jia-transport=message"] + first + [":", "-np", "1", check, "counter",
+                                               "--jia-transport=message"] + second,
+                           environment: [:], directory: nil, timeout: 60)
+        }
+        let keys = mixed(["--jia-security=encrypt", "--jia-key-file=\(key)"],
+                         ["--jia-security=encrypt", "--jia-key-file=\(other)"])
+        XCTAssertNotEqual(keys.status, 0, keys.output)
+        for rank in 0..<2 {
+            XCTAssertTrue(keys.output.contains("SwiftDSM error on rank \(rank): the message transport refused rank "
+                + "\(1 - rank) on host"), keys.output)
+        }
+        XCTAssertTrue(keys.output.contains("it does not hold this rank's key"), keys.output)
+        let settings = mixed(["--jia-security=encrypt", "--jia-key-file=\(key)"], ["--jia-compression=lz4"])
+        XCTAssertNotEqual(settings.status, 0, settings.output)
+        XCTAssertTrue(settings.output.contains("it runs with security off, this rank with security encrypt"), settings.output)
+        XCTAssertTrue(settings.output.contains("it runs with security encrypt, this rank with security off"), settings.output)
     }
 
     func testASecondThreadInsideASynchronizationCall() {

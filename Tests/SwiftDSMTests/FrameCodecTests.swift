@@ -222,6 +222,58 @@ final class FrameCodecTests: XCTestCase {
         }, "a body that does not restore to the announced length is refused")
     }
 
+    /// A collective call's contribution opens only unchanged, for its own call and part,
+    /// under its own rank's key.
+    func testNoticeSealsRefuseChangedReplayedAndForeignContributions() {
+        let jobKeys = keys(.encrypt)
+        var seals = NoticeSeals(seals: (0..<3).map { jobKeys.noticeSeal(of: $0) }, hosts: ["a", "b", "c"])
+        let count = CollectiveCall.sealedWords
+        var block = (0..<count).map { Int64($0 * 7) } + [Int64](repeating: 0, count: NoticeSeals.tagWords)
+        seals.seal(&block, count: count, rank: 1, sequence: 9, part: .block)
+        XCTAssertEqual(Array(block[0..<count]), (0..<count).map { Int64($0 * 7) }, "notices are authenticated, not encrypted")
+        XCTAssertTrue(seals.intact(&block, offset: 0, count: count, rank: 1, sequence: 9, part: .block))
+        XCTAssertFalse(seals.intact(&block, offset: 0, count: count, rank: 1, sequence: 10, part: .block),
+                       "replayed at a later call")
+        XCTAssertFalse(seals.intact(&block, offset: 0, count: count, rank: 2, sequence: 9, part: .block),
+                       "claimed by another rank")
+        XCTAssertFalse(seals.intact(&block, offset: 0, count: count, rank: 1, sequence: 9, part: .list),
+                       "taken for the other allgather")
+        var changed = block
+        changed[count - 1] ^= 1
+        XCTAssertFalse(seals.intact(&changed, offset: 0, count: count, rank: 1, sequence: 9, part: .block), "changed")
+        // Within a gathered array, at its offset; and the test hook's flip fails it.
+        var gathered = [Int64](repeating: 5, count: 3) + block
+        XCTAssertTrue(seals.intact(&gathered, offset: 3, count: count, rank: 1, sequence: 9, part: .block))
+        seals.tamperWithNext = true
+        var list: [Int64] = [11, 12, 13, 0, 0]
+        seals.seal(&list, count: 3, rank: 0, sequence: 4, part: .list)
+        XCTAssertFalse(seals.intact(&list, offset: 0, count: 3, rank: 0, sequence: 4, part: .list))
+        XCTAssertFalse(seals.tamperWithNext, "the hook flips one contribution only")
+    }
+
+    /// The message transport's seals: one key per ordered pair of ranks, one stream per tag.
+    func testMessageSealsSeparatePairsAndTags() {
+        let jobKeys = keys(.encrypt)
+        let sender = FrameCodec(seal: jobKeys.messageSeal(from: 0, to: 1), compressor: nil)
+        let payload = Array("a lock grant".utf8)
+        let frame = payload.withUnsafeBytes { [UInt8](sender.encode(tag: 12, [$0], length: payload.count, counter: 3,
+                                                                     direction: 12)) }
+        func opens(_ seal: FrameSeal, direction: UInt32) -> Bool {
+            var copy = frame
+            return copy.withUnsafeMutableBytes { raw in
+                let header = try! FrameHeader.decode(raw.baseAddress!, expectedSequence: 3, maxPayload: 1 << 20, sealed: true)
+                let codec = FrameCodec(seal: seal, compressor: nil)
+                guard let opened = try? codec.decode(raw.baseAddress!, header: header, counter: 3, direction: direction,
+                                                     into: nil) else { return false }
+                return Array(opened) == payload
+            }
+        }
+        XCTAssertTrue(opens(jobKeys.messageSeal(from: 0, to: 1), direction: 12))
+        XCTAssertFalse(opens(jobKeys.messageSeal(from: 0, to: 1), direction: 10), "another tag's stream")
+        XCTAssertFalse(opens(jobKeys.messageSeal(from: 1, to: 0), direction: 12), "the opposite direction")
+        XCTAssertFalse(opens(jobKeys.messageSeal(from: 0, to: 2), direction: 12), "another pair")
+    }
+
     func testHelloProofsBindKeyJobAndRanks() {
         let mine = keys(.encrypt)
         let proof = mine.helloProof(asker: 2, server: 3)

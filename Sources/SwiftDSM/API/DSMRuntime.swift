@@ -88,8 +88,9 @@ public final class DSMRuntime: @unchecked Sendable {
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
         sync.broadcast = settings.broadcast ?? (transport is MessageTransport)
-        if let keys = (channel as? TCPChannel)?.keys {
+        if let sealing = channel as? SealingChannel, let keys = sealing.keys {
             sync.pushSeals = (0..<cluster.size).map { keys.pushSeal(from: $0) }
+            sync.noticeSeals = NoticeSeals(seals: (0..<cluster.size).map { keys.noticeSeal(of: $0) }, hosts: sealing.hosts)
         }
         service.start()
         checkpointer = Checkpointer(cluster: cluster, settings: settings, engine: engine, store: store,
@@ -137,17 +138,21 @@ public final class DSMRuntime: @unchecked Sendable {
             return UCXChannel(node: ucx, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
         }
         if ucx != nil && messages == .mpi { return MPIChannel(cluster: cluster) }
+        // The largest message: a diff of every word of the shared range, with its run heads.
+        let maxPayload = capacity > Int(UInt32.max) / 4 ? Int(UInt32.max) : capacity * 4 + (1 << 20)
+        if choice == .message {
+            return FramedChannel.open(over: MPIChannel(cluster: cluster), cluster: cluster, settings: settings,
+                                      maxPayload: maxPayload)
+        }
         guard choice == .tcp || ucx != nil || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
             refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
-        // The largest message: a diff of every word of the shared range, with its run heads.
-        let maxPayload = capacity > Int(UInt32.max) / 4 ? Int(UInt32.max) : capacity * 4 + (1 << 20)
         return TCPConnector.connect(cluster: cluster, settings: settings, maxPayload: maxPayload)
     }
 
-    /// Security and LZ4 apply to the tcp transport's frames; the other transports carry
-    /// none SwiftDSM could seal or compress, so asking for them there is a mistake.
+    /// Security and LZ4 apply to the frames of the tcp and message transports; the others
+    /// carry none SwiftDSM could seal or compress, so asking for them there is a mistake.
     private static func refuseProtection(_ settings: Settings, cluster: Cluster) {
         let transport = settings.transport == .auto ? "auto (on one host: shm, rma or message)" : settings.transport.rawValue
         let why: String
@@ -155,16 +160,17 @@ public final class DSMRuntime: @unchecked Sendable {
         case .shm, .auto: why = "maps the other ranks' memory, so pages never cross a network"
         case .rma: why = "moves pages with MPI's one-sided operations, which MPI or the NIC carry without frames of SwiftDSM's"
         case .ucx: why = "moves pages with UCX's one-sided gets and puts, which write memory without frames of SwiftDSM's"
-        default: why = "moves pages in MPI's own messages, which SwiftDSM does not seal"
+        case .tcp, .message: return  // their frames are sealed and compressed
         }
         if settings.security != .off {
-            Fatal.everyRank("security \(settings.security) protects the tcp transport's frames, but transport "
-                + "\(transport) \(why); use transport tcp (or auto) with security, or security off", comm: cluster.syncComm)
+            Fatal.everyRank("security \(settings.security) protects the frames of the tcp and message transports, "
+                + "but transport \(transport) \(why); use transport tcp (or auto, or message) with security, or "
+                + "security off", comm: cluster.syncComm)
         }
         if settings.compression == .lz4 {
-            Fatal.everyRank("compression lz4 applies to the tcp transport's frames, but transport \(transport) "
-                + "\(why); use transport tcp, or compression auto (which does nothing where there are no frames)",
-                comm: cluster.syncComm)
+            Fatal.everyRank("compression lz4 applies to the frames of the tcp and message transports, but transport "
+                + "\(transport) \(why); use transport tcp or message, or compression auto (which does nothing where "
+                + "there are no frames)", comm: cluster.syncComm)
         }
     }
 
@@ -325,11 +331,24 @@ public final class DSMRuntime: @unchecked Sendable {
     }
 
     /// Flips one byte of the next request frame to `rank` after it was sealed, as if on the
-    /// wire (false unless the tcp transport runs with security or compression): for tests
+    /// wire (false unless the tcp or message transport runs with security or compression): for tests
     /// that nothing of a forged frame is applied.
     public func tamperWithNextRequestForTesting(to rank: Int) -> Bool {
+        if let framed = service.channel as? FramedChannel {
+            framed.tamperWithNextRequestForTesting(to: rank)
+            return true
+        }
         guard let tcp = service.channel as? TCPChannel else { return false }
         return tcp.tamperWithNextRequestForTesting(to: rank)
+    }
+
+    /// Flips one of this rank's write notices in the next collective call's allgather after
+    /// it was sealed, as if on the way (false without security): for tests that every rank
+    /// refuses notices that fail authentication.
+    public func tamperWithNextNoticesForTesting() -> Bool {
+        guard sync.noticeSeals != nil else { return false }
+        sync.noticeSeals?.tamperWithNext = true
+        return true
     }
 
     /// Runs `body` on the thread of this rank that stops the job, should one (tests only:

@@ -123,7 +123,7 @@ public struct Settings: Sendable, Equatable {
     public var ucxSpin: Int = 100
     public var ucxFetch: UCXFetchChoice = .auto
     public var ucxMessages: UCXMessagesChoice = .auto
-    /// Sealing of the tcp transport's frames with keys derived from `keyFile`.
+    /// Sealing of the frames of the tcp and message transports with keys derived from `keyFile`.
     public var security: SecurityChoice = .off
     /// The job's secret: 32 random bytes (`dsm-keygen` makes one), readable by its owner
     /// only, the same file on every host. Needed when `security` is not off.
@@ -290,14 +290,14 @@ extension Settings {
             settings.ucxSpin = value
             return true
         },
-        choiceDefinition("security", "off, authenticate or encrypt (the tcp transport's frames)", \.security),
+        choiceDefinition("security", "off, authenticate or encrypt (the frames of the tcp and message transports)", \.security),
         Definition(name: "key-file", allowed: "the path of a key file made by dsm-keygen, or off",
                    show: { $0.keyFile.isEmpty ? "off" : $0.keyFile }) { settings, text in
             guard !text.isEmpty, parseSwitch(text) != true else { return false }
             settings.keyFile = parseSwitch(text) == false ? "" : text
             return true
         },
-        choiceDefinition("compression", "off, lz4 or auto (the tcp transport's frames)", \.compression),
+        choiceDefinition("compression", "off, lz4 or auto (the frames of the tcp and message transports)", \.compression),
         Definition(name: "checkpoint-dir", allowed: "a directory path (created if missing; {host} becomes the host's name), or off",
                    show: { $0.checkpointDirectory.isEmpty ? "off" : $0.checkpointDirectory }) { settings, text in
             guard !text.isEmpty, parseSwitch(text) != true else { return false }

@@ -39,6 +39,34 @@ struct JobKeys {
         FrameSeal(security: security, key: derive("push", [UInt32(rank)]), sending: 0, receiving: 0)
     }
 
+    /// The seal of the MPI messages `sender` sends `receiver` (`FramedChannel`); each tag is
+    /// a stream of its own, the nonce's direction.
+    func messageSeal(from sender: Int, to receiver: Int) -> FrameSeal {
+        FrameSeal(security: security, key: derive("message", [UInt32(sender), UInt32(receiver)]), sending: 0,
+                  receiving: 0)
+    }
+
+    /// The seal of what `rank` contributes to the collective calls' allgathers (barrier
+    /// notices, allocation checks): authenticated, never encrypted (page numbers, not data).
+    func noticeSeal(of rank: Int) -> FrameSeal {
+        FrameSeal(security: .authenticate, key: derive("notices", [UInt32(rank)]), sending: 0, receiving: 0)
+    }
+
+    /// The job's secret under `settings.security`: nil with security off; a problem (what
+    /// to do about it) when no usable key file is named.
+    static func secret(_ settings: Settings) -> (SymmetricKey?, problem: String?) {
+        guard settings.security != .off else { return (nil, nil) }
+        guard !settings.keyFile.isEmpty else {
+            return (nil, "needs a key file for security \(settings.security): name one with the key-file setting "
+                + "(JIA_KEY_FILE); `dsm-keygen PATH` creates one")
+        }
+        do {
+            return (try KeyFile.read(settings.keyFile), nil)
+        } catch {
+            return (nil, "cannot use security \(settings.security): \(error)")
+        }
+    }
+
     /// What `asker` sends in its hello to `server`: proof that it holds the secret, bound to
     /// this job, this pair of ranks and the security setting.
     func helloProof(asker: Int, server: Int) -> [UInt8] {

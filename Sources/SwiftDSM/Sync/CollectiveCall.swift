@@ -13,7 +13,9 @@ struct CollectiveCall {
 
     static let headerWords = 7
     static let inlineNotices = 25
-    static let blockWords = headerWords + inlineNotices
+    /// The words a `NoticeSeals` tag covers; the tag follows them (zero without security).
+    static let sealedWords = headerWords + inlineNotices
+    static let blockWords = sealedWords + NoticeSeals.tagWords
 
     var operation: Operation
     var arguments: [Int] = [0, 0, 0]
@@ -42,7 +44,8 @@ struct CollectiveCall {
         CollectiveCall(.allocate, arguments: [size, block, startRank])
     }
 
-    /// Layout: operation, sequence, three arguments, notice count, reserved, then notices.
+    /// Layout: operation, sequence, three arguments, notice count, reserved, then notices,
+    /// then the seal's tag.
     func write(sequence: Int, noticeCount: Int, into block: inout [Int64]) {
         block[0] = operation.rawValue
         block[1] = Int64(sequence)

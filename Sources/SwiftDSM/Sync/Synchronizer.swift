@@ -53,6 +53,9 @@ final class Synchronizer {
         set { pusher.seals = newValue }
     }
 
+    /// Under `security`, the seals of every rank's contributions to collective calls.
+    var noticeSeals: NoticeSeals?
+
     func release() {
         migration.release()
         pusher.release()
@@ -306,12 +309,18 @@ final class Synchronizer {
 
     private func gather(_ call: CollectiveCall, notices mine: [Int64]) -> GatheredNotices {
         collectiveSequence += 1
+        let sequence = collectiveSequence
         var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
-        call.write(sequence: collectiveSequence, noticeCount: mine.count, into: &block)
+        call.write(sequence: sequence, noticeCount: mine.count, into: &block)
         let inline = min(mine.count, CollectiveCall.inlineNotices)
         for index in 0..<inline { block[CollectiveCall.headerWords + index] = mine[index] }
+        noticeSeals?.seal(&block, count: CollectiveCall.sealedWords, rank: cluster.rank, sequence: sequence, part: .block)
         var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
         allgather(&block, into: &all, count: CollectiveCall.blockWords)
+        for rank in 0..<cluster.size {
+            noticeSeals?.check(&all, offset: rank * CollectiveCall.blockWords, count: CollectiveCall.sealedWords,
+                               rank: rank, sequence: sequence, part: .block)
+        }
 
         let calls = (0..<cluster.size).map { CollectiveCall(reading: all, rank: $0) }
         if calls.contains(where: { !$0.matches(calls[cluster.rank]) }) {
@@ -322,7 +331,7 @@ final class Synchronizer {
         }
         let counts = calls.map(\.noticeCount)
         guard counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) else {
-            return GatheredNotices(counts: counts, values: allgatherv(mine, counts: counts))
+            return GatheredNotices(counts: counts, values: gatherLists(mine, counts: counts, sequence: sequence))
         }
         var values: [Int64] = []
         values.reserveCapacity(counts.reduce(0, +))
@@ -331,6 +340,25 @@ final class Synchronizer {
             values.append(contentsOf: all[base..<(base + counts[rank])])
         }
         return GatheredNotices(counts: counts, values: values)
+    }
+
+    /// Every rank's whole notice list, when one is too long for the block; each sealed on
+    /// its own under `security`.
+    private func gatherLists(_ mine: [Int64], counts: [Int], sequence: Int) -> [Int64] {
+        guard var seals = noticeSeals else { return allgatherv(mine, counts: counts) }
+        var list = mine + [Int64](repeating: 0, count: NoticeSeals.tagWords)
+        seals.seal(&list, count: mine.count, rank: cluster.rank, sequence: sequence, part: .list)
+        noticeSeals = seals
+        var everything = allgatherv(list, counts: counts.map { $0 + NoticeSeals.tagWords })
+        var values: [Int64] = []
+        values.reserveCapacity(counts.reduce(0, +))
+        var offset = 0
+        for rank in 0..<cluster.size {
+            seals.check(&everything, offset: offset, count: counts[rank], rank: rank, sequence: sequence, part: .list)
+            values.append(contentsOf: everything[offset..<(offset + counts[rank])])
+            offset += counts[rank] + NoticeSeals.tagWords
+        }
+        return values
     }
 
     private func allgather(_ block: inout [Int64], into all: inout [Int64], count: Int) {

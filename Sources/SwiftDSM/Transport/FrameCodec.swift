@@ -22,8 +22,10 @@ final class FrameCodec {
     }
 
     /// Builds the frame of `tag` whose payload is `parts` (`length` bytes in all), the
-    /// lane's `counter`-th: the bytes to write, valid until the next call.
-    func encode(tag: Int32, _ parts: [UnsafeRawBufferPointer], length: Int, counter: UInt64) -> UnsafeRawBufferPointer {
+    /// stream's `counter`-th: the bytes to write, valid until the next call. `direction`
+    /// names the stream under the seal's key where one key seals several (else the seal's own).
+    func encode(tag: Int32, _ parts: [UnsafeRawBufferPointer], length: Int, counter: UInt64,
+                direction: UInt32? = nil) -> UnsafeRawBufferPointer {
         let headerLength = FrameHeader.length
         let frame = outgoing.reserve(headerLength + max(length, Compressor.bound(length)) + FrameSeal.tagLength)
         let body = frame + headerLength
@@ -43,7 +45,7 @@ final class FrameCodec {
         FrameHeader(tag: tag, payloadLength: length, sequence: UInt32(truncatingIfNeeded: counter),
                     wireLength: bodyLength + tagLength, flags: flags).encode(into: frame)
         seal?.seal(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
-                   headerLength: headerLength, tag: body + bodyLength, counter: counter)
+                   headerLength: headerLength, tag: body + bodyLength, counter: counter, direction: direction)
         let total = headerLength + bodyLength + tagLength
         if tamperWithNextFrame {
             tamperWithNextFrame = false
@@ -68,12 +70,13 @@ final class FrameCodec {
     /// place and restores its payload: into `target` when given (room for
     /// `header.payloadLength` bytes), else where it lies or into the codec's buffer. The
     /// payload stays valid until the next call, or until the lane's buffer changes.
-    func decode(_ frame: UnsafeMutableRawPointer, header: FrameHeader, counter: UInt64,
+    func decode(_ frame: UnsafeMutableRawPointer, header: FrameHeader, counter: UInt64, direction: UInt32? = nil,
                 into target: UnsafeMutableRawPointer?) throws(TCPLane.Failure) -> UnsafeRawBufferPointer {
         let headerLength = FrameHeader.length
         let bodyLength = header.wireLength - tagLength
         if let seal, !seal.open(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
-                                headerLength: headerLength, tag: frame + headerLength + bodyLength, counter: counter) {
+                                headerLength: headerLength, tag: frame + headerLength + bodyLength, counter: counter,
+                                direction: direction) {
             throw .forged
         }
         let body = UnsafeRawBufferPointer(start: frame + headerLength, count: bodyLength)

@@ -48,3 +48,11 @@ extension MessageChannel {
         send(writer.bytes, tag: Tag.request, to: destination)
     }
 }
+
+/// A channel that seals its frames under `security` (the tcp lanes, MPI messages framed):
+/// the job's keys, which also seal what travels beside it (page pushes, collective calls),
+/// and each rank's host, for messages naming a peer.
+protocol SealingChannel: MessageChannel {
+    var keys: JobKeys? { get }
+    var hosts: [String] { get }
+}

@@ -7,7 +7,7 @@ import Synchronization
 /// opened to b. Nothing is polled: the service thread sleeps in `epoll_wait` on the lanes
 /// other ranks ask on (and an eventfd that stops it), and a thread waiting for a reply
 /// tries its lanes for a few microseconds, then sleeps in `poll`/`epoll_wait` on them.
-final class TCPChannel: MessageChannel, @unchecked Sendable {
+final class TCPChannel: SealingChannel, @unchecked Sendable {
     let name = "tcp"
     /// Host names by rank, for messages about lost peers.
     let hosts: [String]

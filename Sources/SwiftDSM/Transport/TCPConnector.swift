@@ -31,18 +31,7 @@ enum TCPConnector {
     static func connect(cluster: Cluster, settings: Settings, maxPayload: Int) -> TCPChannel {
         var (address, problem) = chooseAddress(interface: settings.tcpInterface, cluster: cluster)
         var secret: SymmetricKey?
-        if problem == nil && settings.security != .off {
-            if settings.keyFile.isEmpty {
-                problem = "needs a key file for security \(settings.security): name one with the key-file setting "
-                    + "(JIA_KEY_FILE); `dsm-keygen PATH` creates one"
-            } else {
-                do {
-                    secret = try KeyFile.read(settings.keyFile)
-                } catch {
-                    problem = "cannot use security \(settings.security): \(error)"
-                }
-            }
-        }
+        if problem == nil { (secret, problem) = JobKeys.secret(settings) }
         var port: UInt16 = 0
         var listener: Int32 = -1
         var listenProblem = problem

@@ -36,11 +36,29 @@ func tamperedDiffScenario(_ dsm: DSM) {
     if dsm.rank == dsm.rankCount - 1 {
         words[0] = 0x5EC7
         guard dsm.runtime.tamperWithNextRequestForTesting(to: 0) else {
-            FileHandle.standardError.write(Data("error-tampered-diff needs the tcp transport with security\n".utf8))
+            FileHandle.standardError.write(Data("error-tampered-diff needs the tcp or message transport with security\n".utf8))
             exit(2)
         }
     }
     dsm.barrier()
+    for _ in 0..<2000 { usleep(10_000) }
+}
+
+/// The last rank writes a word of a page homed on rank 0, then has its barrier notices
+/// altered after sealing, as if on the way: every rank must refuse them, naming that rank,
+/// before any copy is invalidated or any home moves.
+func tamperedNoticesScenario(_ dsm: DSM) {
+    let words = dsm.allocate(UInt64.self, count: 512, homes: .onRank(0))
+    dsm.barrier()
+    if dsm.rank == dsm.rankCount - 1 {
+        words[0] = 0x5EC7
+        guard dsm.runtime.tamperWithNextNoticesForTesting() else {
+            FileHandle.standardError.write(Data("error-tampered-notices needs security\n".utf8))
+            exit(2)
+        }
+    }
+    dsm.barrier()
+    FileHandle.standardError.write(Data("rank \(dsm.rank): passed the barrier with tampered notices\n".utf8))
     for _ in 0..<2000 { usleep(10_000) }
 }
 

@@ -102,6 +102,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
     },
     // A diff whose frame is altered after it was sealed (security on the tcp transport).
     "error-tampered-diff": tamperedDiffScenario,
+    "error-tampered-notices": tamperedNoticesScenario,
     "error-segv": { _ in
         let wild = UnsafeMutablePointer<Int>(bitPattern: 0x10)!
         wild.pointee = 1
