@@ -144,7 +144,7 @@ final class FrameCodecTests: XCTestCase {
         var copy = frame
         return copy.withUnsafeMutableBytes { raw in
             guard let header = try? FrameHeader.decode(raw.baseAddress!, expectedSequence: UInt32(counter),
-                                                      maxPayload: 1 << 20, sealed: true) else { return false }
+                                                      maxPayload: 1 << 20, seal: codec.seal) else { return false }
             return (try? codec.decode(raw.baseAddress!, header: header, counter: counter, into: nil)) != nil
         }
     }
@@ -222,6 +222,42 @@ final class FrameCodecTests: XCTestCase {
         }, "a body that does not restore to the announced length is refused")
     }
 
+    /// Under encrypt a body is sealed in 32 KiB chunks, each with its tag: every length
+    /// maps to one wire length and back, a body of many chunks opens, and one with two
+    /// chunks swapped, its tags swapped with them, does not.
+    func testEncryptSealsBodiesInChunks() {
+        let seal = keys(.encrypt).laneSeal(asker: 0, server: 1, asks: true)
+        let chunk = FrameSeal.chunkLength
+        for body in [0, 1, 4096, chunk - 1, chunk, chunk + 1, 3 * chunk, 3 * chunk + 17, 40 * 4096] {
+            let wire = body + seal.tagsLength(body: body)
+            XCTAssertEqual(seal.tagsLength(body: body), 16 * max(1, (body + chunk - 1) / chunk), "tags of \(body)")
+            XCTAssertEqual(seal.bodyLength(wire: wire), body, "body of \(wire) wire bytes")
+        }
+        XCTAssertNil(seal.bodyLength(wire: chunk + 16 + 8), "no body has chunk + 24 wire bytes")
+        XCTAssertNil(seal.bodyLength(wire: 15))
+        let authenticated = keys(.authenticate).laneSeal(asker: 0, server: 1, asks: true)
+        XCTAssertEqual(authenticated.tagsLength(body: 5 * chunk), 16, "authenticate tags the whole frame once")
+
+        var generator = SystemRandomNumberGenerator()
+        let payload = (0..<(3 * chunk + 100)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let asking = FrameCodec(seal: seal, compressor: nil)
+        let serving = FrameCodec(seal: keys(.encrypt).laneSeal(asker: 0, server: 1, asks: false), compressor: nil)
+        let frame = sealedFrame(asking, payload, counter: 9)
+        XCTAssertEqual(frame.count, FrameHeader.length + payload.count + 4 * 16)
+        XCTAssertTrue(opens(serving, frame, counter: 9))
+        var swapped = frame
+        let body = FrameHeader.length
+        let tags = body + payload.count
+        swapped.replaceSubrange(body..<(body + chunk), with: frame[(body + chunk)..<(body + 2 * chunk)])
+        swapped.replaceSubrange((body + chunk)..<(body + 2 * chunk), with: frame[body..<(body + chunk)])
+        swapped.replaceSubrange(tags..<(tags + 16), with: frame[(tags + 16)..<(tags + 32)])
+        swapped.replaceSubrange((tags + 16)..<(tags + 32), with: frame[tags..<(tags + 16)])
+        XCTAssertFalse(opens(serving, swapped, counter: 9), "chunks in another order")
+        var flipped = frame
+        flipped[body + 2 * chunk + 5] ^= 0x40
+        XCTAssertFalse(opens(serving, flipped, counter: 9), "a flipped byte in a later chunk")
+    }
+
     /// A collective call's contribution opens only unchanged, for its own call and part,
     /// under its own rank's key.
     func testNoticeSealsRefuseChangedReplayedAndForeignContributions() {
@@ -261,7 +297,7 @@ final class FrameCodecTests: XCTestCase {
         func opens(_ seal: FrameSeal, direction: UInt32) -> Bool {
             var copy = frame
             return copy.withUnsafeMutableBytes { raw in
-                let header = try! FrameHeader.decode(raw.baseAddress!, expectedSequence: 3, maxPayload: 1 << 20, sealed: true)
+                let header = try! FrameHeader.decode(raw.baseAddress!, expectedSequence: 3, maxPayload: 1 << 20, seal: seal)
                 let codec = FrameCodec(seal: seal, compressor: nil)
                 guard let opened = try? codec.decode(raw.baseAddress!, header: header, counter: 3, direction: direction,
                                                      into: nil) else { return false }

@@ -1,3 +1,4 @@
+import Crypto
 import XCTest
 @testable import SwiftDSM
 
@@ -83,8 +84,9 @@ final class FrameHeaderTests: XCTestCase {
                                   flags: FrameHeader.Flags(rawValue: 8))
         XCTAssertEqual(reason(encoded(unknown)), "a frame with unknown flags 0x8")
         let sealed = FrameHeader(tag: Tag.pageData, payloadLength: 8, sequence: 7, wireLength: 24, flags: [])
+        let seal = FrameSeal(security: .authenticate, key: SymmetricKey(size: .bits256), sending: 0, receiving: 0)
         XCTAssertEqual(try sealed.encodedBytes.withUnsafeBytes { raw throws(MalformedMessage) in
-            try FrameHeader.decode(raw.baseAddress!, expectedSequence: 7, maxPayload: 64, sealed: true)
+            try FrameHeader.decode(raw.baseAddress!, expectedSequence: 7, maxPayload: 64, seal: seal)
         }, sealed, "a sealed frame's body ends in the 16-byte tag")
     }
 }

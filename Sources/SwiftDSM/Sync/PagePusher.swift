@@ -53,7 +53,7 @@ final class PagePusher {
         let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
         var pageCounts = [Int](repeating: 0, count: cluster.size)
         for page in ordered { pageCounts[Int(table.home[page])] += 1 }
-        let counts = pageCounts.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
+        let counts = pageCounts.map { Int32($0 * pageSize + tagsLength($0)) }
         let displacements = Self.displacements(counts)
         Self.reserve(&receiving, Int(displacements.last! + counts.last!))
         engine.pushingHomePages(pages.filter { Int(table.home[$0]) == cluster.rank })
@@ -109,8 +109,8 @@ final class PagePusher {
                 incoming[home].append(push.page)
             }
         }
-        let sendCounts = sendPages.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
-        let receiveCounts = receivePages.map { Int32($0 * pageSize + ($0 > 0 ? tagLength : 0)) }
+        let sendCounts = sendPages.map { Int32($0 * pageSize + tagsLength($0)) }
+        let receiveCounts = receivePages.map { Int32($0 * pageSize + tagsLength($0)) }
         let round = nextRound()
         engine.pushingHomePages(mine)
         let sendDisplacements = Self.displacements(sendCounts)
@@ -163,7 +163,11 @@ final class PagePusher {
     /// collectives then carry each part sealed, its tag after its pages.
     var seals: [FrameSeal]?
     private var rounds: UInt64 = 0
-    private var tagLength: Int { seals == nil ? 0 : FrameSeal.tagLength }
+    /// The tags after a part of `pages` pages (none after an empty part).
+    private func tagsLength(_ pages: Int) -> Int {
+        guard let seals, pages > 0 else { return 0 }
+        return seals[cluster.rank].tagsLength(body: pages * pageSize)
+    }
 
     /// Every rank pushes at the same barriers, so the rounds agree: with the direction (the
     /// reader, or every rank), each part's nonce under its pusher's key.

@@ -56,9 +56,9 @@ struct FrameHeader: Equatable {
     }
 
     /// Parses and checks a header; `maxPayload` bounds the length a peer may announce,
-    /// `sealed` says whether the lane's frames end in a seal's tag.
+    /// `seal` is the lane's, whose tags end its frames.
     static func decode(_ source: UnsafeRawPointer, expectedSequence: UInt32,
-                       maxPayload: Int, sealed: Bool = false) throws(MalformedMessage) -> FrameHeader {
+                       maxPayload: Int, seal: FrameSeal? = nil) throws(MalformedMessage) -> FrameHeader {
         let magic = UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 0, as: UInt16.self))
         let version = source.load(fromByteOffset: 2, as: UInt8.self)
         let sum = UInt32(littleEndian: source.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
@@ -83,10 +83,11 @@ struct FrameHeader: Equatable {
         guard Flags.known.isSuperset(of: header.flags), header.flags != Flags.known else {
             throw MalformedMessage(reason: "a frame with unknown flags 0x\(String(header.flags.rawValue, radix: 16))")
         }
-        let sealBytes = sealed ? FrameSeal.tagLength : 0
-        let body = header.wireLength - sealBytes
+        let body = seal.map { $0.bodyLength(wire: header.wireLength) ?? -1 } ?? header.wireLength
         let fits: Bool
-        if header.flags.contains(.zero) {
+        if body < 0 {
+            fits = false
+        } else if header.flags.contains(.zero) {
             fits = body == 0
         } else if header.flags.contains(.lz4) {
             fits = body >= 0 && body <= Compressor.bound(header.payloadLength)

@@ -14,7 +14,7 @@ final class FrameCodec {
     /// Flip one byte of the next outgoing frame after sealing it (tests only).
     var tamperWithNextFrame = false
 
-    var tagLength: Int { seal == nil ? 0 : FrameSeal.tagLength }
+    private func tagsLength(body: Int) -> Int { seal?.tagsLength(body: body) ?? 0 }
 
     init(seal: FrameSeal?, compressor: Compressor?) {
         self.seal = seal
@@ -27,7 +27,8 @@ final class FrameCodec {
     func encode(tag: Int32, _ parts: [UnsafeRawBufferPointer], length: Int, counter: UInt64,
                 direction: UInt32? = nil) -> UnsafeRawBufferPointer {
         let headerLength = FrameHeader.length
-        let frame = outgoing.reserve(headerLength + max(length, Compressor.bound(length)) + FrameSeal.tagLength)
+        let most = max(length, Compressor.bound(length))
+        let frame = outgoing.reserve(headerLength + most + tagsLength(body: most))
         let body = frame + headerLength
         var flags: FrameHeader.Flags = []
         var bodyLength = length
@@ -42,6 +43,7 @@ final class FrameCodec {
         } else {
             _ = gather(parts, length: length, into: body)
         }
+        let tagLength = tagsLength(body: bodyLength)
         FrameHeader(tag: tag, payloadLength: length, sequence: UInt32(truncatingIfNeeded: counter),
                     wireLength: bodyLength + tagLength, flags: flags).encode(into: frame)
         seal?.seal(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
@@ -73,7 +75,7 @@ final class FrameCodec {
     func decode(_ frame: UnsafeMutableRawPointer, header: FrameHeader, counter: UInt64, direction: UInt32? = nil,
                 into target: UnsafeMutableRawPointer?) throws(TCPLane.Failure) -> UnsafeRawBufferPointer {
         let headerLength = FrameHeader.length
-        let bodyLength = header.wireLength - tagLength
+        let bodyLength = seal.map { $0.bodyLength(wire: header.wireLength) ?? 0 } ?? header.wireLength
         if let seal, !seal.open(UnsafeMutableRawBufferPointer(start: frame, count: headerLength + bodyLength),
                                 headerLength: headerLength, tag: frame + headerLength + bodyLength, counter: counter,
                                 direction: direction) {

@@ -208,7 +208,7 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
             let header: FrameHeader
             do throws(MalformedMessage) {
                 header = try FrameHeader.decode(frame.baseAddress!, expectedSequence: UInt32(truncatingIfNeeded: counter),
-                                                maxPayload: maxPayload, sealed: keys != nil)
+                                                maxPayload: maxPayload, seal: stream.codec.seal)
             } catch {
                 throw .malformed(error)
             }

@@ -146,7 +146,7 @@ final class TCPLane: @unchecked Sendable {
         let header: FrameHeader
         do {
             header = try FrameHeader.decode(storage + head, expectedSequence: UInt32(truncatingIfNeeded: receiveSequence),
-                                            maxPayload: maxPayload, sealed: codec?.seal != nil)
+                                            maxPayload: maxPayload, seal: codec?.seal)
         } catch {
             throw .malformed(error)
         }
