@@ -59,7 +59,9 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     func receive(tag: Int32, from source: Int?) -> (source: Int, bytes: [UInt8]) {
-        var backoff = tag == Tag.diffAcknowledgement ? Backoff.transfer : Backoff()
+        // Page data and diff acknowledgements answer a request just sent (a framed channel
+        // takes its page data here): they are on their way, so look for them closely.
+        var backoff = tag == Tag.diffAcknowledgement || tag == Tag.pageData ? Backoff.transfer : Backoff()
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
         var status = MPI_Status()
