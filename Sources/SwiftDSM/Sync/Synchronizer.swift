@@ -317,7 +317,8 @@ final class Synchronizer {
         noticeSeals?.seal(&block, count: CollectiveCall.sealedWords, rank: cluster.rank, sequence: sequence, part: .block)
         var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
         allgather(&block, into: &all, count: CollectiveCall.blockWords)
-        for rank in 0..<cluster.size {
+        // Every other rank's block crossed the wire (this rank's own was copied in place).
+        for rank in 0..<cluster.size where rank != cluster.rank {
             noticeSeals?.check(&all, offset: rank * CollectiveCall.blockWords, count: CollectiveCall.sealedWords,
                                rank: rank, sequence: sequence, part: .block)
         }
@@ -354,7 +355,9 @@ final class Synchronizer {
         values.reserveCapacity(counts.reduce(0, +))
         var offset = 0
         for rank in 0..<cluster.size {
-            seals.check(&everything, offset: offset, count: counts[rank], rank: rank, sequence: sequence, part: .list)
+            if rank != cluster.rank {
+                seals.check(&everything, offset: offset, count: counts[rank], rank: rank, sequence: sequence, part: .list)
+            }
             values.append(contentsOf: everything[offset..<(offset + counts[rank])])
             offset += counts[rank] + NoticeSeals.tagWords
         }
