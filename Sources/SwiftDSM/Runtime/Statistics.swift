@@ -44,8 +44,12 @@ public struct Statistics: Sendable {
     public var messageBytesSent: UInt64 = 0
     public var messagesReceived: UInt64 = 0
     public var messageBytesReceived: UInt64 = 0
-    /// Bytes the tcp transport wrote to its sockets: frame headers, bodies, seals' tags.
+    /// Bytes of frames sent (tcp lanes, MPI messages framed): headers, bodies, seals' tags.
     public var wireBytesSent: UInt64 = 0
+    /// Under `security`: bytes sealed and opened (frames, page pushes, collective-call
+    /// blocks), and the time that took.
+    public var sealedBytes: UInt64 = 0
+    public var sealNanoseconds: UInt64 = 0
     /// Payloads offered to compression, what they became, and the time it took.
     public var compressionBytesIn: UInt64 = 0
     public var compressionBytesOut: UInt64 = 0
@@ -106,6 +110,8 @@ public struct Statistics: Sendable {
         ("messagesReceived", \.messagesReceived, false),
         ("messageBytesReceived", \.messageBytesReceived, false),
         ("wireBytesSent", \.wireBytesSent, false),
+        ("sealedBytes", \.sealedBytes, false),
+        ("sealNanoseconds", \.sealNanoseconds, true),
         ("compressionBytesIn", \.compressionBytesIn, false),
         ("compressionBytesOut", \.compressionBytesOut, false),
         ("compressionNanoseconds", \.compressionNanoseconds, true),

@@ -50,6 +50,12 @@ struct FrameSeal {
         return try! AES.GCM.Nonce(data: bytes)  // 12 bytes is GCM's own nonce size
     }
 
+    private static func count(_ bytes: Int, since start: UInt64) {
+        let slot = ThreadStatistics.current
+        slot.pointee.sealedBytes &+= UInt64(bytes)
+        slot.pointee.sealNanoseconds &+= monotonicNanoseconds() - start
+    }
+
     /// The chunks of a body of `count` bytes: (index, range).
     private static func pieces(_ count: Int) -> [(Int, Range<Int>)] {
         (0..<chunks(count)).map { ($0, ($0 * chunkLength)..<min(count, ($0 + 1) * chunkLength)) }
@@ -62,6 +68,8 @@ struct FrameSeal {
         let direction = direction ?? sending
         let header = UnsafeRawBufferPointer(rebasing: frame[0..<headerLength])
         let body = UnsafeMutableRawBufferPointer(rebasing: frame[headerLength...])
+        let start = monotonicNanoseconds()
+        defer { Self.count(frame.count, since: start) }
         do {
             guard security == .encrypt else {
                 let box = try AES.GCM.seal(Data(), using: key, nonce: nonce(direction, counter),
@@ -89,6 +97,8 @@ struct FrameSeal {
         let direction = direction ?? receiving
         let header = UnsafeRawBufferPointer(rebasing: frame[0..<headerLength])
         let body = UnsafeMutableRawBufferPointer(rebasing: frame[headerLength...])
+        let start = monotonicNanoseconds()
+        defer { Self.count(frame.count, since: start) }
         do {
             guard security == .encrypt else {
                 let box = try AES.GCM.SealedBox(nonce: nonce(direction, counter), ciphertext: Data(),
