@@ -242,9 +242,12 @@ final class FrameCodecTests: XCTestCase {
         let payload = (0..<(3 * chunk + 100)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let asking = FrameCodec(seal: seal, compressor: nil)
         let serving = FrameCodec(seal: keys(.encrypt).laneSeal(asker: 0, server: 1, asks: false), compressor: nil)
+        let before = ThreadStatistics.current.pointee.sealedBytes
         let frame = sealedFrame(asking, payload, counter: 9)
         XCTAssertEqual(frame.count, FrameHeader.length + payload.count + 4 * 16)
         XCTAssertTrue(opens(serving, frame, counter: 9))
+        XCTAssertEqual(ThreadStatistics.current.pointee.sealedBytes - before, UInt64(2 * (FrameHeader.length + payload.count)),
+                       "sealedBytes counts what was sealed and what was opened")
         var swapped = frame
         let body = FrameHeader.length
         let tags = body + payload.count
