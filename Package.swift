@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DSMCheck",
-            dependencies: ["SwiftDSM", "Collectives", "CMPI"],
+            dependencies: ["SwiftDSM", "Collectives", "CMPI", "MapReduce"],
             path: "Tests/Programs/DSMCheck"
         ),
         .executableTarget(

@@ -1,11 +1,12 @@
 import SwiftDSM
 
 /// One page-aligned block of shared memory per rank, block r homed on rank r, that grows
-/// (collectively) when a round needs more. The DSM has no free: a grown allocation leaves
-/// the old one behind, so blocks grow by at least half to keep reallocations rare.
+/// (collectively) when a round needs more: the blocks are freed and allocated anew, by at
+/// least half again, so that reallocations (each with the barrier of a free) stay rare.
 public struct RankBlocks {
     public let dsm: DSM
-    public private(set) var base: UnsafeMutableRawPointer?
+    private var array: SharedArray<UInt8>?
+    public var base: UnsafeMutableRawPointer? { array.map { UnsafeMutableRawPointer($0.base) } }
     /// Bytes of each rank's block, a multiple of the page size.
     public private(set) var blockBytes = 0
     /// Allocations made so far (for tests and reports).
@@ -24,8 +25,8 @@ public struct RankBlocks {
         if overflow || overflowTotal {
             Fatal.everyRank("MapReduce: a block of \(bytes) bytes per rank does not fit in the address space")
         }
-        let array = dsm.allocate(UInt8.self, count: total, homes: .blockCyclic(bytes: rounded, startRank: 0))
-        base = UnsafeMutableRawPointer(array.base)
+        if let old = array { dsm.free(old) }
+        array = dsm.allocate(UInt8.self, count: total, homes: .blockCyclic(bytes: rounded, startRank: 0))
         blockBytes = rounded
         allocations += 1
     }

@@ -12,6 +12,10 @@ public struct Shuffle<Record: BitwiseCopyable> {
     /// Records and bytes (page-rounded regions) this rank received in the last exchange.
     public private(set) var receivedRecords = 0
     public private(set) var receivedBytes = 0
+    /// Bytes of each rank's bucket, and how many times the buckets were allocated (each
+    /// growth frees the previous ones).
+    public var bucketBytes: Int { buckets.blockBytes }
+    public var bucketAllocations: Int { buckets.allocations }
 
     public init(_ dsm: DSM) {
         self.dsm = dsm

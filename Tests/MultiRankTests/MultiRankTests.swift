@@ -96,6 +96,8 @@ final class ScenarioTests: XCTestCase {
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
     /// jia_free: freed ranges are reused (200 MiB through a 32 MiB space), read as zeros, merge.
     func testFreedMemoryIsReused() { runEverywhere("free", ["--jia-capacity=32M"]) }
+    /// MapReduce's shuffle frees the buckets it outgrows (more in all than the capacity).
+    func testAGrowingShuffleFreesItsOldBuckets() { runEverywhere("shuffle-growth", ["--jia-capacity=8M"]) }
 
     /// The balance setting: barriers balance by themselves every balance-interval barriers.
     func testAutomaticBalance() {

@@ -468,6 +468,11 @@ public final class DSMRuntime: @unchecked Sendable {
             first = freeRuns[reused].first
             freeRuns[reused] = (first + pages, freeRuns[reused].count - pages)
             if freeRuns[reused].count == 0 { freeRuns.remove(at: reused) }
+        } else if let last = freeRuns.last, last.first + last.count == engine.table.allocatedPages,
+                  pages - last.count <= space.pageCount - engine.table.allocatedPages {
+            // A freed run at the end of the allocated pages continues into the unallocated rest.
+            first = last.first
+            freeRuns.removeLast()
         } else {
             first = engine.table.allocatedPages
             guard pages <= space.pageCount - first else {

@@ -4,7 +4,8 @@ import SwiftDSM
 /// Freeing shared memory: an allocation written by every rank is freed and the next one
 /// of its size takes its range again, reading zeros, then behaves like any allocation;
 /// a loop of allocations and frees many times the capacity only works if ranges are
-/// reused; neighbouring freed ranges merge into one a larger allocation fits.
+/// reused; neighbouring freed ranges merge into one a larger allocation fits; a freed range
+/// at the end of the allocated space grows into the space after it.
 func freeScenario(_ dsm: DSM) {
     let count = 64 * 512  // 64 pages of Int64
     let first = dsm.allocate(Int64.self, count: count, homes: .blockCyclic(bytes: 4096))
@@ -41,6 +42,15 @@ func freeScenario(_ dsm: DSM) {
     let both = dsm.allocate(UInt8.self, count: 16 * 4096)
     Check.expect(both.base == start, "freed neighbours merge into one range")
     dsm.barrier()
+    // A freed range at the end of what was allocated grows into the space after it.
+    let last = dsm.allocate(UInt8.self, count: 4 * 4096)
+    let end = last.base
+    dsm.free(last)
+    let larger = dsm.allocate(UInt8.self, count: 40 * 4096, homes: .blocked)
+    Check.expect(larger.base == end, "a freed range at the end is extended, not left behind")
+    for index in dsm.share(of: larger.count) { larger[index] = 3 }
+    dsm.barrier()
+    Check.equal(larger.reduce(0) { $0 + Int($1) }, 3 * larger.count, "the extended range is coherent")
 }
 
 /// A read of freed memory: every rank stops, naming the allocation.

@@ -32,6 +32,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "marker": markerScenario,
     "checkpoint": checkpointScenario,
     "free": freeScenario,
+    "shuffle-growth": shuffleGrowthScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [
