@@ -37,10 +37,6 @@ public enum Collectives {
         return runtime
     }
 
-    private static func check(_ code: Int32, _ call: String) {
-        if code != MPI_SUCCESS { Fatal.stop("\(call) failed (MPI error \(code))") }
-    }
-
     private static func prepare<T>(_ pointer: UnsafePointer<T>, count: Int, writing: Bool) {
         runtime.prepareForMPI(UnsafeRawPointer(pointer), length: count * MemoryLayout<T>.stride, writing: writing)
     }
@@ -48,7 +44,7 @@ public enum Collectives {
     /// Copies `root`'s `count` elements at `buffer` to every rank's `buffer`.
     public static func broadcast<T: CollectiveElement>(_ buffer: UnsafeMutablePointer<T>, count: Int, root: Int) {
         prepare(buffer, count: count, writing: runtime.cluster.rank != root)
-        check(MPI_Bcast(buffer, Int32(count), T.mpiType, Int32(root), runtime.cluster.userComm), "MPI_Bcast")
+        mpiCheck(MPI_Bcast(buffer, Int32(count), T.mpiType, Int32(root), runtime.cluster.userComm), "MPI_Bcast")
     }
 
     /// Element-wise reduction of every rank's `send` into `root`'s `receive`.
@@ -56,7 +52,7 @@ public enum Collectives {
                                                     count: Int, _ operation: ReduceOperation, root: Int) {
         prepare(send, count: count, writing: false)
         if runtime.cluster.rank == root { prepare(receive, count: count, writing: true) }
-        check(MPI_Reduce(send, receive, Int32(count), T.mpiType, operation.mpiOp, Int32(root),
+        mpiCheck(MPI_Reduce(send, receive, Int32(count), T.mpiType, operation.mpiOp, Int32(root),
                          runtime.cluster.userComm), "MPI_Reduce")
     }
 
@@ -65,7 +61,7 @@ public enum Collectives {
                                                        count: Int, _ operation: ReduceOperation) {
         prepare(send, count: count, writing: false)
         prepare(receive, count: count, writing: true)
-        check(MPI_Allreduce(send, receive, Int32(count), T.mpiType, operation.mpiOp, runtime.cluster.userComm),
+        mpiCheck(MPI_Allreduce(send, receive, Int32(count), T.mpiType, operation.mpiOp, runtime.cluster.userComm),
               "MPI_Allreduce")
     }
 
@@ -73,7 +69,7 @@ public enum Collectives {
     public static func allreduce<T: CollectiveElement>(_ value: T, _ operation: ReduceOperation) -> T {
         var input = value
         var output = value
-        check(MPI_Allreduce(&input, &output, 1, T.mpiType, operation.mpiOp, runtime.cluster.userComm), "MPI_Allreduce")
+        mpiCheck(MPI_Allreduce(&input, &output, 1, T.mpiType, operation.mpiOp, runtime.cluster.userComm), "MPI_Allreduce")
         return output
     }
 
@@ -82,7 +78,7 @@ public enum Collectives {
         var output = values
         values.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { result in
-                check(MPI_Allreduce(input.baseAddress, result.baseAddress, Int32(values.count), T.mpiType,
+                mpiCheck(MPI_Allreduce(input.baseAddress, result.baseAddress, Int32(values.count), T.mpiType,
                                     operation.mpiOp, runtime.cluster.userComm), "MPI_Allreduce")
             }
         }
@@ -96,7 +92,7 @@ public enum Collectives {
         if runtime.cluster.rank == root, let receive {
             prepare(receive, count: count * runtime.cluster.size, writing: true)
         }
-        check(MPI_Gather(send, Int32(count), T.mpiType, receive, Int32(count), T.mpiType, Int32(root),
+        mpiCheck(MPI_Gather(send, Int32(count), T.mpiType, receive, Int32(count), T.mpiType, Int32(root),
                          runtime.cluster.userComm), "MPI_Gather")
     }
 
@@ -107,7 +103,7 @@ public enum Collectives {
         }
         values.withUnsafeBufferPointer { input in
             output.withUnsafeMutableBufferPointer { result in
-                check(MPI_Allgather(input.baseAddress, Int32(values.count), T.mpiType, result.baseAddress,
+                mpiCheck(MPI_Allgather(input.baseAddress, Int32(values.count), T.mpiType, result.baseAddress,
                                     Int32(values.count), T.mpiType, runtime.cluster.userComm), "MPI_Allgather")
             }
         }

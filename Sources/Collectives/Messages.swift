@@ -36,20 +36,16 @@ public enum Messages {
         return runtime
     }
 
-    private static func check(_ code: Int32, _ call: String) {
-        if code != MPI_SUCCESS { Fatal.stop("\(call) failed (MPI error \(code))") }
-    }
-
     /// Collective: creates the communicator. Called by jia_init's C face.
     public static func open() {
         guard comm == nil else { return }
         var duplicate: MPI_Comm? = nil
-        check(MPI_Comm_dup(runtime.cluster.userComm, &duplicate), "MPI_Comm_dup")
-        MPI_Comm_set_errhandler(duplicate, cmpi_errors_return())
+        mpiCheck(MPI_Comm_dup(runtime.cluster.userComm, &duplicate), "MPI_Comm_dup")
+        mpiCheck(MPI_Comm_set_errhandler(duplicate, cmpi_errors_return()), "MPI_Comm_set_errhandler")
         comm = duplicate
         var value: UnsafeMutableRawPointer? = nil
         var found: Int32 = 0
-        MPI_Comm_get_attr(duplicate, Int32(MPI_TAG_UB), &value, &found)
+        mpiCheck(MPI_Comm_get_attr(duplicate, Int32(MPI_TAG_UB), &value, &found), "MPI_Comm_get_attr (MPI_TAG_UB)")
         if found != 0, let value { tagUpperBound = Int(value.load(as: Int32.self)) }
     }
 
@@ -69,7 +65,7 @@ public enum Messages {
         }
         pending.removeAll()
         var handle = comm
-        MPI_Comm_free(&handle)
+        mpiCheck(MPI_Comm_free(&handle), "MPI_Comm_free")
         comm = nil
     }
 
@@ -82,7 +78,7 @@ public enum Messages {
         pending.removeAll { entry in
             var request = entry.request
             var done: Int32 = 0
-            MPI_Test(&request, &done, cmpi_status_ignore())
+            mpiCheck(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test (jia_send)")
             if done != 0 { entry.storage.map { free($0) } }
             return done != 0
         }
@@ -103,7 +99,7 @@ public enum Messages {
         let storage = malloc(max(length, 1))!
         if length > 0, let buffer { memcpy(storage, buffer, length) }
         var request: MPI_Request? = nil
-        check(MPI_Isend(storage, Int32(length), cmpi_byte(), Int32(destination), Int32(tag), comm, &request),
+        mpiCheck(MPI_Isend(storage, Int32(length), cmpi_byte(), Int32(destination), Int32(tag), comm, &request),
               "MPI_Isend")
         pending.append((request, storage))
         counts.sent += 1
@@ -130,16 +126,16 @@ public enum Messages {
         var found: Int32 = 0
         var backoff = Wait()
         while true {
-            check(MPI_Improbe(mpiSource, mpiTag, comm, &found, &message, &status), "MPI_Improbe")
+            mpiCheck(MPI_Improbe(mpiSource, mpiTag, comm, &found, &message, &status), "MPI_Improbe")
             if found != 0 { break }
             completeSends()
             backoff.pause()
         }
         var length: Int32 = 0
-        MPI_Get_count(&status, cmpi_byte(), &length)
+        mpiCheck(MPI_Get_count(&status, cmpi_byte(), &length), "MPI_Get_count")
         let storage = malloc(max(Int(length), 1))!
         defer { free(storage) }
-        check(MPI_Mrecv(storage, length, cmpi_byte(), &message, &status), "MPI_Mrecv")
+        mpiCheck(MPI_Mrecv(storage, length, cmpi_byte(), &message, &status), "MPI_Mrecv")
         let copied = max(0, min(Int(length), capacity))
         if copied > 0, let buffer { memcpy(buffer, storage, copied) }
         counts.received += 1

@@ -72,15 +72,15 @@ public final class Cluster: @unchecked Sendable {
         mpiCheck(MPI_Comm_split_type(syncComm, Int32(MPI_COMM_TYPE_SHARED), Int32(rank), cmpi_info_null(), &nodeComm),
                  "MPI_Comm_split_type")
         var nodeSize: Int32 = 0
-        MPI_Comm_size(nodeComm, &nodeSize)
-        MPI_Comm_free(&nodeComm)
+        mpiCheck(MPI_Comm_size(nodeComm, &nodeSize), "MPI_Comm_size")
+        mpiCheck(MPI_Comm_free(&nodeComm), "MPI_Comm_free")
         allOnOneHost = Int(nodeSize) == size
     }
 
     private static func duplicateWorld() -> MPI_Comm {
         var comm: MPI_Comm? = nil
         mpiCheck(MPI_Comm_dup(cmpi_comm_world(), &comm), "MPI_Comm_dup")
-        MPI_Comm_set_errhandler(comm, cmpi_errors_return())
+        mpiCheck(MPI_Comm_set_errhandler(comm, cmpi_errors_return()), "MPI_Comm_set_errhandler")
         return comm!
     }
 
@@ -113,7 +113,7 @@ public final class Cluster: @unchecked Sendable {
     func progressMPI() {
         var found: Int32 = 0
         var status = MPI_Status()
-        MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), syncComm, &found, &status)
+        mpiCheck(MPI_Iprobe(cmpi_any_source(), cmpi_any_tag(), syncComm, &found, &status), "MPI_Iprobe (progress)")
     }
 
     /// A barrier among main threads that sleeps while it waits.

@@ -53,7 +53,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
             backoff.pause()
         }
         var count: Int32 = 0
-        MPI_Get_count(&status, cmpi_byte(), &count)
+        mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
         ThreadStatistics.received(bytes: Int(count))
         return Int(count)
     }
@@ -72,7 +72,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
             backoff.pause()
         }
         var count: Int32 = 0
-        MPI_Get_count(&status, cmpi_byte(), &count)
+        mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
         var bytes = [UInt8](repeating: 0, count: Int(count))
         bytes.withUnsafeMutableBytes { buffer in
             mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
@@ -81,6 +81,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         return (Int(status.MPI_SOURCE), bytes)
     }
 
+    /// Unchecked MPI calls: this runs while the job stops, where a failure is no news.
     func receive(tag: Int32, before deadline: UInt64) -> Int? {
         while monotonicNanoseconds() < deadline {
             var found: Int32 = 0
@@ -88,7 +89,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
             MPI_Iprobe(cmpi_any_source(), tag, cluster.replyComm, &found, &status)
             if found != 0 {
                 var count: Int32 = 0
-                MPI_Get_count(&status, cmpi_byte(), &count)
+                mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
                 var bytes = [UInt8](repeating: 0, count: max(Int(count), 1))
                 MPI_Recv(&bytes, count, cmpi_byte(), status.MPI_SOURCE, tag, cluster.replyComm, cmpi_status_ignore())
                 return Int(status.MPI_SOURCE)
@@ -112,7 +113,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
             }
             backoff.reset()
             var count: Int32 = 0
-            MPI_Get_count(&status, cmpi_byte(), &count)
+            mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
             if Int(count) > buffer.count { buffer = [UInt8](repeating: 0, count: Int(count)) }
             let source = Int(status.MPI_SOURCE)
             let keepServing = buffer.withUnsafeMutableBytes { raw -> Bool in

@@ -21,8 +21,8 @@ final class MappedTransport: PageTransport {
         mpiCheck(MPI_Comm_split_type(cluster.syncComm, Int32(MPI_COMM_TYPE_SHARED), Int32(cluster.rank),
                                      cmpi_info_null(), &nodeComm), "MPI_Comm_split_type")
         var nodeSize: Int32 = 0
-        MPI_Comm_size(nodeComm, &nodeSize)
-        MPI_Comm_free(&nodeComm)
+        mpiCheck(MPI_Comm_size(nodeComm, &nodeSize), "MPI_Comm_size")
+        mpiCheck(MPI_Comm_free(&nodeComm), "MPI_Comm_free")
         var mine: [Int64] = [Int64(getpid()), Int64(store.fd)]
         var all = [Int64](repeating: 0, count: 2 * cluster.size)
         mpiCheck(MPI_Allgather(&mine, 2, cmpi_int64(), &all, 2, cmpi_int64(), cluster.syncComm), "MPI_Allgather")

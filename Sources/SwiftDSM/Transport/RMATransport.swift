@@ -20,11 +20,11 @@ final class RMATransport: PageTransport {
         let length = store.length
         var window: MPI_Win? = cmpi_win_null()
         var info: MPI_Info? = nil
-        MPI_Info_create(&info)
-        MPI_Info_set(info, "same_disp_unit", "true")
-        MPI_Info_set(info, "accumulate_ordering", "none")
+        mpiCheck(MPI_Info_create(&info), "MPI_Info_create")
+        mpiCheck(MPI_Info_set(info, "same_disp_unit", "true"), "MPI_Info_set")
+        mpiCheck(MPI_Info_set(info, "accumulate_ordering", "none"), "MPI_Info_set")
         let code = MPI_Win_create(arena, MPI_Aint(length), 1, info, cluster.syncComm, &window)
-        MPI_Info_free(&info)
+        mpiCheck(MPI_Info_free(&info), "MPI_Info_free")
         var mine: Int32 = code == MPI_SUCCESS ? 1 : 0
         var everyone: Int32 = 0
         mpiCheck(MPI_Allreduce(&mine, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
@@ -38,7 +38,7 @@ final class RMATransport: PageTransport {
             }
             return nil
         }
-        MPI_Win_set_errhandler(window, cmpi_errors_return())
+        mpiCheck(MPI_Win_set_errhandler(window, cmpi_errors_return()), "MPI_Win_set_errhandler")
         mpiCheck(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all")
         return RMATransport(cluster: cluster, window: window,
                             messages: MessageTransport(channel: channel),
@@ -115,7 +115,7 @@ final class RMATransport: PageTransport {
             mpiCheck(MPI_Put(values.baseAddress, Int32(values.count), cmpi_uint64(), Int32(home), 0, 1,
                              targetType, window), "MPI_Put to rank \(home)")
             ThreadStatistics.current.pointee.rmaOperations &+= 1
-            MPI_Type_free(&targetType)
+            mpiCheck(MPI_Type_free(&targetType), "MPI_Type_free")
         }
     }
 
@@ -128,8 +128,8 @@ final class RMATransport: PageTransport {
 
     func close() {
         guard window != nil else { return }
-        MPI_Win_unlock_all(window)
-        MPI_Win_free(&window)
+        mpiCheck(MPI_Win_unlock_all(window), "MPI_Win_unlock_all")
+        mpiCheck(MPI_Win_free(&window), "MPI_Win_free")
         window = nil
     }
 }
