@@ -138,20 +138,29 @@ final class CrossHostTests: XCTestCase {
         }
     }
 
+    /// Runs dsm-check with `arguments` on 2 hosts x 1 rank, which must stop every rank with
+    /// `phrase` in the output; returns the run for further checks.
+    @discardableResult
+    private func expectStopOnTwoHosts(_ arguments: [String], _ phrase: String,
+                                      file: StaticString = #filePath, line: UInt = #line) -> MPIRun.Result {
+        let result = MPIRun.runAcrossHosts("dsm-check", arguments, hosts: 2, ranksPerHost: 1, timeout: 120)
+        XCTAssertFalse(result.timedOut, result.output, file: file, line: line)
+        XCTAssertNotEqual(result.status, 0, result.output, file: file, line: line)
+        XCTAssertTrue(result.output.contains(phrase), result.output, file: file, line: line)
+        for rank in 0..<2 {
+            XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output, file: file, line: line)
+        }
+        return result
+    }
+
     /// A diff altered on the way after it was sealed: the home refuses it, every rank stops
     /// with the error naming the sender, and the word at its home is unchanged.
     func testATamperedFrameStopsEveryRankAndChangesNothing() {
         for (security, transport) in [("authenticate", "tcp"), ("encrypt", "tcp"), ("encrypt", "message")] {
-            let result = MPIRun.runAcrossHosts("dsm-check", ["error-tampered-diff", "--jia-security=\(security)",
-                                                             "--jia-key-file=\(Self.keyFile)",
-                                                             "--jia-transport=\(transport)"],
-                                               hosts: 2, ranksPerHost: 1, timeout: 120)
-            XCTAssertFalse(result.timedOut, result.output)
-            XCTAssertNotEqual(result.status, 0, result.output)
-            XCTAssertTrue(result.output.contains("rank 1 on host dsmhost2 sent a frame that fails authentication"),
-                          result.output)
+            let result = expectStopOnTwoHosts(["error-tampered-diff", "--jia-security=\(security)",
+                                               "--jia-key-file=\(Self.keyFile)", "--jia-transport=\(transport)"],
+                                              "rank 1 on host dsmhost2 sent a frame that fails authentication")
             XCTAssertTrue(result.output.contains("rank 0: home word after the tampered frame: 0"), result.output)
-            for rank in 0..<2 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
         }
     }
 
@@ -159,16 +168,11 @@ final class CrossHostTests: XCTestCase {
     /// rank whose notices they were, and none passes the barrier.
     func testTamperedNoticesStopEveryRank() {
         for transport in ["tcp", "message"] {
-            let result = MPIRun.runAcrossHosts("dsm-check", ["error-tampered-notices", "--jia-security=authenticate",
-                                                             "--jia-key-file=\(Self.keyFile)",
-                                                             "--jia-transport=\(transport)"],
-                                               hosts: 2, ranksPerHost: 1, timeout: 120)
-            XCTAssertFalse(result.timedOut, result.output)
-            XCTAssertNotEqual(result.status, 0, result.output)
-            XCTAssertTrue(result.output.contains("the write notices and collective call of rank 1 on host dsmhost2 fail "
-                + "authentication"), result.output)
+            let result = expectStopOnTwoHosts(["error-tampered-notices", "--jia-security=authenticate",
+                                               "--jia-key-file=\(Self.keyFile)", "--jia-transport=\(transport)"],
+                                              "the write notices and collective call of rank 1 on host dsmhost2 fail "
+                                                + "authentication")
             XCTAssertFalse(result.output.contains("passed the barrier with tampered notices"), result.output)
-            for rank in 0..<2 { XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output) }
         }
     }
 

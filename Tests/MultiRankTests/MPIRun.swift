@@ -74,6 +74,22 @@ struct MPIRun {
                        environment: environment, directory: nil, timeout: timeout)
     }
 
+    /// Key files for `security`, made by dsm-keygen in a new private directory named after
+    /// `label`: their paths by name, and the directory (the caller removes it).
+    static func makeKeys(_ names: [String], label: String) -> (directory: String, paths: [String: String]) {
+        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-\(label)"
+        mkdir(directory, 0o700)
+        var paths: [String: String] = [:]
+        for name in names {
+            let path = directory + "/" + name
+            let made = execute(binaryDirectory.appendingPathComponent("dsm-keygen").path, [path], environment: [:],
+                               directory: nil, timeout: 60)
+            XCTAssertEqual(made.status, 0, "dsm-keygen \(path): " + made.output)
+            paths[name] = path
+        }
+        return (directory, paths)
+    }
+
     /// Runs a command with `environment` added to this process's, collecting what it prints;
     /// a run past `timeout` is terminated and reported as timed out.
     static func execute(_ executable: String, _ arguments: [String], environment: [String: String],

@@ -124,13 +124,9 @@ final class ScenarioTests: XCTestCase {
 
     /// Security under `auto` takes the tcp transport even on one host, sealed and compressed.
     func testSecurityTakesTheTCPTransport() throws {
-        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-scenario"
-        mkdir(directory, 0o700)
+        let (directory, keys) = MPIRun.makeKeys(["key"], label: "scenario")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let key = directory + "/key"
-        let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [key],
-                                  environment: [:], directory: nil, timeout: 60)
-        XCTAssertEqual(made.status, 0, made.output)
+        let key = keys["key"]!
         for (scenario, ranks) in [("counter", 2), ("stress", 4), ("broadcast", 4)] {
             let result = MPIRun.run("dsm-check", [scenario, "--jia-security=encrypt", "--jia-key-file=\(key)",
                                                   "--jia-compression=auto"], ranks: ranks, network: .sharedMemory)
@@ -142,13 +138,9 @@ final class ScenarioTests: XCTestCase {
     /// Security and compression on the message transport: MPI's messages carried as sealed,
     /// compressed frames, on one host and (CrossHostTests) across hosts.
     func testSecurityOnTheMessageTransport() throws {
-        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-message"
-        mkdir(directory, 0o700)
+        let (directory, keys) = MPIRun.makeKeys(["key"], label: "message")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let key = directory + "/key"
-        let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [key],
-                                  environment: [:], directory: nil, timeout: 60)
-        XCTAssertEqual(made.status, 0, made.output)
+        let key = keys["key"]!
         let protected = ["--jia-transport=message", "--jia-security=encrypt", "--jia-key-file=\(key)",
                          "--jia-compression=auto"]
         let runs: [(String, Int, [String])] = [("counter", 2, protected), ("stress", 4, protected),
@@ -250,16 +242,10 @@ final class ErrorReportTests: XCTestCase {
     }
 
     func testSecurityMistakesAreNamed() throws {
-        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())"
-        mkdir(directory, 0o700)
+        let (directory, keys) = MPIRun.makeKeys(["key", "open"], label: "mistakes")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let key = directory + "/key"
-        let open = directory + "/open"
-        for path in [key, open] {
-            let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [path],
-                                      environment: [:], directory: nil, timeout: 60)
-            XCTAssertEqual(made.status, 0, made.output)
-        }
+        let key = keys["key"]!
+        let open = keys["open"]!
         chmod(open, 0o644)
         let tcp = ["--jia-transport=tcp", "--jia-security=encrypt"]
         expectError("counter", "can be read or written by others (mode 644); make it the owner's only: chmod 600 \(open)",
@@ -281,16 +267,10 @@ final class ErrorReportTests: XCTestCase {
     /// by every rank (on tcp too); a rank with another key, or other settings, is refused at
     /// start-up. Each stops every rank naming the rank at fault.
     func testForgedMessagesAndNoticesAreRefused() throws {
-        let directory = NSTemporaryDirectory() + "swiftdsm-keys-\(getpid())-forged"
-        mkdir(directory, 0o700)
+        let (directory, keys) = MPIRun.makeKeys(["key", "other"], label: "forged")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let key = directory + "/key"
-        let other = directory + "/other"
-        for path in [key, other] {
-            let made = MPIRun.execute(MPIRun.binaryDirectory.appendingPathComponent("dsm-keygen").path, [path],
-                                      environment: [:], directory: nil, timeout: 60)
-            XCTAssertEqual(made.status, 0, made.output)
-        }
+        let key = keys["key"]!
+        let other = keys["other"]!
         let message = ["--jia-transport=message", "--jia-key-file=\(key)"]
         for security in ["authenticate", "encrypt"] {
             expectError("error-tampered-diff", "sent a frame that fails authentication: it was changed on the way, "
@@ -317,14 +297,14 @@ final class ErrorReportTests: XCTestCase {
                                                "--jia-transport=message"] + second,
                            environment: [:], directory: nil, timeout: 60)
         }
-        let keys = mixed(["--jia-security=encrypt", "--jia-key-file=\(key)"],
-                         ["--jia-security=encrypt", "--jia-key-file=\(other)"])
-        XCTAssertNotEqual(keys.status, 0, keys.output)
+        let twoKeys = mixed(["--jia-security=encrypt", "--jia-key-file=\(key)"],
+                            ["--jia-security=encrypt", "--jia-key-file=\(other)"])
+        XCTAssertNotEqual(twoKeys.status, 0, twoKeys.output)
         for rank in 0..<2 {
-            XCTAssertTrue(keys.output.contains("SwiftDSM error on rank \(rank): the message transport refused rank "
-                + "\(1 - rank) on host"), keys.output)
+            XCTAssertTrue(twoKeys.output.contains("SwiftDSM error on rank \(rank): the message transport refused rank "
+                + "\(1 - rank) on host"), twoKeys.output)
         }
-        XCTAssertTrue(keys.output.contains("it does not hold this rank's key"), keys.output)
+        XCTAssertTrue(twoKeys.output.contains("it does not hold this rank's key"), twoKeys.output)
         let settings = mixed(["--jia-security=encrypt", "--jia-key-file=\(key)"], ["--jia-compression=lz4"])
         XCTAssertNotEqual(settings.status, 0, settings.output)
         XCTAssertTrue(settings.output.contains("it runs with security off, this rank with security encrypt"), settings.output)
