@@ -124,31 +124,41 @@ public final class DSMRuntime: @unchecked Sendable {
         return .ucx
     }
 
-    /// Under the ucx transport, as `ucx-messages` says (`auto`: as below, which measured faster
-    /// here than UCX's active messages over kernel TCP or shared memory). The tcp lanes where
-    /// the tcp transport runs (chosen, or auto across hosts); else MPI's messages: on one host
-    /// MPI's shared memory beats a socket for the lock traffic. Security asks for the tcp
-    /// transport under auto (also on one host): only its frames can be sealed.
+    /// The channel of the DSM's messages:
+    /// - `message`: MPI's messages, as frames (`FramedChannel`) under security or compression;
+    /// - `tcp`, and `auto` across hosts: the tcp lanes; `auto` also with security on one host,
+    ///   where only frames can be sealed;
+    /// - `ucx`: as `ucx-messages` says; its `auto` takes the tcp lanes across hosts and MPI
+    ///   on one host, both measured faster here than UCX's active messages over kernel TCP
+    ///   or shared memory;
+    /// - `shm`, `rma`, `auto` on one host: MPI's messages, whose shared memory beats a socket
+    ///   for the lock traffic; security and LZ4 are refused there.
     private static func chooseChannel(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                       capacity: Int, ucx: UCXNode?) -> MessageChannel {
-        let auto = choice == .auto
-        var messages = settings.ucxMessages
-        if messages == .auto { messages = cluster.allOnOneHost ? .mpi : .tcp }
-        if let ucx, messages == .ucx {
-            return UCXChannel(node: ucx, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
-        }
-        if ucx != nil && messages == .mpi { return MPIChannel(cluster: cluster) }
         // The largest message: a diff of every word of the shared range, with its run heads.
         let maxPayload = capacity > Int(UInt32.max) / 4 ? Int(UInt32.max) : capacity * 4 + (1 << 20)
-        if choice == .message {
+        let lanes = { TCPConnector.connect(cluster: cluster, settings: settings, maxPayload: maxPayload) }
+        switch choice {
+        case .message:
             return FramedChannel.open(over: MPIChannel(cluster: cluster), cluster: cluster, settings: settings,
                                       maxPayload: maxPayload)
-        }
-        guard choice == .tcp || ucx != nil || (auto && (!cluster.allOnOneHost || settings.security != .off)) else {
+        case .tcp:
+            return lanes()
+        case .ucx:
+            guard let ucx else { preconditionFailure("the ucx transport opens its node before its channel") }
+            var messages = settings.ucxMessages
+            if messages == .auto { messages = cluster.allOnOneHost ? .mpi : .tcp }
+            switch messages {
+            case .ucx: return UCXChannel(node: ucx, spinMicroseconds: settings.ucxSpin, progressMPI: cluster.progressMPI)
+            case .mpi: return MPIChannel(cluster: cluster)
+            case .tcp, .auto: return lanes()
+            }
+        case .auto where !cluster.allOnOneHost || settings.security != .off:
+            return lanes()
+        case .auto, .shm, .rma:
             refuseProtection(settings, cluster: cluster)
             return MPIChannel(cluster: cluster)
         }
-        return TCPConnector.connect(cluster: cluster, settings: settings, maxPayload: maxPayload)
     }
 
     /// Security and LZ4 apply to the frames of the tcp and message transports; the others

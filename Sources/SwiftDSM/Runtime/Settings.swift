@@ -38,7 +38,7 @@ public enum UCXMessagesChoice: String, Sendable, CaseIterable {
     case auto, ucx, tcp, mpi
 }
 
-/// What protects the tcp transport's frames (`FrameSeal`): nothing, an AEAD tag on every
+/// What protects the frames of the tcp and message transports (`FrameSeal`): nothing, an AEAD tag on every
 /// frame, or the tag and an encrypted payload.
 public enum SecurityChoice: String, Sendable, CaseIterable {
     case off, authenticate, encrypt
