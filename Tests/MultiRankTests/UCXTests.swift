@@ -144,7 +144,8 @@ final class UCXTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0, result.output)
         for rank in 0..<2 {
             XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank): security authenticate protects the "
-                + "tcp transport's frames, but transport ucx moves pages with UCX's one-sided gets and puts"),
+                + "frames of the tcp and message transports, but transport ucx moves pages with UCX's one-sided gets "
+                + "and puts"),
                           result.output)
         }
     }

@@ -70,7 +70,7 @@ final class FrameHeaderTests: XCTestCase {
             let sum = FrameHeader.checksum(raw.baseAddress!)
             raw.storeBytes(of: sum.littleEndian, toByteOffset: 20, as: UInt32.self)
         }
-        XCTAssertEqual(reason(newer), "a frame of protocol version 3, this build speaks 2")
+        XCTAssertEqual(reason(newer), "a frame of protocol version 4, this build speaks 3")
     }
 
     func testTheBodyMustFitThePayload() {

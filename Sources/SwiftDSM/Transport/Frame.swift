@@ -12,7 +12,8 @@
 struct FrameHeader: Equatable {
     static let length = 24
     static let magic: UInt16 = 0x5344
-    static let version: UInt8 = 2
+    /// 3: under `encrypt`, bodies sealed in 32 KiB pieces (`FrameSeal`).
+    static let version: UInt8 = 3
 
     /// How the body encodes the payload.
     struct Flags: OptionSet, Equatable {
