@@ -56,9 +56,9 @@ struct FrameSeal {
         slot.pointee.sealNanoseconds &+= monotonicNanoseconds() - start
     }
 
-    /// The chunks of a body of `count` bytes: (index, range).
-    private static func pieces(_ count: Int) -> [(Int, Range<Int>)] {
-        (0..<chunks(count)).map { ($0, ($0 * chunkLength)..<min(count, ($0 + 1) * chunkLength)) }
+    /// The range of chunk `index` in a body of `count` bytes.
+    private static func piece(_ index: Int, of count: Int) -> Range<Int> {
+        (index * chunkLength)..<min(count, (index + 1) * chunkLength)
     }
 
     /// Seals `frame` (`headerLength` bytes of authenticated header, then the body, which is
@@ -77,8 +77,8 @@ struct FrameSeal {
                 box.tag.copyBytes(to: UnsafeMutableRawBufferPointer(start: tag, count: Self.tagLength))
                 return
             }
-            for (index, range) in Self.pieces(body.count) {
-                let piece = UnsafeMutableRawBufferPointer(rebasing: body[range])
+            for index in 0..<Self.chunks(body.count) {
+                let piece = UnsafeMutableRawBufferPointer(rebasing: body[Self.piece(index, of: body.count)])
                 let box = try AES.GCM.seal(UnsafeRawBufferPointer(piece), using: key,
                                            nonce: nonce(direction, counter, chunk: index), authenticating: header)
                 box.ciphertext.copyBytes(to: piece)
@@ -106,8 +106,8 @@ struct FrameSeal {
                 _ = try AES.GCM.open(box, using: key, authenticating: UnsafeRawBufferPointer(frame))
                 return true
             }
-            for (index, range) in Self.pieces(body.count) {
-                let piece = UnsafeMutableRawBufferPointer(rebasing: body[range])
+            for index in 0..<Self.chunks(body.count) {
+                let piece = UnsafeMutableRawBufferPointer(rebasing: body[Self.piece(index, of: body.count)])
                 let box = try AES.GCM.SealedBox(nonce: nonce(direction, counter, chunk: index),
                                                 ciphertext: UnsafeRawBufferPointer(piece),
                                                 tag: UnsafeRawBufferPointer(start: tag + index * Self.tagLength,

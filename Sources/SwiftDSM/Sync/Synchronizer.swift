@@ -346,10 +346,10 @@ final class Synchronizer {
     /// Every rank's whole notice list, when one is too long for the block; each sealed on
     /// its own under `security`.
     private func gatherLists(_ mine: [Int64], counts: [Int], sequence: Int) -> [Int64] {
-        guard var seals = noticeSeals else { return allgatherv(mine, counts: counts) }
+        guard noticeSeals != nil else { return allgatherv(mine, counts: counts) }
         var list = mine + [Int64](repeating: 0, count: NoticeSeals.tagWords)
-        seals.seal(&list, count: mine.count, rank: cluster.rank, sequence: sequence, part: .list)
-        noticeSeals = seals
+        noticeSeals!.seal(&list, count: mine.count, rank: cluster.rank, sequence: sequence, part: .list)
+        let seals = noticeSeals!
         var everything = allgatherv(list, counts: counts.map { $0 + NoticeSeals.tagWords })
         var values: [Int64] = []
         values.reserveCapacity(counts.reduce(0, +))

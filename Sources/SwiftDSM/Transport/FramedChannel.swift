@@ -30,8 +30,9 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
         /// Held by a sender while it counts and sends.
         let lock = Mutex(())
         var counters = [UInt64](repeating: 0, count: 256)
-        /// Where a request is copied to be opened in place (service thread).
-        var scratch: UnsafeMutableRawBufferPointer = .allocate(byteCount: 1 << 16, alignment: 16)
+        /// Where a request is copied to be opened in place (service thread; allocated at
+        /// the first request, so the other streams cost nothing).
+        var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
         /// Flip a byte of the next frame of this tag after sealing it (tests only).
         var tamperTag: Int32?
 
@@ -40,9 +41,9 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
         deinit { scratch.deallocate() }
 
         func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeMutableRawBufferPointer {
-            if scratch.count < bytes.count {
+            if scratch.count < max(bytes.count, 1) {
                 scratch.deallocate()
-                scratch = .allocate(byteCount: max(bytes.count, scratch.count * 2), alignment: 16)
+                scratch = .allocate(byteCount: max(bytes.count, scratch.count * 2, 1 << 16), alignment: 16)
             }
             if bytes.count > 0 { scratch.baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
             return UnsafeMutableRawBufferPointer(rebasing: scratch[0..<bytes.count])
@@ -55,9 +56,11 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
         self.keys = keys
         self.hosts = hosts
         self.maxPayload = maxPayload
+        // Only a sending codec compresses; any codec decompresses what its flags say.
         func stream(from sender: Int, to receiver: Int) -> Stream {
-            Stream(codec: FrameCodec(seal: keys?.messageSeal(from: sender, to: receiver),
-                                     compressor: compression == .off ? nil : Compressor(choice: compression)))
+            let compresses = sender == rank && compression != .off
+            return Stream(codec: FrameCodec(seal: keys?.messageSeal(from: sender, to: receiver),
+                                            compressor: compresses ? Compressor(choice: compression) : nil))
         }
         sending = hosts.indices.map { stream(from: rank, to: $0) }
         replies = hosts.indices.map { stream(from: $0, to: rank) }
@@ -71,15 +74,18 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
     /// the tcp lanes' hellos do). A difference stops every rank, each naming what it saw.
     static func open(over inner: MessageChannel, cluster: Cluster, settings: Settings,
                      maxPayload: Int) -> MessageChannel {
-        let hosts = cluster.hostNames()
         let choice = UInt8(SecurityChoice.allCases.firstIndex(of: settings.security)!)
             | UInt8(CompressionChoice.allCases.firstIndex(of: settings.compression)!) << 4
         let choices = cluster.allgather(bytes: [choice], "message protection settings").map { $0[0] }
-        for (peer, theirs) in choices.enumerated() where theirs != choice {
+        // Every rank sees the same choices, so all gather the host names here, or none does.
+        if choices.contains(where: { $0 != choices[0] }) {
+            let hosts = cluster.hostNames()
+            let peer = choices.firstIndex { $0 != choice }!
             Fatal.everyRank("the message transport refused rank \(peer) on host \(hosts[peer]): "
-                + differences(theirs, settings), comm: cluster.syncComm)
+                + differences(choices[peer], settings), comm: cluster.syncComm)
         }
         guard settings.security != .off || settings.compression != .off else { return inner }
+        let hosts = cluster.hostNames()
         let (secret, problem) = JobKeys.secret(settings)
         agree(problem, cluster: cluster)
         var job = UInt64.random(in: 1...UInt64.max)
