@@ -12,7 +12,7 @@ final class CoherenceEngineTests: XCTestCase {
     private let homePages = 32
     private var space: AddressSpace!
     private var store: PageStore!
-    private var transport: LoopbackTransport!
+    private var transport: LoopbackPages!
     private var engine: CoherenceEngine!
 
     /// Pages 0..<32 are homed on rank 1 (the arena), pages 32..<64 here.
@@ -20,9 +20,10 @@ final class CoherenceEngineTests: XCTestCase {
         let capacity = (remotePages + homePages) * pageSize
         space = AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)
         store = PageStore(space: space)
-        transport = LoopbackTransport(length: capacity)
+        transport = LoopbackPages(length: capacity)
         engine = CoherenceEngine(rank: 0, ranks: 2, space: space, store: store, cachePages: cachePages,
-                                 prefaultCache: false, transport: transport, prefetchPages: prefetchPages)
+                                 prefaultCache: false, transport: PageTransport(name: "loopback", transport),
+                                 prefetchPages: prefetchPages)
         engine.addRegion(firstPage: 0, pages: remotePages, blockPages: remotePages, startRank: 1)
         engine.addRegion(firstPage: remotePages, pages: homePages, blockPages: homePages, startRank: 0)
         let engine = self.engine!

@@ -77,7 +77,7 @@ public final class DSMRuntime: @unchecked Sendable {
         sync = Synchronizer(cluster: cluster, engine: engine, service: service, managers: syncService,
                             maxLocks: settings.maxLocks, maxConditions: settings.maxConditionVariables)
         engine.adaptiveWriteDetection = settings.adwd
-        if let refetcher = transport as? MessageTransport {
+        if let refetcher = transport.refetcher {
             // Homes serve their own pages here, so they can keep write vectors.
             let writeVectors = WriteVectors(pageCount: space.pageCount, pageShift: space.pageShift)
             pageServer.writeVectors = writeVectors
@@ -87,7 +87,9 @@ public final class DSMRuntime: @unchecked Sendable {
         engine.useWriteVectors = settings.wvec
         sync.homeMigration = settings.hmig
         sync.lockMigration = settings.lockMigration
-        sync.broadcast = settings.broadcast ?? (transport is MessageTransport)
+        // Where homes serve their own pages (the message paths), a fetch costs a round trip
+        // through the home's thread, which a pushed copy saves.
+        sync.broadcast = settings.broadcast ?? (transport.refetcher != nil)
         if let sealing = channel as? SealingChannel, let keys = sealing.keys {
             sync.pushSeals = (0..<cluster.size).map { keys.pushSeal(from: $0) }
             sync.noticeSeals = NoticeSeals(seals: (0..<cluster.size).map { keys.noticeSeal(of: $0) }, hosts: sealing.hosts)
@@ -184,45 +186,52 @@ public final class DSMRuntime: @unchecked Sendable {
         }
     }
 
+    /// Composes the page transport: who fetches pages and where diffs go. The one-sided
+    /// parts (rma) write whole words themselves and hand partially changed words to the
+    /// message path (`DiffLanes`).
     private static func chooseTransport(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                         store: PageStore, channel: MessageChannel) -> PageTransport {
-        if channel is TCPChannel { return MessageTransport(channel: channel) }
+        func messages() -> PageTransport {
+            PageTransport(name: channel is TCPChannel ? "tcp" : "message", MessagePages(channel: channel))
+        }
+        func oneSided(_ rma: RMAPages) -> PageTransport {
+            PageTransport(name: "rma", fetcher: rma, diffs: DiffLanes(whole: rma, partial: MessagePages(channel: channel)))
+        }
+        if channel is TCPChannel { return messages() }
         switch choice {
         case .ucx:
             preconditionFailure("the ucx transport is made by createUCX")
         case .message, .tcp:
-            return MessageTransport(channel: channel)
+            return messages()
         case .shm:
-            guard let mapped = MappedTransport.create(cluster: cluster, store: store) else {
+            guard let mapped = MappedPages.create(cluster: cluster, store: store) else {
                 Fatal.everyRank("transport shm was requested, but the ranks cannot map each other's memory "
                     + "(they are not all on one host, or /proc/<pid>/fd cannot be opened); use transport auto",
                     comm: cluster.syncComm)
             }
-            return mapped
+            return PageTransport(name: "shm", mapped)
         case .rma:
-            guard let rma = RMATransport.create(cluster: cluster, channel: channel, store: store) else {
+            guard let rma = RMAPages.create(cluster: cluster, store: store) else {
                 let flags = cluster.preparedOneSidedAcrossHosts ? "" : "; across hosts over TCP, Open MPI's osc ucx "
                     + "gives windows when mpirun is given --mca osc ucx --mca osc_ucx_tls any --mca osc_ucx_devices any"
                 Fatal.everyRank("transport rma was requested, but MPI cannot create RMA windows here "
                     + "(Open MPI over TCP has no one-sided support)\(flags); use transport message or auto "
                     + "(JIA_TRANSPORT=auto)", comm: cluster.syncComm)
             }
-            return rma
+            return oneSided(rma)
         case .auto:
             // A window exists only where MPI runs over shared memory or RDMA; on one host that
             // also means the ranks may map each other's memory directly, which is faster still.
-            guard let rma = RMATransport.create(cluster: cluster, channel: channel, store: store) else {
-                return MessageTransport(channel: channel)
-            }
-            guard let mapped = MappedTransport.create(cluster: cluster, store: store) else { return rma }
+            guard let rma = RMAPages.create(cluster: cluster, store: store) else { return messages() }
+            guard let mapped = MappedPages.create(cluster: cluster, store: store) else { return oneSided(rma) }
             rma.close()
-            return mapped
+            return PageTransport(name: "shm", mapped)
         }
     }
 
     private static func createUCX(node: UCXNode, _ settings: Settings, cluster: Cluster, store: PageStore,
-                                  channel: MessageChannel) -> UCXTransport {
-        let ucx = UCXTransport.create(cluster: cluster, node: node, channel: channel, store: store,
+                                  channel: MessageChannel) -> PageTransport {
+        let ucx = UCXPages.create(cluster: cluster, node: node, channel: channel, store: store,
                                       transports: settings.ucxTransports, fetch: settings.ucxFetch)
         if settings.printConfig && cluster.rank == 0 && cluster.size > 1 {
             print("UCX lanes from rank 0 to rank 1:\n" + ucx.lanes[1], terminator: "")
@@ -230,7 +239,7 @@ public final class DSMRuntime: @unchecked Sendable {
         for (rank, lanes) in ucx.lanes.enumerated() where !lanes.isEmpty {
             DSMLog.logger.info("UCX lanes to rank \(rank):\n\(lanes)")
         }
-        return ucx
+        return PageTransport(name: "ucx", fetcher: ucx, diffs: DiffLanes(whole: ucx, partial: MessagePages(channel: channel)))
     }
 
     /// Every run of pages in a different protection is one kernel mapping, and resident pages
@@ -372,7 +381,7 @@ public final class DSMRuntime: @unchecked Sendable {
     /// Sends `rank` a UCX fetch request for pages outside the shared range (false unless the
     /// ucx transport fetches by request): for tests of malformed input on that path.
     public func sendMalformedUCXFetchForTesting(to rank: Int) -> Bool {
-        guard let ucx = transport as? UCXTransport, ucx.fetchesByRequest else { return false }
+        guard let ucx = transport.fetcher as? UCXPages, ucx.fetchesByRequest else { return false }
         ucx.sendMalformedFetchForTesting(to: rank)
         return true
     }
@@ -603,7 +612,7 @@ public final class DSMRuntime: @unchecked Sendable {
         sync.collectiveCall(.exit)
         if settings.statistics || !settings.statisticsJSON.isEmpty {
             StatisticsReport.report(statistics, elapsed: statisticsElapsedNanoseconds, cluster: cluster,
-                                    transport: transport.name, lanes: (transport as? UCXTransport)?.laneSummary ?? "",
+                                    transport: transport.name, lanes: (transport.fetcher as? UCXPages)?.laneSummary ?? "",
                                     table: settings.statistics && printsStatisticsTable,
                                     jsonPath: settings.statisticsJSON)
         }

@@ -4,7 +4,7 @@ import Foundation
 import Synchronization
 
 /// One rank's UCX worker, with an endpoint to every other rank and the progress thread
-/// that serves them: what the ucx transport's gets and puts (`UCXTransport`) and its
+/// that serves them: what the ucx transport's gets and puts (`UCXPages`) and its
 /// messages (`UCXChannel`) share. Opening it is collective.
 final class UCXNode: @unchecked Sendable {
     let pointer: OpaquePointer

@@ -4,8 +4,7 @@ import Glibc
 /// to it, as a home's service thread would. It lets the coherence engine run in one process
 /// (tests drive real faults, twins, diffs, evictions and refetches through it), and a test
 /// can play another rank by writing the arena between intervals.
-final class LoopbackTransport: PageTransport {
-    let name = "loopback"
+final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     /// Every remote home's pages, at their offsets in the shared range.
     let arena: UnsafeMutableRawPointer
     let length: Int

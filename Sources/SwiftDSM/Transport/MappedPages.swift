@@ -6,8 +6,7 @@ import Glibc
 /// page stores (opened through /proc/<pid>/fd), so a fetch is a memcpy from the home's
 /// memory and a diff is applied by XOR straight into it (atomically where a word is shared
 /// with other writers). No system call, no message, no target involvement.
-final class MappedTransport: PageTransport {
-    let name = "shm"
+final class MappedPages: PageFetcher, DiffSink, TransportPart {
     /// Each rank's page store, mapped here (nil for this rank).
     private var peers: [UnsafeMutableRawPointer?]
     /// Each rank's read notices, in its mapped store.
@@ -16,7 +15,7 @@ final class MappedTransport: PageTransport {
 
     /// Collective. Returns nil on every rank unless all ranks share one host and each could
     /// map every other rank's page store.
-    static func create(cluster: Cluster, store: PageStore) -> MappedTransport? {
+    static func create(cluster: Cluster, store: PageStore) -> MappedPages? {
         var nodeComm: MPI_Comm? = nil
         mpiCheck(MPI_Comm_split_type(cluster.syncComm, Int32(MPI_COMM_TYPE_SHARED), Int32(cluster.rank),
                                      cmpi_info_null(), &nodeComm), "MPI_Comm_split_type")
@@ -44,7 +43,7 @@ final class MappedTransport: PageTransport {
             DSMLog.logger.info("ranks cannot map each other's memory (not one host, or /proc not usable)")
             return nil
         }
-        return MappedTransport(peers: peers, length: store.length, notices: store.readNotices,
+        return MappedPages(peers: peers, length: store.length, notices: store.readNotices,
                                pageShift: store.pageShift)
     }
 

@@ -2,23 +2,20 @@ import CMPI
 import CUCX
 import Foundation
 
-/// Pages and diffs over UCX's UCP: every rank's home arena alias is registered with UCP and
+/// Pages and whole words over UCX's UCP: every rank's home arena alias is registered with UCP and
 /// its remote key handed to every rank at start-up. On InfiniBand or RoCE (rc, dc lanes) a
 /// fetch is one `ucp_get_nbx`, an RDMA READ the home's CPU never sees; elsewhere it is one
 /// active-message request the home's worker answers (`cucx_fetch`). A diff batch's
 /// whole-word runs are one `ucp_put_nbx` each, all in flight at once, completed together by
-/// a flush (partially changed words go to the home's service thread on the rank's message
-/// channel, as on the rma path). Over UCX's tcp and emulated transports the home's progress
+/// a flush (the transport sends partially changed words through `DiffLanes`, as on the rma
+/// path). Over UCX's tcp and emulated transports the home's progress
 /// thread (`cucx_start_progress`, started by `UCXNode`) serves the operations.
-final class UCXTransport: PageTransport {
-    let name = "ucx"
+final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
     private let owner: UCXNode
     private let node: OpaquePointer
-    /// Partially changed words travel as messages to the home's service thread.
-    private let messages: MessageTransport
     private let notices: ReadNotices
     private let pageShift: Int
-    /// Batches whose puts may still be in flight; kept alive until `completeWrites`.
+    /// Batches whose puts may still be in flight; kept alive until `completeWholeWords`.
     private var inFlight: [RunBatch] = []
     /// Source of the read-notice puts.
     private var ones: [UInt8] = []
@@ -42,7 +39,7 @@ final class UCXTransport: PageTransport {
     /// Collective. Stops every rank with UCX's reason (and the setting to change) if any rank
     /// cannot register its arena or take another's remote key.
     static func create(cluster: Cluster, node ucx: UCXNode, channel: MessageChannel, store: PageStore,
-                       transports: String, fetch: UCXFetchChoice) -> UCXTransport {
+                       transports: String, fetch: UCXFetchChoice) -> UCXPages {
         let node = ucx.pointer
         if !(channel is UCXChannel) {
             // No thread takes this node's messages: what its progress sees stops the job there.
@@ -78,15 +75,14 @@ final class UCXTransport: PageTransport {
         // active message each way, and a request does the same plus the read notices, which
         // would otherwise be two more emulated puts (measured: 35 us a fault instead of 22).
         let requests = fetch == .request || (fetch == .auto && !ucx.rdma)
-        return UCXTransport(node: ucx, channel: channel, store: store, lanes: ucx.lanes, requests: requests)
+        return UCXPages(node: ucx, store: store, lanes: ucx.lanes, requests: requests)
     }
 
-    private init(node: UCXNode, channel: MessageChannel, store: PageStore, lanes: [String], requests: Bool) {
+    private init(node: UCXNode, store: PageStore, lanes: [String], requests: Bool) {
         owner = node
         self.node = node.pointer
         self.lanes = lanes
         fetchesByRequest = requests
-        messages = MessageTransport(channel: channel)
         notices = store.readNotices
         pageShift = store.pageShift
     }
@@ -115,15 +111,11 @@ final class UCXTransport: PageTransport {
         }
     }
 
-    /// Whole words go by one put per run, straight from the batch; partially changed words
-    /// go to the home's service thread, which applies them with atomic XORs (a NIC's
-    /// read-modify-write is not atomic with the home CPU's own stores).
-    func write(_ batch: RunBatch, to home: Int) {
-        guard !batch.isEmpty else { return }
+    /// One put per run, straight from the batch.
+    func write(wholeWordsOf batch: RunBatch, to home: Int) {
+        guard !batch.whole.isEmpty else { return }
         inFlight.append(batch)
-        if !batch.partial.isEmpty { messages.write(batch.partialOnly, to: home) }
         let runs = inFlight[inFlight.count - 1].whole
-        guard !runs.isEmpty else { return }
         runs.words.withUnsafeBytes { values in
             var position = 0
             for index in runs.offsets.indices {
@@ -135,10 +127,9 @@ final class UCXTransport: PageTransport {
         ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.runCount)
     }
 
-    func completeWrites() {
+    func completeWholeWords() {
         guard !inFlight.isEmpty else { return }
         wait(cucx_flush, "writing diffs")
-        messages.completeWrites()
         inFlight.removeAll(keepingCapacity: true)
     }
 
@@ -158,7 +149,7 @@ final class UCXTransport: PageTransport {
     /// Sends `home` a fetch request for pages outside the shared range, without waiting (tests
     /// only: the home must stop the job naming this rank and serve nothing).
     func sendMalformedFetchForTesting(to home: Int) {
-        cucx_fetch(node, Int32(home), UCXTransport.scratch, 4096, 1 << 50)
+        cucx_fetch(node, Int32(home), UCXPages.scratch, 4096, 1 << 50)
     }
 
     private nonisolated(unsafe) static let scratch = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 4096)

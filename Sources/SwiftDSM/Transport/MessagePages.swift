@@ -4,8 +4,7 @@ import Glibc
 /// Pages and diffs as requests to the home's service thread over a message channel: MPI's
 /// two-sided messages (`message`, which works wherever MPI does, TCP included, where Open
 /// MPI offers no one-sided communication) or the native tcp lanes (`tcp`).
-final class MessageTransport: PageTransport, PageRefetching {
-    let name: String
+final class MessagePages: PageFetcher, DiffSink, PageRefetching {
     private let channel: MessageChannel
     /// Homes that owe an acknowledgement for a diff batch sent to them.
     private var awaitingAcknowledgement: [Int] = []
@@ -14,7 +13,6 @@ final class MessageTransport: PageTransport, PageRefetching {
 
     init(channel: MessageChannel) {
         self.channel = channel
-        name = channel is TCPChannel ? "tcp" : "message"
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
@@ -86,7 +84,6 @@ final class MessageTransport: PageTransport, PageRefetching {
         awaitingAcknowledgement.removeAll(keepingCapacity: true)
     }
 
-    func close() {}
 }
 
 extension RequestKind {

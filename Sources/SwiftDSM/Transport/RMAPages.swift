@@ -1,21 +1,18 @@
 import CMPI
 
-/// Pages and diffs over MPI one-sided communication: every rank's home arena alias is an
-/// MPI window held in a passive-target epoch (lock_all) for the whole run. A fetch is one
-/// MPI_Get; a diff batch's whole words are one MPI_Put whose target datatype lists the
-/// scattered runs (its partially changed words go to the home's service thread).
-final class RMATransport: PageTransport {
-    let name = "rma"
+/// Pages and whole words over MPI one-sided communication: every rank's home arena alias
+/// is an MPI window held in a passive-target epoch (lock_all) for the whole run. A fetch is
+/// one MPI_Get; a diff batch's whole words are one MPI_Put whose target datatype lists the
+/// scattered runs (the transport sends its partially changed words through `DiffLanes`).
+final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
     private let cluster: Cluster
     private var window: MPI_Win?
-    /// Partially changed words travel as messages to the home's service thread.
-    private let messages: MessageTransport
-    /// Batches whose puts may still be in flight; kept alive until `completeWrites`.
+    /// Batches whose puts may still be in flight; kept alive until `completeWholeWords`.
     private var inFlight: [RunBatch] = []
 
     /// Creates the window collectively over `arena` (`length` bytes). Returns nil on every
     /// rank if any rank could not create it (Open MPI over TCP has no one-sided support).
-    static func create(cluster: Cluster, channel: MessageChannel, store: PageStore) -> RMATransport? {
+    static func create(cluster: Cluster, store: PageStore) -> RMAPages? {
         let arena = store.alias
         let length = store.length
         var window: MPI_Win? = cmpi_win_null()
@@ -40,9 +37,7 @@ final class RMATransport: PageTransport {
         }
         mpiCheck(MPI_Win_set_errhandler(window, cmpi_errors_return()), "MPI_Win_set_errhandler")
         mpiCheck(MPI_Win_lock_all(MPI_MODE_NOCHECK, window), "MPI_Win_lock_all")
-        return RMATransport(cluster: cluster, window: window,
-                            messages: MessageTransport(channel: channel),
-                            notices: store.readNotices, pageShift: store.pageShift)
+        return RMAPages(cluster: cluster, window: window, notices: store.readNotices, pageShift: store.pageShift)
     }
 
     private let notices: ReadNotices
@@ -50,11 +45,9 @@ final class RMATransport: PageTransport {
     /// Source of the read-notice puts.
     private var ones: [UInt8] = []
 
-    private init(cluster: Cluster, window: MPI_Win?, messages: MessageTransport, notices: ReadNotices,
-                 pageShift: Int) {
+    private init(cluster: Cluster, window: MPI_Win?, notices: ReadNotices, pageShift: Int) {
         self.cluster = cluster
         self.window = window
-        self.messages = messages
         self.notices = notices
         self.pageShift = pageShift
     }
@@ -82,17 +75,12 @@ final class RMATransport: PageTransport {
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 
-    /// Whole words go by one MPI_Put per batch, the target datatype listing the scattered
-    /// runs, and write only bytes this rank changed. Partially changed words go to the home's
-    /// service thread, which applies them with atomic XORs: a one-sided read-modify-write of
-    /// a word could lose bytes the home itself writes at the same time (measured: the
-    /// multiple-writer test lost them at 4 ranks with MPI_Accumulate).
-    func write(_ batch: RunBatch, to home: Int) {
-        guard !batch.isEmpty else { return }
-        inFlight.append(batch)
-        if !batch.partial.isEmpty { messages.write(batch.partialOnly, to: home) }
+    /// One MPI_Put per batch, the target datatype listing the scattered runs: it writes
+    /// only bytes this rank changed.
+    func write(wholeWordsOf batch: RunBatch, to home: Int) {
         let runs = batch.whole
         guard !runs.isEmpty else { return }
+        inFlight.append(batch)
         runs.words.withUnsafeBufferPointer { values in
             if runs.runCount == 1 {
                 mpiCheck(MPI_Put(values.baseAddress, Int32(values.count), cmpi_uint64(), Int32(home),
@@ -119,10 +107,9 @@ final class RMATransport: PageTransport {
         }
     }
 
-    func completeWrites() {
+    func completeWholeWords() {
         guard !inFlight.isEmpty else { return }
         mpiCheck(MPI_Win_flush_all(window), "MPI_Win_flush_all")
-        messages.completeWrites()
         inFlight.removeAll(keepingCapacity: true)
     }
 
