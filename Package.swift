@@ -86,7 +86,10 @@ let package = Package(
         .executableTarget(name: "ExampleSampleSort", dependencies: mapReduceExample, path: "Examples/SampleSort"),
 
         // Tests: pure parts without MPI, and multi-rank runs under mpirun.
-        .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM", .product(name: "Crypto", package: "swift-crypto")], path: "Tests/SwiftDSMTests"),
+        // Counts the heap allocations of a thread (it interposes malloc): the engine's fault path must make none.
+        .target(name: "CAllocationCounter", path: "Tests/Support/CAllocationCounter"),
+        .testTarget(name: "SwiftDSMTests", dependencies: ["SwiftDSM", "CAllocationCounter", .product(name: "Crypto", package: "swift-crypto")],
+                    path: "Tests/SwiftDSMTests"),
         .testTarget(name: "MultiRankTests", path: "Tests/MultiRankTests"),
     ],
     swiftLanguageModes: [.v6]

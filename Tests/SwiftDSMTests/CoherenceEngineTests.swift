@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Dispatch
 import XCTest
 @testable import SwiftDSM
@@ -138,6 +139,46 @@ final class CoherenceEngineTests: XCTestCase {
         _ = engine.endInterval(atBarrier: false)
         XCTAssertEqual(arenaWords[0], 1)
         XCTAssertEqual(arenaWords[2 * perPage + 9], 4242, "the write in the window was lost")
+    }
+
+    /// The fault path runs in a signal handler, so it must not allocate (malloc is not
+    /// async-signal-safe): every kind of fault makes no heap allocation on the faulting
+    /// thread, in the rounds after a first (where the Swift runtime instantiates what a
+    /// first use needs, and a list longer than its reservation grows once). Kinds:
+    /// a read run fetched, a write to an unfetched page, a write to a read-only copy, a
+    /// refetch of an invalidated copy, writes that evict dirty pages (diffs sent home), and
+    /// a write to a home page with and without copies elsewhere.
+    func testFaultsAllocateNothing() {
+        start(cachePages: 4, prefetchPages: 2)
+        var allocating: [String] = []
+        func count(_ what: String, _ access: () -> Void) {
+            let before = allocation_counter_thread()
+            access()
+            let made = allocation_counter_thread() - before
+            if made > 0 { allocating.append("\(what): \(made)") }
+        }
+        var read = 0
+        for round in 0..<4 {
+            allocating.removeAll()
+            let dirtyEvictions = engine.statistics.dirtyEvictions
+            for page in 0..<8 { count("write evicting page \(page)") { words[page * wordsPerPage + 1] = round } }
+            XCTAssertGreaterThan(engine.statistics.dirtyEvictions, dirtyEvictions)
+            count("read fault (fetch)") { read = words[12 * wordsPerPage] }
+            XCTAssertEqual(read, round == 0 ? 0 : round - 1)
+            count("write to a read-only copy") { words[13 * wordsPerPage] = round }
+            count("write fault (fetch)") { words[20 * wordsPerPage] = round }
+            count("home write") { words[40 * wordsPerPage] = round }
+            store.readNotices.mark(first: 41, count: 1)
+            count("home write with copies") { words[41 * wordsPerPage] = round }
+            let notices = engine.endInterval(atBarrier: false)
+            arenaWords[12 * wordsPerPage] = round
+            engine.invalidate(notices + [12])
+            XCTAssertEqual(engine.table.state(12), .invalid, "page 12 keeps its slot, to be refetched in place")
+            count("refetch") { read = words[12 * wordsPerPage] }
+            XCTAssertEqual(read, round)
+        }
+        XCTAssertEqual(allocating, [], "faults allocated")
+        for page in 0..<8 { XCTAssertEqual(arenaWords[page * wordsPerPage + 1], 3, "page \(page)") }
     }
 
     func testFaultsFromFourThreadsAtOnce() {

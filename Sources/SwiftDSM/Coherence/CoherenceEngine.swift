@@ -98,6 +98,25 @@ final class CoherenceEngine {
         self.readWindow = self.prefetchPages
         self.batches = [RunBatch](repeating: RunBatch(), count: ranks)
         self.homeTwins = HomeTwins(bufferCount: cachePages, pageSize: space.pageSize)
+        reserveFaultState()
+    }
+
+    /// The fault path runs in a signal handler, where malloc may not be called: the lists it
+    /// appends to are reserved here, for a cache's worth of pages (they are emptied with their
+    /// capacity kept), and each home's diff batch for a prefetch window of dirty evictions
+    /// (reused at every interval end; only a larger eviction than any before grows one).
+    private func reserveFaultState() {
+        let slots = cache.slotCount
+        victims.reserveCapacity(maxPrefetchPages)
+        dirtyPages.reserveCapacity(2 * slots)
+        kept.reserveCapacity(2 * slots)  // swapped with dirtyPages at each interval end
+        evictedWrites.reserveCapacity(2 * slots)
+        dirtyHomePages.reserveCapacity(min(space.pageCount, 2 * slots))
+        subscriptionChanges.reserveCapacity(min(Self.subscriptionLimit, 2 * slots))
+        let words = prefetchPages * pageSize / 8
+        for home in batches.indices where home != rank {
+            batches[home].reserveCapacity(words: words, runs: words / 8)
+        }
     }
 
     private var pageSize: Int { space.pageSize }
@@ -452,36 +471,67 @@ final class CoherenceEngine {
     private func takeSlots(_ count: Int) -> Range<Int> {
         let slots = cache.ring.take(count)
         victims.removeAll(keepingCapacity: true)
-        for slot in slots where cache.owner[slot] >= 0 { victims.append(cache.owner[slot]) }
-        if !victims.isEmpty { evict(victims) }
+        var slot = slots.lowerBound
+        while slot < slots.upperBound {
+            if cache.owner[slot] >= 0 { victims.append(cache.owner[slot]) }
+            slot += 1
+        }
+        if !victims.isEmpty { evict() }
         return slots
     }
 
-    /// Drops cached pages and frees their slots; a dirty one sends its diff home (and stays
-    /// a write notice of this interval). The pages leave the shared range before they are
-    /// diffed (from the slot's alias), so a write of another thread cannot land after its diff.
-    private func evict(_ pages: [Int]) {
-        let sorted = pages.sorted()
-        forEachRun(sorted) { first, count in
+    /// Drops the cached pages in `victims` and frees their slots; a dirty one sends its diff
+    /// home (and stays a write notice of this interval). The pages leave the shared range
+    /// before they are diffed (from the slot's alias), so a write of another thread cannot
+    /// land after its diff. Runs inside the fault handler: no allocation (index loops, an
+    /// in-place sort, lists and batches reserved at start-up; see `init`).
+    private func evict() {
+        Self.sortInPlace(&victims)
+        forEachRun(victims) { first, count in
             let start = monotonicNanoseconds()
             store.restore(space, firstPage: first, count: count)
             statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
             statistics.protectionCalls += 1
         }
         var wroteDiffs = false
-        for page in pages where table.state(page) == .readWrite {
+        var index = 0
+        while index < victims.count {
+            let page = victims[index]
+            index += 1
+            guard table.state(page) == .readWrite else { continue }
             if encodeDiff(page) { wroteDiffs = true }
             cache.dropTwin(of: table.slot(page)!)
             evictedWrites.append(page)
             statistics.dirtyEvictions += 1
         }
         if wroteDiffs { sendBatches() }
-        statistics.evictions += UInt64(pages.count)
-        for page in sorted {
+        statistics.evictions += UInt64(victims.count)
+        index = 0
+        while index < victims.count {
+            let page = victims[index]
+            index += 1
             cache.free(table.slot(page)!)
             table.setSlot(page, nil)
             table.setState(page, .unmapped)
             table.staleSince[page] = 0
+        }
+    }
+
+    /// Insertion sort: the victims of one fault are at most a prefetch window, mostly in
+    /// order already (slots are taken in ring order), and `sort()` may allocate.
+    private static func sortInPlace(_ pages: inout [Int]) {
+        pages.withUnsafeMutableBufferPointer { buffer in
+            var index = 1
+            while index < buffer.count {
+                let page = buffer[index]
+                var position = index
+                while position > 0 && buffer[position - 1] > page {
+                    buffer[position] = buffer[position - 1]
+                    position -= 1
+                }
+                buffer[position] = page
+                index += 1
+            }
         }
     }
 
@@ -911,6 +961,7 @@ final class CoherenceEngine {
         table.release()
     }
 
+    /// Hands each run of consecutive pages in `sortedPages` to `body` as (first, count).
     private func forEachRun(_ sortedPages: [Int], _ body: (Int, Int) -> Void) {
         var index = 0
         while index < sortedPages.count {

@@ -15,13 +15,20 @@ struct WordRuns {
     /// Appends a word at `offset`, extending the last run if it ends exactly there.
     @inline(__always)
     mutating func append(_ word: UInt64, at offset: Int) {
-        if let last = offsets.last, last + Int(lengths[lengths.count - 1]) &* 8 == offset {
-            lengths[lengths.count - 1] += 1
+        let last = offsets.count - 1  // indices, not `.last`: unspecialized (debug) code allocates there
+        if last >= 0, offsets[last] + Int(lengths[last]) &* 8 == offset {
+            lengths[last] += 1
         } else {
             offsets.append(offset)
             lengths.append(1)
         }
         words.append(word)
+    }
+
+    mutating func reserveCapacity(words wordCount: Int, runs: Int) {
+        offsets.reserveCapacity(runs)
+        lengths.reserveCapacity(runs)
+        words.reserveCapacity(wordCount)
     }
 
     mutating func removeAll() {
@@ -83,6 +90,12 @@ struct RunBatch {
     mutating func removeAll() {
         whole.removeAll()
         partial.removeAll()
+    }
+
+    /// Room for `words` changed words in `runs` runs in each of the two lists.
+    mutating func reserveCapacity(words: Int, runs: Int) {
+        whole.reserveCapacity(words: words, runs: runs)
+        partial.reserveCapacity(words: words, runs: runs)
     }
 
     /// The partially changed words alone: what the one-sided paths send to the home's

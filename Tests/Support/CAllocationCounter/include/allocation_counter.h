@@ -1,0 +1,13 @@
+// A test-only count of the heap allocations of the calling thread: this target defines
+// malloc and its relatives (forwarding to glibc's own), so linking it into a test binary
+// counts every allocation made by any code of that binary, the Swift runtime included.
+#ifndef ALLOCATION_COUNTER_H
+#define ALLOCATION_COUNTER_H
+
+#include <stdint.h>
+
+/// Allocations (malloc, calloc, realloc, memalign and relatives) made by the calling
+/// thread since it started.
+uint64_t allocation_counter_thread(void);
+
+#endif
