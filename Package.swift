@@ -61,7 +61,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "DSMCheck",
-            dependencies: ["SwiftDSM", "Collectives", "CMPI", "MapReduce"],
+            dependencies: ["SwiftDSM", "Collectives", "CMPI", "MapReduce", "CAllocationCounter"],
             path: "Tests/Programs/DSMCheck"
         ),
         .executableTarget(

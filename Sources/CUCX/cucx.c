@@ -206,9 +206,34 @@ static void fetch_done(cucx_node *node, struct cucx_fetch *fetch) {
     atomic_fetch_sub(&node->outstanding, 1);
 }
 
+// A reply header from the node's slots, or from the heap when every slot is in flight.
+static cucx_reply *take_reply(cucx_node *node) {
+    _Atomic uint64_t *free_replies = (_Atomic uint64_t *)&node->free_replies;
+    uint64_t free_slots = atomic_load(free_replies);
+    while (free_slots != 0) {
+        int slot = __builtin_ctzll(free_slots);
+        if (atomic_compare_exchange_weak(free_replies, &free_slots, free_slots & ~(UINT64_C(1) << slot))) {
+            node->replies[slot].node = node;
+            return &node->replies[slot];
+        }
+    }
+    cucx_reply *reply = malloc(sizeof *reply);
+    reply->node = node;
+    return reply;
+}
+
+static void give_back_reply(cucx_reply *reply) {
+    cucx_node *node = reply->node;
+    if (reply >= node->replies && reply < node->replies + reply_slots) {
+        atomic_fetch_or((_Atomic uint64_t *)&node->free_replies, UINT64_C(1) << (reply - node->replies));
+    } else {
+        free(reply);
+    }
+}
+
 static void reply_sent(void *request, ucs_status_t status, void *user_data) {
     (void)status;
-    free(user_data);
+    give_back_reply(user_data);
     if (request) ucp_request_free(request);
 }
 
@@ -227,12 +252,12 @@ static ucs_status_t fetch_requested(void *arg, const void *header, size_t header
         return UCS_OK;
     }
     size_t page = (size_t)1 << node->page_shift;
-    page_header *reply = malloc(sizeof *reply);
-    reply->token = request.token;
-    reply->status = 0;
+    cucx_reply *reply = take_reply(node);
+    reply->header.token = request.token;
+    reply->header.status = 0;
     if (request.length == 0 || request.offset % page || request.length % page || request.offset > node->pages_length
         || request.length > node->pages_length - request.offset) {
-        reply->status = -1;
+        reply->header.status = -1;
         cucx_report(node, cucx_problem_malformed, (int)request.rank, "a page fetch outside the shared range or not of whole pages");
         request.length = 0;
     } else {
@@ -250,9 +275,9 @@ static ucs_status_t fetch_requested(void *arg, const void *header, size_t header
         .user_data = reply,
         .memory_type = UCS_MEMORY_TYPE_HOST,
     };
-    ucs_status_ptr_t sent = ucp_am_send_nbx(node->endpoints[request.rank], am_page, reply, sizeof *reply,
-                                            node->arena + request.offset, request.length, &send);
-    if (!UCS_PTR_IS_PTR(sent)) free(reply);  // done (or failed: the requester's endpoint reports it)
+    ucs_status_ptr_t sent = ucp_am_send_nbx(node->endpoints[request.rank], am_page, &reply->header,
+                                            sizeof reply->header, node->arena + request.offset, request.length, &send);
+    if (!UCS_PTR_IS_PTR(sent)) give_back_reply(reply);  // done (or failed: the requester's endpoint reports it)
     return UCS_OK;
 }
 
@@ -310,6 +335,7 @@ int cucx_serve_pages(cucx_node *node, void *arena, size_t pages_length, void *no
     node->page_shift = page_shift;
     node->chunk_shift = chunk_shift;
     node->fetches = calloc(fetch_slots, sizeof *node->fetches);
+    node->free_replies = ~UINT64_C(0);
     for (int slot = 0; slot < fetch_slots; slot++) node->fetches[slot].node = node;
     ucp_am_handler_param_t handlers[2] = {
         { .field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB | UCP_AM_HANDLER_PARAM_FIELD_ARG,

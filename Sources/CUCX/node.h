@@ -10,11 +10,13 @@
 #include <ucp/api/ucp.h>
 
 typedef struct cucx_target cucx_target;
-enum { fetch_slots = 64, am_fetch = 1, am_page = 2, am_ping = 3, am_pong = 4, am_message = 5 };
+enum { fetch_slots = 64, reply_slots = 64, am_fetch = 1, am_page = 2, am_ping = 3, am_pong = 4, am_message = 5 };
 
 // A fetch request's header and its reply's: the reply names the request's slot.
 typedef struct { uint64_t token; uint64_t offset; uint64_t length; uint32_t rank; uint32_t pad; } fetch_header;
 typedef struct { uint64_t token; int64_t status; } page_header;
+// A reply's header while its send is in flight, with the node whose slot it is.
+typedef struct { page_header header; struct cucx_node *node; } cucx_reply;
 
 struct cucx_fetch {
     struct cucx_node *node;
@@ -53,6 +55,11 @@ struct cucx_node {
     // Fetches waiting for their reply, by slot; a reply names its slot and generation.
     struct cucx_fetch *fetches;
     atomic_uint fetch_generation;
+    // Headers of page replies in flight (UCX 1.13 keeps a header until the send completes),
+    // so serving a fetch allocates nothing: a set bit of `free_replies` is a free slot (taken
+    // and given back atomically; the heap serves when all are in flight).
+    cucx_reply replies[reply_slots];
+    uint64_t free_replies;
     // The header of the ping in flight (UCX may send it after cucx_ping returns).
     uint64_t ping;
     pthread_t progress_thread;

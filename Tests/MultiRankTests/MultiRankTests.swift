@@ -58,6 +58,11 @@ final class ScenarioTests: XCTestCase {
     /// evictions of pages other threads use), against the model.
     func testSeveralThreadsPerRank() { runEverywhere("threads", ["--jia-cache-pages=16"]) }
 
+    /// SwiftDSM's fault path (it runs in a signal handler) makes no heap allocation in a
+    /// release build: fetched runs, writes to copies and home pages, refetches, clean
+    /// evictions of a 16-page cache (MPI's and UCX's own allocations are printed, not counted).
+    func testTheFaultPathAllocatesNothing() { runEverywhere("fault-allocations", ["--jia-cache-pages=16"]) }
+
     /// Home migration and adaptive write detection, each on and off, seen acting through
     /// their counters (and a migrated page served by its new home).
     func testAdaptiveProtocolsAct() {

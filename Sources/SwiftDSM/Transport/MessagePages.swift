@@ -15,11 +15,10 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
         self.channel = channel
     }
 
+    /// The request is built on the stack: a fetch runs in the fault handler, which allocates nothing.
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
-        var writer = MessageWriter(kind: .fetchPages)
-        writer.append(offset)
-        writer.append(length)
-        let received = writer.bytes.withUnsafeBytes { request in
+        var request = (RequestKind.fetchPages.rawValue.littleEndian, Int64(offset).littleEndian, Int64(length).littleEndian)
+        let received = withUnsafeBytes(of: &request) { request in
             channel.call(request, to: home, replyTag: Tag.pageData,
                          into: UnsafeMutableRawBufferPointer(start: destination, count: length))
         }

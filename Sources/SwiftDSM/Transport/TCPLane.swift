@@ -26,6 +26,9 @@ final class TCPLane: @unchecked Sendable {
     private let sending = Mutex<UInt64>(0)
     /// Used under `sending` for outgoing frames, by the receiving thread for incoming ones.
     private let codec: FrameCodec?
+    /// The vectors of the frame being sent (under `sending`): reused, so a send from the
+    /// fault handler allocates nothing.
+    private var vectors: [iovec] = []
     /// The receive side belongs to one thread at a time (the service thread, or the thread
     /// holding the channel's receive lock).
     private var storage: UnsafeMutableRawPointer
@@ -42,6 +45,7 @@ final class TCPLane: @unchecked Sendable {
         self.codec = codec
         capacity = 1 << 18
         storage = .allocate(byteCount: capacity, alignment: 16)
+        vectors.reserveCapacity(8)
     }
 
     deinit { storage.deallocate() }
@@ -59,7 +63,8 @@ final class TCPLane: @unchecked Sendable {
             defer { sequence &+= 1 }
             if let codec {
                 let frame = codec.encode(tag: tag, parts, length: length, counter: sequence)
-                var vectors = [iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count)]
+                vectors.removeAll(keepingCapacity: true)
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: frame.baseAddress), iov_len: frame.count))
                 ThreadStatistics.current.pointee.wireBytesSent &+= UInt64(frame.count)
                 return write(&vectors)
             }
@@ -69,8 +74,7 @@ final class TCPLane: @unchecked Sendable {
                     .encode(into: raw.baseAddress!)
             }
             return withUnsafeBytes(of: &header) { headerBytes in
-                var vectors = [iovec]()
-                vectors.reserveCapacity(parts.count + 1)
+                vectors.removeAll(keepingCapacity: true)
                 vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: headerBytes.baseAddress),
                                      iov_len: FrameHeader.length))
                 for part in parts where part.count > 0 {

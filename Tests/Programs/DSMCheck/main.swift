@@ -33,6 +33,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "checkpoint": checkpointScenario,
     "free": freeScenario,
     "shuffle-growth": shuffleGrowthScenario,
+    "fault-allocations": faultAllocationScenario,
 ]
 
 let errorScenarios: [String: (DSM) -> Void] = [

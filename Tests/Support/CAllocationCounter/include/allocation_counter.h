@@ -10,4 +10,13 @@
 /// thread since it started.
 uint64_t allocation_counter_thread(void);
 
+/// From now on, also tell apart the allocations SwiftDSM's own code makes: those called
+/// from the executable or the Swift runtime, not from a C library it calls (MPI, UCX),
+/// whose allocations are that library's business. Costs a dladdr per allocation.
+void allocation_counter_watch_callers(void);
+
+/// Allocations of the calling thread called from the executable or the Swift runtime,
+/// since `allocation_counter_watch_callers`.
+uint64_t allocation_counter_own_thread(void);
+
 #endif
