@@ -83,6 +83,8 @@ final class CoherenceEngine {
     private var arrived: [Int] = []
     private var departed: [Int] = []
     private var victims: [Int] = []
+    /// Faults and fetches for the debug log, logged outside the fault handler.
+    private var trace = FaultTrace(enabled: DSMLog.tracing)
 
     init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int, prefaultCache: Bool,
          transport: PageTransport, prefetchPages: Int) {
@@ -213,7 +215,7 @@ final class CoherenceEngine {
         let faultTime = monotonicNanoseconds() &- faultStart
         statistics.faultNanoseconds &+= faultTime
         statistics.faultLatency.record(faultTime)
-        DSMLog.trace("fault \(isWrite ? "write" : "read") page \(page) home \(table.home[page]) in \(faultTime) ns")
+        if DSMLog.tracing { trace.record(.fault(page: page, home: table.home[page], isWrite: isWrite, nanoseconds: faultTime)) }
         return true
     }
 
@@ -325,7 +327,7 @@ final class CoherenceEngine {
         statistics.pagesFetched += UInt64(count)
         subscribe(page, count: count)
         for index in page..<(page + count) where table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
-        DSMLog.trace("fetch pages \(page)..<\(page + count) from rank \(table.home[page]) in \(elapsed) ns")
+        if DSMLog.tracing { trace.record(.fetch(page: page, count: count, home: table.home[page], nanoseconds: elapsed)) }
     }
 
     /// The first use of a copy the last barrier's broadcast installed: no fetch, a protection
@@ -543,6 +545,7 @@ final class CoherenceEngine {
     /// that another rank may hold a copy of. `atBarrier`: the interval ends at a barrier,
     /// whose notices reach every rank (so the read notices of those pages can be forgotten).
     func endInterval(atBarrier: Bool) -> [Int] {
+        trace.flush()
         guard ranks > 1 else { return [] }
         interval &+= 1
         if interval == 0 {  // after 2^32 intervals: forget, since 0 means "never written"
@@ -853,6 +856,7 @@ final class CoherenceEngine {
     /// Marks this rank's copies of `pages` stale (pages homed here are always current).
     /// They keep their slots, so a later access refetches in place.
     func invalidate(_ pages: [Int]) {
+        trace.flush()
         synchronizations &+= 1
         if synchronizations == 0 { synchronizations = 1 }  // 0 means "current" in staleSince
         var stale: [Int] = []
