@@ -166,5 +166,3 @@ int cplatform_set_application_fault_handler(const struct sigaction *action, stru
     }
     return 0;
 }
-
-int cplatform_errno(void) { return errno; }

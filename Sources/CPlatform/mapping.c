@@ -10,27 +10,31 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-static int prot_flags(int prot) {
-    switch (prot) {
-    case 1: return PROT_READ;
-    case 3: return PROT_READ | PROT_WRITE;
-    default: return PROT_NONE;
+#include <unistd.h>
+
+int cplatform_memfd(const char *name, int64_t length, int *fd) {
+    int opened = memfd_create(name, MFD_CLOEXEC);
+    if (opened < 0) return errno;
+    if (ftruncate(opened, (off_t)length) != 0) {
+        int saved = errno;
+        close(opened);
+        return saved;
     }
+    *fd = opened;
+    return 0;
 }
 
-int cplatform_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
-
-void *cplatform_reserve_at(void *hint, size_t length) {
+int cplatform_reserve_at(void *hint, size_t length, void **address) {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
     if (hint != NULL) flags |= MAP_FIXED_NOREPLACE;
-    void *address = mmap(hint, length, PROT_NONE, flags, -1, 0);
-    if (address == MAP_FAILED) return NULL;
-    if (hint != NULL && address != hint) {  // kernels before 4.17 treat the flag as a hint
-        munmap(address, length);
-        errno = EEXIST;
-        return NULL;
+    void *reserved = mmap(hint, length, PROT_NONE, flags, -1, 0);
+    if (reserved == MAP_FAILED) return errno;
+    if (hint != NULL && reserved != hint) {  // kernels before 4.17 treat the flag as a hint
+        munmap(reserved, length);
+        return EEXIST;
     }
-    return address;
+    *address = reserved;
+    return 0;
 }
 
 int cplatform_unmap_to_reserved(void *address, size_t length) {
@@ -41,17 +45,19 @@ int cplatform_unmap_to_reserved(void *address, size_t length) {
 
 int cplatform_map_shared_fixed(void *address, size_t length, int prot, int fd, int64_t offset, int populate) {
     int flags = MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0);
-    void *result = mmap(address, length, prot_flags(prot), flags, fd, (off_t)offset);
+    void *result = mmap(address, length, prot, flags, fd, (off_t)offset);
     return result == MAP_FAILED ? errno : 0;
 }
 
-void *cplatform_map_shared(size_t length, int fd, int64_t offset) {
+int cplatform_map_shared(size_t length, int fd, int64_t offset, void **address) {
     void *result = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, (off_t)offset);
-    return result == MAP_FAILED ? NULL : result;
+    if (result == MAP_FAILED) return errno;
+    *address = result;
+    return 0;
 }
 
 int cplatform_protect(void *address, size_t length, int prot) {
-    return mprotect(address, length, prot_flags(prot)) == 0 ? 0 : errno;
+    return mprotect(address, length, prot) == 0 ? 0 : errno;
 }
 
 int cplatform_punch_hole(int fd, int64_t offset, int64_t length) {

@@ -30,103 +30,119 @@ static void set_lane_options(int fd) {
     setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
-int cplatform_tcp_listen(uint32_t address, uint16_t *port) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -1;
+int cplatform_tcp_listen(uint32_t address, int *fd, uint16_t *port) {
+    int socket_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (socket_fd < 0) return errno;
     struct sockaddr_in local = {0};
     local.sin_family = AF_INET;
     local.sin_addr.s_addr = address;
     local.sin_port = 0;
     socklen_t length = sizeof local;
-    if (bind(fd, (struct sockaddr *)&local, sizeof local) != 0 || listen(fd, 1024) != 0 ||
-        getsockname(fd, (struct sockaddr *)&local, &length) != 0) {
+    if (bind(socket_fd, (struct sockaddr *)&local, sizeof local) != 0 || listen(socket_fd, 1024) != 0 ||
+        getsockname(socket_fd, (struct sockaddr *)&local, &length) != 0) {
         int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
+        close(socket_fd);
+        return saved;
     }
+    *fd = socket_fd;
     *port = ntohs(local.sin_port);
-    return fd;
+    return 0;
 }
 
-int cplatform_tcp_connect(uint32_t address, uint16_t port, int timeout_ms) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -1;
+int cplatform_tcp_connect(uint32_t address, uint16_t port, int timeout_ms, int *fd) {
+    int socket_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (socket_fd < 0) return errno;
     struct sockaddr_in remote = {0};
     remote.sin_family = AF_INET;
     remote.sin_addr.s_addr = address;
     remote.sin_port = htons(port);
-    if (connect(fd, (struct sockaddr *)&remote, sizeof remote) != 0) {
-        if (errno != EINPROGRESS) goto fail;
-        struct pollfd wait = {.fd = fd, .events = POLLOUT};
+    int error = 0;
+    if (connect(socket_fd, (struct sockaddr *)&remote, sizeof remote) != 0) {
+        if (errno != EINPROGRESS) { error = errno; goto fail; }
+        struct pollfd wait = {.fd = socket_fd, .events = POLLOUT};
         int ready = poll(&wait, 1, timeout_ms);
-        if (ready == 0) { errno = ETIMEDOUT; goto fail; }
-        if (ready < 0) goto fail;
-        int error = 0;
+        if (ready == 0) { error = ETIMEDOUT; goto fail; }
+        if (ready < 0) { error = errno; goto fail; }
         socklen_t length = sizeof error;
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error != 0) { errno = error; goto fail; }
+        getsockopt(socket_fd, SOL_SOCKET, SO_ERROR, &error, &length);
+        if (error != 0) goto fail;
     }
-    set_lane_options(fd);
-    return fd;
-fail:;
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return -1;
+    set_lane_options(socket_fd);
+    *fd = socket_fd;
+    return 0;
+fail:
+    close(socket_fd);
+    return error;
 }
 
-int cplatform_tcp_accept(int listener, int timeout_ms) {
+int cplatform_tcp_accept(int listener, int timeout_ms, int *fd) {
     struct pollfd wait = {.fd = listener, .events = POLLIN};
     int ready = poll(&wait, 1, timeout_ms);
-    if (ready == 0) { errno = ETIMEDOUT; return -1; }
-    if (ready < 0) return -1;
-    int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) set_lane_options(fd);
-    return fd;
+    if (ready == 0) return ETIMEDOUT;
+    if (ready < 0) return errno;
+    int accepted = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (accepted < 0) return errno;
+    set_lane_options(accepted);
+    *fd = accepted;
+    return 0;
 }
 
-int cplatform_set_nonblocking(int fd) {
-    int flags = fcntl(fd, F_GETFL);
-    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-}
-
-long cplatform_sendv(int fd, const void *iov, int count) {
+int cplatform_sendv(int fd, const void *iov, int count, long *sent) {
     struct msghdr message = {0};
     message.msg_iov = (struct iovec *)iov;
     message.msg_iovlen = (size_t)count;
-    return (long)sendmsg(fd, &message, MSG_NOSIGNAL);
+    ssize_t result = sendmsg(fd, &message, MSG_NOSIGNAL);
+    if (result < 0) return errno;
+    *sent = (long)result;
+    return 0;
 }
 
-long cplatform_receive(int fd, void *buffer, size_t length) {
-    return (long)recv(fd, buffer, length, MSG_DONTWAIT);
+int cplatform_receive(int fd, void *buffer, size_t length, long *received) {
+    ssize_t result = recv(fd, buffer, length, MSG_DONTWAIT);
+    if (result < 0) return errno;
+    *received = (long)result;
+    return 0;
 }
 
-int cplatform_wait_fd(int fd, int for_writing, int timeout_ms) {
+int cplatform_wait_fd(int fd, int for_writing, int timeout_ms, int *ready) {
     struct pollfd wait = {.fd = fd, .events = for_writing ? POLLOUT : POLLIN};
-    int ready = poll(&wait, 1, timeout_ms);
-    return ready;
+    int result = poll(&wait, 1, timeout_ms);
+    if (result < 0) return errno;
+    *ready = result;
+    return 0;
 }
 
-int cplatform_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+int cplatform_epoll_create(int *fd) {
+    int created = epoll_create1(EPOLL_CLOEXEC);
+    if (created < 0) return errno;
+    *fd = created;
+    return 0;
+}
 
 int cplatform_epoll_add(int epoll, int fd, uint64_t data) {
     struct epoll_event event = {.events = EPOLLIN, .data.u64 = data};
-    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
+    return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 ? 0 : errno;
 }
 
-int cplatform_epoll_wait(int epoll, uint64_t *data, int capacity, int timeout_ms) {
+int cplatform_epoll_wait(int epoll, uint64_t *data, int capacity, int timeout_ms, int *count) {
     struct epoll_event events[64];
     if (capacity > 64) capacity = 64;
-    int count;
+    int ready;
     do {
-        count = epoll_wait(epoll, events, capacity, timeout_ms);
-    } while (count < 0 && errno == EINTR);
-    for (int index = 0; index < count; index++) data[index] = events[index].data.u64;
-    return count;
+        ready = epoll_wait(epoll, events, capacity, timeout_ms);
+    } while (ready < 0 && errno == EINTR);
+    if (ready < 0) return errno;
+    for (int index = 0; index < ready; index++) data[index] = events[index].data.u64;
+    *count = ready;
+    return 0;
 }
 
-int cplatform_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+int cplatform_eventfd(int *fd) {
+    int created = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (created < 0) return errno;
+    *fd = created;
+    return 0;
+}
 
 void cplatform_eventfd_signal(int fd) {
     uint64_t one = 1;
@@ -154,7 +170,7 @@ static int matches(const char *spec, const char *name, uint32_t address) {
 
 int cplatform_interface_address(const char *spec, uint32_t *address) {
     struct ifaddrs *list;
-    if (getifaddrs(&list) != 0) return -1;
+    if (getifaddrs(&list) != 0) return errno;
     int found = 0;
     for (struct ifaddrs *entry = list; entry && !found; entry = entry->ifa_next) {
         if (!entry->ifa_addr || entry->ifa_addr->sa_family != AF_INET) continue;
@@ -167,5 +183,5 @@ int cplatform_interface_address(const char *spec, uint32_t *address) {
         }
     }
     freeifaddrs(list);
-    return found ? 0 : 1;
+    return found ? 0 : ENODEV;
 }

@@ -19,7 +19,7 @@ final class CoherenceEngineTests: XCTestCase {
     /// Pages 0..<32 are homed on rank 1 (the arena), pages 32..<64 here.
     private func start(cachePages: Int, prefetchPages: Int = 4) {
         let capacity = (remotePages + homePages) * pageSize
-        space = AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)
+        space = try! AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)
         store = PageStore(space: space)
         transport = LoopbackPages(length: capacity)
         engine = CoherenceEngine(rank: 0, ranks: 2, space: space, store: store, cachePages: cachePages,
@@ -35,9 +35,9 @@ final class CoherenceEngineTests: XCTestCase {
 
     override func tearDown() {
         FaultTrampoline.remove()
-        engine?.release()
-        store?.release()
-        space?.release()
+        engine?.close()
+        store?.close()
+        space?.close()
         transport?.close()
     }
 

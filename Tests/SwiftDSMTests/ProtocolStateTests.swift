@@ -84,7 +84,6 @@ final class NoticeTests: XCTestCase {
 
     func testBarrierNoticesAreUniquePerInterval() {
         let marks = PageArray<UInt32>(count: 64)
-        defer { marks.release() }
         var notices = BarrierNotices()
         notices.record([3, 4, 3], marks: marks)
         notices.record([4, 5], marks: marks)
@@ -106,7 +105,6 @@ final class PageStructureTests: XCTestCase {
 
     func testPageTableStateAndSlots() {
         let table = PageTable(pageCount: 1 << 20)
-        defer { table.release() }
         XCTAssertEqual(table.state(12345), .unmapped)
         XCTAssertNil(table.slot(12345))
         table.setSlot(12345, 0)
@@ -140,7 +138,6 @@ final class PageStructureTests: XCTestCase {
     /// JIAJIA's rule: one writer, which held a valid copy, and is not the home already.
     func testHomesMoveOnlyToSingleWritersThatHeldACopy() {
         var migration = HomeMigration(pageCount: 64)
-        defer { migration.release() }
         let homes = [0: 0, 1: 0, 2: 1, 3: 1, 4: 0, 5: 2]
         let lists: [[Int64]] = [
             [HomeMigration.notice(2, heldValid: true), HomeMigration.notice(4, heldValid: false)],  // rank 0
@@ -162,7 +159,6 @@ final class PageStructureTests: XCTestCase {
     /// A page whose writers take turns moves again only after 2, 4, 8 ... barriers.
     func testAPageThatMovedWaitsTwiceAsLongEachTime() {
         var migration = HomeMigration(pageCount: 8)
-        defer { migration.release() }
         var home = 0
         var barriersWithMoves: [Int] = []
         for barrier in 1...40 {

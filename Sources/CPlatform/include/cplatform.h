@@ -1,6 +1,10 @@
 // CPlatform: the few operating-system facilities Swift cannot express directly:
 // decoding the faulting address and access kind from a SIGSEGV context, memfd and the
 // mmap variants, and the sockets, epoll and eventfd of the tcp transport.
+//
+// One convention: every helper that can fail returns 0 or an errno, and hands its values
+// back through out-parameters (Swift checks the result with `systemCheck` or
+// `systemCall`, which name the call). Helpers that cannot fail return void.
 #ifndef CPLATFORM_H
 #define CPLATFORM_H
 
@@ -29,25 +33,22 @@ int cplatform_set_application_fault_handler(const struct sigaction *action, stru
 /// Restores the handler that was installed before.
 void cplatform_remove_fault_handler(void);
 
-/// memfd_create(name, MFD_CLOEXEC). Returns the descriptor or -1 with errno set.
-int cplatform_memfd(const char *name);
+/// memfd_create(name, MFD_CLOEXEC) sized to `length` bytes, into `fd`. Returns 0 or errno.
+int cplatform_memfd(const char *name, int64_t length, int *fd);
 
-/// errno of the calling thread.
-int cplatform_errno(void);
+/// A PROT_NONE reservation of `length` bytes at `hint` (MAP_FIXED_NOREPLACE; EEXIST when
+/// the range is taken), or anywhere when `hint` is NULL, into `address`. Returns 0 or errno.
+int cplatform_reserve_at(void *hint, size_t length, void **address);
 
-/// mmap with MAP_FIXED_NOREPLACE semantics for a PROT_NONE reservation at `hint`.
-/// Returns the mapped address, or NULL when the range is taken (errno set).
-void *cplatform_reserve_at(void *hint, size_t length);
-
-/// Replaces [address, address+length) with a fresh PROT_NONE reservation.
+/// Replaces [address, address+length) with a fresh PROT_NONE reservation. Returns 0 or errno.
 int cplatform_unmap_to_reserved(void *address, size_t length);
 
 /// Maps `length` bytes of `fd` at `offset` over [address, address+length) (MAP_SHARED|MAP_FIXED).
-/// prot: 0 none, 1 read, 3 read+write.
+/// prot: PROT_NONE, PROT_READ or PROT_READ|PROT_WRITE. Returns 0 or errno.
 int cplatform_map_shared_fixed(void *address, size_t length, int prot, int fd, int64_t offset, int populate);
 
-/// Maps `length` bytes of `fd` at `offset` anywhere, read+write. NULL on failure.
-void *cplatform_map_shared(size_t length, int fd, int64_t offset);
+/// Maps `length` bytes of `fd` at `offset` anywhere, read+write, into `address`. Returns 0 or errno.
+int cplatform_map_shared(size_t length, int fd, int64_t offset, void **address);
 
 /// Frees the file pages of [offset, offset+length) (fallocate PUNCH_HOLE | KEEP_SIZE). Returns 0 or errno.
 int cplatform_punch_hole(int fd, int64_t offset, int64_t length);
@@ -60,7 +61,7 @@ int cplatform_populate_read(void *address, size_t length);
 /// (MADV_POPULATE_WRITE): one call instead of a fault per page. Returns 0 or errno.
 int cplatform_populate_write(void *address, size_t length);
 
-/// mprotect with prot: 0 none, 1 read, 3 read+write.
+/// mprotect with PROT_* flags. Returns 0 or errno.
 int cplatform_protect(void *address, size_t length, int prot);
 
 /// XORs `count` 64-bit deltas into `target`. A delta that changes only some bytes of its
@@ -85,38 +86,44 @@ int cplatform_any_flag(const uint8_t *flags, size_t count);
 
 // Sockets for the tcp transport (network.c). Addresses are IPv4 in network byte order.
 
-/// A socket listening on `address` at a port the kernel picks (written to `port`). -1 and errno on failure.
-int cplatform_tcp_listen(uint32_t address, uint16_t *port);
+/// A socket listening on `address` at a port the kernel picks, into `fd` and `port`. Returns 0 or errno.
+int cplatform_tcp_listen(uint32_t address, int *fd, uint16_t *port);
 
-/// A non-blocking connection to `address`:`port` with TCP_NODELAY and keepalive, or -1 and errno.
-int cplatform_tcp_connect(uint32_t address, uint16_t port, int timeout_ms);
+/// A non-blocking connection to `address`:`port` with TCP_NODELAY and keepalive, into
+/// `fd`. Returns 0 or errno (ETIMEDOUT after `timeout_ms`).
+int cplatform_tcp_connect(uint32_t address, uint16_t port, int timeout_ms, int *fd);
 
-/// The next connection on `listener` (non-blocking, with the lane options), or -1 and errno (ETIMEDOUT).
-int cplatform_tcp_accept(int listener, int timeout_ms);
+/// The next connection on `listener` (non-blocking, with the lane options), into `fd`.
+/// Returns 0 or errno (ETIMEDOUT after `timeout_ms`).
+int cplatform_tcp_accept(int listener, int timeout_ms, int *fd);
 
-int cplatform_set_nonblocking(int fd);
+/// sendmsg over `count` struct iovec at `iov` with MSG_NOSIGNAL, the bytes sent into
+/// `sent`. Returns 0 or errno (EAGAIN when the socket is full).
+int cplatform_sendv(int fd, const void *iov, int count, long *sent);
 
-/// sendmsg over `count` struct iovec at `iov` with MSG_NOSIGNAL: bytes sent, or -1 and errno.
-long cplatform_sendv(int fd, const void *iov, int count);
+/// recv with MSG_DONTWAIT, the bytes read into `received` (0 at the end of the stream).
+/// Returns 0 or errno (EAGAIN when nothing is there).
+int cplatform_receive(int fd, void *buffer, size_t length, long *received);
 
-/// recv with MSG_DONTWAIT: bytes read, 0 at end of stream, or -1 and errno.
-long cplatform_receive(int fd, void *buffer, size_t length);
+/// Waits for one descriptor to be readable or writable; `ready` is 1, or 0 when
+/// `timeout_ms` passed. Returns 0 or errno (EINTR included).
+int cplatform_wait_fd(int fd, int for_writing, int timeout_ms, int *ready);
 
-/// poll one descriptor for reading or writing: 1 ready, 0 timed out, -1 error.
-int cplatform_wait_fd(int fd, int for_writing, int timeout_ms);
-
-int cplatform_epoll_create(void);
-/// Watches `fd` for input; `data` comes back from cplatform_epoll_wait.
+/// epoll_create1(EPOLL_CLOEXEC) into `fd`. Returns 0 or errno.
+int cplatform_epoll_create(int *fd);
+/// Watches `fd` for input; `data` comes back from cplatform_epoll_wait. Returns 0 or errno.
 int cplatform_epoll_add(int epoll, int fd, uint64_t data);
-/// Waits (EINTR retried) and writes the ready descriptors' data; returns how many (at most 64).
-int cplatform_epoll_wait(int epoll, uint64_t *data, int capacity, int timeout_ms);
+/// Waits (EINTR retried) and writes the ready descriptors' data, their number into
+/// `count` (at most 64). Returns 0 or errno.
+int cplatform_epoll_wait(int epoll, uint64_t *data, int capacity, int timeout_ms, int *count);
 
-int cplatform_eventfd(void);
+/// A non-blocking eventfd into `fd`. Returns 0 or errno.
+int cplatform_eventfd(int *fd);
 void cplatform_eventfd_signal(int fd);
 
 /// The IPv4 address of the first up interface matching `spec` (a name such as eth0, or a
-/// network such as 10.77.0.0/24), or with spec NULL the first up non-loopback one.
-/// 0 found, 1 none matched, -1 error.
+/// network such as 10.77.0.0/24), or with spec NULL the first up non-loopback one, into
+/// `address`. Returns 0, ENODEV when none matched, or errno.
 int cplatform_interface_address(const char *spec, uint32_t *address);
 
 #endif

@@ -626,11 +626,9 @@ public final class DSMRuntime: @unchecked Sendable {
         cluster.quietBarrier()
         transport.close()
         service.channel.close()
-        sync.release()
-        checkpointer.release()
-        engine.release()
-        store.release()
-        space.release()
+        engine.close()
+        store.close()
+        space.close()
         DSMRuntime.current = nil
         cluster.finish()
     }

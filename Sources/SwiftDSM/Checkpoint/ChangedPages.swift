@@ -2,7 +2,7 @@
 /// last checkpoint. Set from the write notices every barrier gathers, which name every
 /// page any rank wrote in the barrier interval, and from home migrations; the home pages
 /// written without detection (open ones) are added by the engine at the checkpoint.
-struct ChangedPages {
+struct ChangedPages: ~Copyable {
     private let marks: PageArray<UInt8>
 
     init(pageCount: Int) { marks = PageArray(count: pageCount) }
@@ -13,5 +13,4 @@ struct ChangedPages {
 
     func clear(below limit: Int) { marks.pointer.update(repeating: 0, count: limit) }
 
-    func release() { marks.release() }
 }

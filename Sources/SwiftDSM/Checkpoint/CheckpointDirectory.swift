@@ -57,7 +57,7 @@ struct CheckpointDirectory {
         try body(&writer)
         let record = try writer.finish(name: file)
         guard rename(final + ".tmp", final) == 0 else {
-            throw CheckpointProblem("cannot rename \(final).tmp to \(final): \(String(cString: strerror(errno)))")
+            throw CheckpointProblem("cannot rename \(final).tmp to \(final): \(errnoText(errno))")
         }
         let directory = open(path(sequence: sequence), O_RDONLY | O_DIRECTORY)
         if directory >= 0 {
@@ -78,7 +78,7 @@ struct CheckpointFileWriter {
     init(path: String) throws(CheckpointProblem) {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CheckpointProblem("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CheckpointProblem("cannot create \(path): \(errnoText(errno))") }
     }
 
     mutating func append(_ buffer: UnsafeRawBufferPointer) throws(CheckpointProblem) {
@@ -88,7 +88,7 @@ struct CheckpointFileWriter {
             let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else {
-                let reason = String(cString: strerror(errno))
+                let reason = errnoText(errno)
                 close(fd)
                 throw CheckpointProblem("cannot write \(path): \(reason)")
             }
@@ -108,7 +108,7 @@ struct CheckpointFileWriter {
     /// `fsync`s and closes the file.
     func finish(name: String) throws(CheckpointProblem) -> CheckpointManifest.FileRecord {
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw CheckpointProblem("cannot fsync \(path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else { throw CheckpointProblem("cannot fsync \(path): \(errnoText(errno))") }
         return CheckpointManifest.FileRecord(name: name, bytes: bytes, sha256: CheckpointManifest.hex(hasher.finalize()))
     }
 }
@@ -128,7 +128,7 @@ enum CheckpointFileReader {
     /// Streams the file through SHA-256 (a part can be large) and compares size and digest.
     static func verify(_ path: String, _ record: CheckpointManifest.FileRecord) throws(CheckpointProblem) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointProblem("\(path) is missing or unreadable: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw CheckpointProblem("\(path) is missing or unreadable: \(errnoText(errno))") }
         defer { close(fd) }
         var hasher = SHA256()
         let chunk = 1 << 20
@@ -138,7 +138,7 @@ enum CheckpointFileReader {
         while true {
             let count = Glibc.read(fd, buffer, chunk)
             if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw CheckpointProblem("cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard count >= 0 else { throw CheckpointProblem("cannot read \(path): \(errnoText(errno))") }
             if count == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer, count: count))
             size += count

@@ -69,7 +69,7 @@ enum CheckpointPart {
             self.path = path
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             self.fd = fd
-            guard fd >= 0 else { throw CheckpointProblem("\(path) is missing or unreadable: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw CheckpointProblem("\(path) is missing or unreadable: \(errnoText(errno))") }
             var fixed = [UInt8](repeating: 0, count: CheckpointPart.headerBytes)
             let got = fixed.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
             guard got == CheckpointPart.headerBytes, Array(fixed[0..<8]) == CheckpointPart.magic else {
@@ -111,7 +111,7 @@ enum CheckpointPart {
             while done < length {
                 let got = pread(fd, destination + done, length - done, off_t(dataOffset + index * header.pageSize + done))
                 if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { throw CheckpointProblem("cannot read pages from \(path): \(got < 0 ? String(cString: strerror(errno)) : "end of file")") }
+                guard got > 0 else { throw CheckpointProblem("cannot read pages from \(path): \(got < 0 ? errnoText(errno) : "end of file")") }
                 done += got
             }
         }

@@ -71,8 +71,6 @@ final class Checkpointer {
         if settings.restart != .off { prepareRestart(directory) }
     }
 
-    func release() { engine.checkpointChanges?.release() }
-
     // MARK: checkpoint
 
     /// Saves the shared memory (collective, after the caller's barrier). `allocations`: the

@@ -9,7 +9,7 @@
 /// move (2, 4, 8 ... up to 1024 barriers): where the writers of a page take turns, its home
 /// would otherwise follow them at every barrier, each move costing a copy, two mapping
 /// changes and a rendezvous (NPB-style LU with rows dealt cyclically: BENCHMARKS.md).
-struct HomeMigration {
+struct HomeMigration: ~Copyable {
     struct Move: Equatable {
         let page: Int
         let from: Int
@@ -98,10 +98,4 @@ struct HomeMigration {
         }.sorted { $0.page < $1.page }
     }
 
-    func release() {
-        seen.release()
-        writer.release()
-        movedAt.release()
-        moveCount.release()
-    }
 }

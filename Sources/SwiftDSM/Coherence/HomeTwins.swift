@@ -6,7 +6,7 @@ import Glibc
 /// the home changed rather than the whole page. The buffers are reserved once and backed as
 /// they are first used; when every buffer is taken, a page goes without one and counts as
 /// changed whole. Application thread only.
-struct HomeTwins {
+struct HomeTwins: ~Copyable {
     private let storage: PageArray<UInt8>
     private let pageSize: Int
     private var freeBuffers: [Int32]
@@ -49,5 +49,4 @@ struct HomeTwins {
         if let buffer = bufferOfPage.removeValue(forKey: page) { freeBuffers.append(buffer) }
     }
 
-    func release() { storage.release() }
 }

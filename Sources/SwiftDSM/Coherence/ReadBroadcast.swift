@@ -10,7 +10,7 @@
 /// per page from the gathered lists, so every rank decides the same pushes. A copy a push
 /// installs stays inaccessible until its first use (a fault with no fetch), so the rank
 /// sees whether it was used.
-struct ReadBroadcast {
+struct ReadBroadcast: ~Copyable {
     private static let flag: Int64 = 1 << 62
     private static let leaving: Int64 = 1 << 61
 
@@ -49,10 +49,6 @@ struct ReadBroadcast {
         subscriberMask = PageArray(count: pageCount)
     }
 
-    func release() {
-        subscriberCount.release()
-        subscriberMask.release()
-    }
 
     /// Applies this barrier's subscriptions, then returns the pushes of the pages written
     /// before it that other ranks are subscribed to, at most `limit` pages.

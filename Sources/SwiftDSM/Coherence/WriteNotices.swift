@@ -39,14 +39,14 @@ struct BarrierNotices {
     private(set) var pages: [Int] = []
     private(set) var epoch: UInt32 = 1
 
-    mutating func record(_ written: [Int], marks: PageArray<UInt32>) {
+    mutating func record(_ written: [Int], marks: borrowing PageArray<UInt32>) {
         for page in written where marks[page] != epoch {
             marks[page] = epoch
             pages.append(page)
         }
     }
 
-    mutating func startNextInterval(marks: PageArray<UInt32>) {
+    mutating func startNextInterval(marks: borrowing PageArray<UInt32>) {
         pages.removeAll(keepingCapacity: true)
         epoch &+= 1
         if epoch == 0 {  // after 2^32 barriers: forget every mark, since 0 means "never recorded"

@@ -21,17 +21,17 @@ final class AddressSpace {
             var proposal: UInt64 = 0
             var mine: UnsafeMutableRawPointer? = nil
             if cluster.rank == 0 {
-                mine = cplatform_reserve_at(nil, capacity)
-                guard let reserved = mine else {
+                let code = cplatform_reserve_at(nil, capacity, &mine)
+                if code != 0 {
                     Fatal.stop("cannot reserve \(capacity) bytes of address space for the shared range "
-                        + "(errno \(cplatform_errno())); lower the capacity setting (JIA_CAPACITY)")
+                        + "(\(errnoText(code))); lower the capacity setting (JIA_CAPACITY)")
                 }
-                // Align to 2 MiB by reserving again at an aligned address inside the range.
-                proposal = UInt64(UInt(bitPattern: reserved))
+                proposal = UInt64(UInt(bitPattern: mine))
             }
             mpiCheck(MPI_Bcast(&proposal, 1, cmpi_uint64(), 0, cluster.syncComm), "MPI_Bcast (shared base)")
             let address = UnsafeMutableRawPointer(bitPattern: UInt(proposal))!
-            if cluster.rank != 0 { mine = cplatform_reserve_at(address, capacity) }
+            // Another rank's address may be taken here (EEXIST): then rank 0 proposes another.
+            if cluster.rank != 0, cplatform_reserve_at(address, capacity, &mine) != 0 { mine = nil }
             var ok: Int32 = mine != nil ? 1 : 0
             var all: Int32 = 0
             mpiCheck(MPI_Allreduce(&ok, &all, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
@@ -45,16 +45,21 @@ final class AddressSpace {
 
     /// A shared range in this process alone, anywhere (no MPI): for the engine's tests in
     /// one process, with a loopback transport in place of the other ranks.
-    static func reserveLocally(capacity: Int, pageSize: Int) -> AddressSpace? {
-        guard let base = cplatform_reserve_at(nil, capacity) else { return nil }
-        return AddressSpace(base: base, capacity: capacity, pageSize: pageSize)
+    static func reserveLocally(capacity: Int, pageSize: Int) throws(SystemCallError) -> AddressSpace {
+        var base: UnsafeMutableRawPointer? = nil
+        try systemCall(cplatform_reserve_at(nil, capacity, &base), "reserving \(capacity) bytes of address space")
+        return AddressSpace(base: base!, capacity: capacity, pageSize: pageSize)
     }
+
+    /// The reservation, with every mapping made inside it since (one munmap takes them all).
+    private var reservation: Mapping?
 
     private init(base: UnsafeMutableRawPointer, capacity: Int, pageSize: Int) {
         self.base = base
         self.capacity = capacity
         self.pageSize = pageSize
         self.pageShift = pageSize.trailingZeroBitCount
+        reservation = Mapping(base: base, length: capacity)
     }
 
     @inline(__always) func contains(_ address: UnsafeRawPointer) -> Bool {
@@ -69,16 +74,22 @@ final class AddressSpace {
         base + (page << pageShift)
     }
 
-    func release() { munmap(base, capacity) }
+    /// Gives the range back to the system (at jia_exit); the space may not be used after.
+    func close() { reservation = nil }
+}
+
+/// The access a mapping allows, as mmap and mprotect take it.
+struct Protection: OptionSet {
+    let rawValue: Int32
+
+    static let read = Protection(rawValue: PROT_READ)
+    static let write = Protection(rawValue: PROT_WRITE)
+    static let none: Protection = []
+    static let readWrite: Protection = [.read, .write]
 }
 
 /// Protection changes and mappings over page runs, checked: a failure here is almost
 /// always the kernel's map-count limit, which deserves a message that says so.
-enum Protection: Int32 {
-    case none = 0
-    case read = 1
-    case readWrite = 3
-}
 
 extension AddressSpace {
     func protect(firstPage: Int, count: Int, _ protection: Protection) {
@@ -109,7 +120,7 @@ extension AddressSpace {
                 + "allows (vm.max_map_count = \(maxMapCount())); raise it with `sysctl -w vm.max_map_count=1048576` "
                 + "or use larger allocation blocks")
         }
-        Fatal.stop("\(call) failed in the shared range: \(String(cString: strerror(code)))")
+        Fatal.stop(SystemCallError(call: "\(call) in the shared range", code: code).description)
     }
 }
 

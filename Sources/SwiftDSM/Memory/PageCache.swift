@@ -28,6 +28,8 @@ struct SlotRing {
 final class PageCache {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
+    private var file: OwnedDescriptor?
+    private var aliasMapping: Mapping?
     private let twinStorage: PageArray<UInt8>
     /// Twin buffer of each slot while its page is being written (-1 otherwise). Buffers are
     /// reused last-in first-out, so the next interval's twins land in memory that exists.
@@ -43,14 +45,14 @@ final class PageCache {
     init(slotCount: Int, pageSize: Int, prefault: Bool) {
         self.pageSize = pageSize
         let length = slotCount * pageSize
-        fd = cplatform_memfd("swiftdsm-cache")
-        if fd < 0 || ftruncate(fd, off_t(length)) != 0 {
-            Fatal.stop("cannot create the page cache of \(slotCount) pages: \(String(cString: strerror(errno)))")
-        }
-        guard let mapped = cplatform_map_shared(length, fd, 0) else {
-            Fatal.stop("cannot map the page cache of \(slotCount) pages")
-        }
-        alias = mapped
+        var fd: Int32 = -1
+        systemCheck(cplatform_memfd("swiftdsm-cache", Int64(length), &fd), "creating the page cache of \(slotCount) pages (memfd)")
+        self.fd = fd
+        file = OwnedDescriptor(fd: fd)
+        var mapped: UnsafeMutableRawPointer? = nil
+        systemCheck(cplatform_map_shared(length, fd, 0, &mapped), "mapping the page cache of \(slotCount) pages (mmap)")
+        alias = mapped!
+        aliasMapping = Mapping(base: alias, length: length)
         // Allocating a fresh page costs several times the copy into it; doing it for every slot
         // now keeps that cost out of page faults (best effort: older kernels lack the call).
         if prefault { _ = cplatform_populate_write(alias, length) }
@@ -93,10 +95,9 @@ final class PageCache {
     }
     func free(_ slot: Int) { owner[slot] = -1 }
 
-    func release() {
-        munmap(alias, slotCount * pageSize)
-        twinStorage.release()
-        versions.release()
-        Glibc.close(fd)
+    /// Unmaps the slots' alias and closes the file (at jia_exit).
+    func close() {
+        aliasMapping = nil
+        file = nil
     }
 }

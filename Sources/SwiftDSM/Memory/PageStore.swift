@@ -15,21 +15,22 @@ final class PageStore {
     let length: Int
     let readNotices: ReadNotices
     let pageShift: Int
+    private var file: OwnedDescriptor?
+    private var aliasMapping: Mapping?
 
     init(space: AddressSpace) {
         let noticeBytes = ReadNotices.byteCount(pageCount: space.pageCount)
         length = space.capacity + (noticeBytes + space.pageSize - 1) / space.pageSize * space.pageSize
         pageShift = space.pageShift
-        fd = cplatform_memfd("swiftdsm-pages")
-        if fd < 0 { Fatal.stop("memfd_create failed: \(String(cString: strerror(cplatform_errno())))") }
-        if ftruncate(fd, off_t(length)) != 0 {
-            Fatal.stop("sizing the page store to \(length) bytes failed: \(String(cString: strerror(errno)))")
-        }
-        guard let mapped = cplatform_map_shared(length, fd, 0) else {
-            Fatal.stop("mapping the page store alias failed: \(String(cString: strerror(cplatform_errno())))")
-        }
-        alias = mapped
-        readNotices = ReadNotices(storeBase: mapped, offset: space.capacity, pageCount: space.pageCount)
+        var fd: Int32 = -1
+        systemCheck(cplatform_memfd("swiftdsm-pages", Int64(length), &fd), "creating the \(length)-byte page store (memfd)")
+        self.fd = fd
+        file = OwnedDescriptor(fd: fd)
+        var mapped: UnsafeMutableRawPointer? = nil
+        systemCheck(cplatform_map_shared(length, fd, 0, &mapped), "mapping the page store alias (mmap)")
+        alias = mapped!
+        aliasMapping = Mapping(base: alias, length: length)
+        readNotices = ReadNotices(storeBase: alias, offset: space.capacity, pageCount: space.pageCount)
         space.mapShared(firstPage: 0, count: space.pageCount, .none, fd: fd, fileOffset: 0, populate: false)
     }
 
@@ -47,14 +48,16 @@ final class PageStore {
                         populate: false)
     }
 
-    /// Pages homed elsewhere from now on: inaccessible here, and their memory freed.
+    /// Pages homed elsewhere from now on: inaccessible here, and their memory freed (best
+    /// effort: a file system without hole punching keeps the bytes).
     func dropHome(_ space: AddressSpace, firstPage: Int, count: Int) {
         space.protect(firstPage: firstPage, count: count, .none)
         _ = cplatform_punch_hole(fd, Int64(firstPage << pageShift), Int64(count << pageShift))
     }
 
-    func release() {
-        munmap(alias, length)
-        close(fd)
+    /// Unmaps the alias and closes the file (at jia_exit; the global mapping goes with the space).
+    func close() {
+        aliasMapping = nil
+        file = nil
     }
 }

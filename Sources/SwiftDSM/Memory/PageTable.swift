@@ -29,8 +29,9 @@ enum PageState: UInt8 {
 }
 
 /// Zero-initialised storage for one entry per page of the shared range, from an anonymous
-/// mapping: only the parts covering allocated pages ever get physical memory.
-struct PageArray<Element> {
+/// mapping: only the parts covering allocated pages ever get physical memory. It owns the
+/// mapping (unmapped when the array ends), so it cannot be copied.
+struct PageArray<Element>: ~Copyable {
     let pointer: UnsafeMutablePointer<Element>
     let count: Int
 
@@ -47,12 +48,12 @@ struct PageArray<Element> {
         nonmutating set { pointer[index] = newValue }
     }
 
-    func release() { munmap(pointer, max(count * MemoryLayout<Element>.stride, 1)) }
+    deinit { munmap(pointer, max(count * MemoryLayout<Element>.stride, 1)) }
 }
 
 /// What this rank knows of every page: its home, its local state, its cache slot, and
 /// marks that keep write-notice lists free of duplicates without hashing.
-struct PageTable {
+struct PageTable: ~Copyable {
     let home: PageArray<Int32>
     private let rawState: PageArray<UInt8>
     /// Cache slot + 1 while the page is cached (its twin, when written, has the same index); 0 otherwise.
@@ -103,18 +104,5 @@ struct PageTable {
 
     @inline(__always) func setSlot(_ page: Int, _ slot: Int?) {
         slotPlusOne[page] = slot.map { Int32($0 + 1) } ?? 0
-    }
-
-    func release() {
-        home.release()
-        rawState.release()
-        slotPlusOne.release()
-        barrierMark.release()
-        writtenInterval.release()
-        writtenBarrier.release()
-        fetchCount.release()
-        subscription.release()
-        snapshotAge.release()
-        staleSince.release()
     }
 }

@@ -16,7 +16,7 @@ public enum KeyFile {
     public static func read(_ path: String) throws(Problem) -> SymmetricKey {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
-            throw Problem(description: "cannot open the key file \(path): \(String(cString: strerror(errno))); "
+            throw Problem(description: "cannot open the key file \(path): \(errnoText(errno)); "
                 + "create one with `dsm-keygen \(path)` and copy it to every host")
         }
         defer { close(fd) }
@@ -47,7 +47,7 @@ public enum KeyFile {
     public static func create(_ path: String) throws(Problem) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw Problem(description: "cannot create the key file \(path): \(String(cString: strerror(errno)))"
+            throw Problem(description: "cannot create the key file \(path): \(errnoText(errno))"
                 + (errno == EEXIST ? " (a key is never overwritten: remove the old file first)" : ""))
         }
         var bytes = [UInt8](repeating: 0, count: length)
@@ -59,7 +59,7 @@ public enum KeyFile {
         close(fd)
         guard written == length, synced == 0 else {
             unlink(path)
-            throw Problem(description: "cannot write the key file \(path): \(String(cString: strerror(errno)))")
+            throw Problem(description: "cannot write the key file \(path): \(errnoText(errno))")
         }
     }
 }

@@ -19,8 +19,6 @@ final class PagePusher {
         self.decisions = ReadBroadcast(pageCount: engine.space.pageCount)
     }
 
-    func release() { decisions.release() }
-
     /// A page whose home moved at this barrier.
     func forget(_ page: Int) {
         decisions.forget(page)
@@ -28,9 +26,9 @@ final class PagePusher {
     }
 
     func push(_ gathered: GatheredNotices) {
-        let table = engine.table
+        let homes = engine.table.home.pointer  // the page table cannot be copied; its storage can be read
         let pushes = decisions.pushes(ranks: cluster.size, lists: { gathered.list(of: $0) },
-                                      home: { Int(table.home[$0]) },
+                                      home: { Int(homes[$0]) },
                                       limit: ReadBroadcast.limitBytes / engine.space.pageSize)
         if !pushes.everyone.isEmpty { pushToEveryone(pushes.everyone) }
         if !pushes.some.isEmpty { pushToSome(pushes.some) }
@@ -49,21 +47,21 @@ final class PagePusher {
 
     /// One allgather of the pages' contents, grouped by home (each home's part sealed).
     private func pushToEveryone(_ pages: [Int]) {
-        let table = engine.table
-        let ordered = pages.sorted { (table.home[$0], $0) < (table.home[$1], $1) }
+        let homes = engine.table.home.pointer  // the page table cannot be copied; its storage can be read
+        let ordered = pages.sorted { (homes[$0], $0) < (homes[$1], $1) }
         var pageCounts = [Int](repeating: 0, count: cluster.size)
-        for page in ordered { pageCounts[Int(table.home[page])] += 1 }
+        for page in ordered { pageCounts[Int(homes[page])] += 1 }
         let counts = pageCounts.map { Int32($0 * pageSize + tagsLength($0)) }
         let displacements = Self.displacements(counts)
         Self.reserve(&receiving, Int(displacements.last! + counts.last!))
-        engine.pushingHomePages(pages.filter { Int(table.home[$0]) == cluster.rank })
+        engine.pushingHomePages(pages.filter { Int(homes[$0]) == cluster.rank })
         let round = nextRound()
         receiving.withUnsafeMutableBytes { raw in
             let base = raw.baseAddress!
             var offsets = displacements
             var positions = [Int](repeating: 0, count: ordered.count)
             for (index, page) in ordered.enumerated() {
-                let home = Int(table.home[page])
+                let home = Int(homes[page])
                 positions[index] = Int(offsets[home])
                 offsets[home] += Int32(pageSize)
                 if home == cluster.rank { copyOut(page, to: base + positions[index]) }
@@ -82,7 +80,7 @@ final class PagePusher {
             for home in 0..<cluster.size where home != cluster.rank {
                 open(base + Int(displacements[home]), pages: pageCounts[home], from: home, round: round, direction: everyone)
             }
-            for (index, page) in ordered.enumerated() where Int(table.home[page]) != cluster.rank {
+            for (index, page) in ordered.enumerated() where Int(homes[page]) != cluster.rank {
                 engine.installBroadcast(page, from: base + positions[index])
             }
         }
@@ -90,7 +88,7 @@ final class PagePusher {
 
     /// One all-to-all: each home sends each reader the pages it reads, in page order.
     private func pushToSome(_ pushes: [(page: Int, ranks: UInt64)]) {
-        let table = engine.table
+        let homes = engine.table.home.pointer  // the page table cannot be copied; its storage can be read
         let rank = cluster.rank
         let me = UInt64(1) << UInt64(rank)
         var sendPages = [Int](repeating: 0, count: cluster.size)
@@ -98,7 +96,7 @@ final class PagePusher {
         var incoming: [[Int]] = Array(repeating: [], count: cluster.size)
         var mine: [Int] = []
         for push in pushes {
-            let home = Int(table.home[push.page])
+            let home = Int(homes[push.page])
             if home == rank {
                 mine.append(push.page)
                 for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
@@ -119,7 +117,7 @@ final class PagePusher {
         Self.reserve(&receiving, Int(receiveDisplacements.last! + receiveCounts.last!))
         sending.withUnsafeMutableBytes { out in
             var filled = sendDisplacements
-            for push in pushes where Int(table.home[push.page]) == rank {
+            for push in pushes where Int(homes[push.page]) == rank {
                 for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
                     copyOut(push.page, to: out.baseAddress! + Int(filled[reader]))
                     filled[reader] += Int32(pageSize)

@@ -56,11 +56,6 @@ final class Synchronizer {
     /// Under `security`, the seals of every rank's contributions to collective calls.
     var noticeSeals: NoticeSeals?
 
-    func release() {
-        migration.release()
-        pusher.release()
-    }
-
     var heldLocks: [Int] { notices.heldLocks }
 
     private func endInterval(atBarrier: Bool = false) {
@@ -202,10 +197,8 @@ final class Synchronizer {
         engine.statistics.barriers += 1
         barriersPassed += 1
         let others = gathered.pages(excluding: cluster.rank)
-        if let changes = engine.checkpointChanges {
-            changes.mark(mine)
-            changes.mark(others)
-        }
+        engine.checkpointChanges?.mark(mine)
+        engine.checkpointChanges?.mark(others)
         DSMLog.trace("barrier \(engine.statistics.barriers): \(others.count) pages written elsewhere")
         engine.invalidate(others)
         barrierNotices.startNextInterval(marks: engine.table.barrierMark)
@@ -236,9 +229,9 @@ final class Synchronizer {
     /// Applies the barrier's home migrations; then a rendezvous, so that no rank fetches a
     /// page from its new home before the new home holds it.
     private func migrateHomes(_ gathered: GatheredNotices) {
-        let table = engine.table
+        let homes = engine.table.home.pointer  // the page table cannot be copied; its storage can be read
         let moves = migration.moves(ranks: cluster.size, lists: { gathered.list(of: $0) },
-                                    home: { Int(table.home[$0]) })
+                                    home: { Int(homes[$0]) })
         guard !moves.isEmpty else { return }
         DSMLog.trace("barrier: \(moves.count) pages change home")
         engine.receiveHomes(moves)  // from the new homes' own copies: no other rank involved
@@ -277,9 +270,9 @@ final class Synchronizer {
         barrier()
         let mine = engine.fetchCounts(minimum: 2).map { HomeMigration.fetchNotice($0.page, count: $0.count) }
         let gathered = collectiveCall(.balance(.memory), notices: mine)
-        let table = engine.table
+        let homes = engine.table.home.pointer  // the page table cannot be copied; its storage can be read
         let moves = HomeMigration.balanceMoves(ranks: cluster.size, lists: { gathered.list(of: $0) },
-                                               home: { Int(table.home[$0]) })
+                                               home: { Int(homes[$0]) })
         engine.resetFetchCounts()
         guard !moves.isEmpty else { return 0 }
         DSMLog.trace("balance: \(moves.count) pages change home")

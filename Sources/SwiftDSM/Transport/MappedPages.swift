@@ -31,9 +31,9 @@ final class MappedPages: PageFetcher, DiffSink, TransportPart {
             for rank in 0..<cluster.size where rank != cluster.rank {
                 let fd = open("/proc/\(all[2 * rank])/fd/\(all[2 * rank + 1])", O_RDWR | O_CLOEXEC)
                 if fd < 0 { ok = 0; break }
-                peers[rank] = cplatform_map_shared(store.length, fd, 0)
+                let code = cplatform_map_shared(store.length, fd, 0, &peers[rank])
                 Glibc.close(fd)
-                if peers[rank] == nil { ok = 0; break }
+                if code != 0 { ok = 0; break }
             }
         }
         var everyone: Int32 = 0

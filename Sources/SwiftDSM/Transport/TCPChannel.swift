@@ -44,12 +44,20 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         self.asking = asking
         self.serving = serving
         self.spinNanoseconds = UInt64(spinMicroseconds) * 1_000
-        serviceEvents = cplatform_epoll_create()
-        replyEvents = cplatform_epoll_create()
-        stopEvent = cplatform_eventfd()
-        for lane in serving { _ = cplatform_epoll_add(serviceEvents, lane.fd, UInt64(lane.peer)) }
-        _ = cplatform_epoll_add(serviceEvents, stopEvent, Self.stopData)
-        for lane in asking { _ = cplatform_epoll_add(replyEvents, lane.fd, UInt64(lane.peer)) }
+        var serviceEvents: Int32 = -1, replyEvents: Int32 = -1, stopEvent: Int32 = -1
+        systemCheck(cplatform_epoll_create(&serviceEvents), "epoll_create1 (tcp transport)")
+        systemCheck(cplatform_epoll_create(&replyEvents), "epoll_create1 (tcp transport)")
+        systemCheck(cplatform_eventfd(&stopEvent), "eventfd (tcp transport)")
+        self.serviceEvents = serviceEvents
+        self.replyEvents = replyEvents
+        self.stopEvent = stopEvent
+        for lane in serving {
+            systemCheck(cplatform_epoll_add(serviceEvents, lane.fd, UInt64(lane.peer)), "epoll_ctl (rank \(lane.peer)'s lane)")
+        }
+        systemCheck(cplatform_epoll_add(serviceEvents, stopEvent, Self.stopData), "epoll_ctl (stop event)")
+        for lane in asking {
+            systemCheck(cplatform_epoll_add(replyEvents, lane.fd, UInt64(lane.peer)), "epoll_ctl (rank \(lane.peer)'s lane)")
+        }
     }
 
     // MARK: failures
@@ -67,7 +75,7 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         case .closed:
             Fatal.stop("lost the connection to \(peer): its process ended or its host is unreachable")
         case .system(let error):
-            Fatal.stop("the connection to \(peer) failed: \(String(cString: strerror(error)))")
+            Fatal.stop("the connection to \(peer) failed: \(errnoText(error))")
         case .forged:
             shutdown(lane.fd, Int32(SHUT_RDWR))
             Fatal.stop("\(peer) sent a frame that fails authentication: it was changed on the way, replayed, or "
@@ -227,9 +235,10 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         let start = monotonicNanoseconds()
         var timeout: Int32 = 0
         while true {
-            let ready = cplatform_wait_fd(lane.fd, 0, timeout)
-            if ready > 0 { return }
-            if ready < 0 && cplatform_errno() != EINTR { throw .system(cplatform_errno()) }
+            var ready: Int32 = 0
+            let code = cplatform_wait_fd(lane.fd, 0, timeout, &ready)
+            if code == 0 && ready > 0 { return }
+            if code != 0 && code != EINTR { throw .system(code) }
             timeout = nextTimeout(after: timeout, since: start)
         }
     }
@@ -259,8 +268,10 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
             }
             timeout = nextTimeout(after: timeout, since: start)
             if timeout == 0 { continue }
+            // Only a wake-up: the lanes are looked at again either way.
+            var count: Int32 = 0
             _ = replyReady.withUnsafeMutableBufferPointer {
-                cplatform_epoll_wait(replyEvents, $0.baseAddress!, Int32($0.count), timeout)
+                cplatform_epoll_wait(replyEvents, $0.baseAddress!, Int32($0.count), timeout, &count)
             }
         }
     }
@@ -275,9 +286,11 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         var lastRequest: UInt64 = 0
         while !stopping {
             let awake = monotonicNanoseconds() - lastRequest < spinNanoseconds
-            let count = ready.withUnsafeMutableBufferPointer {
-                cplatform_epoll_wait(serviceEvents, $0.baseAddress!, Int32($0.count), awake ? 0 : -1)
+            var count: Int32 = 0
+            let code = ready.withUnsafeMutableBufferPointer {
+                cplatform_epoll_wait(serviceEvents, $0.baseAddress!, Int32($0.count), awake ? 0 : -1, &count)
             }
+            systemCheck(code, "epoll_wait (tcp service thread)")
             if count > 0 { lastRequest = monotonicNanoseconds() }
             for index in 0..<Int(max(count, 0)) {
                 if ready[index] == Self.stopData {

@@ -36,10 +36,8 @@ enum TCPConnector {
         var listener: Int32 = -1
         var listenProblem = problem
         if problem == nil {
-            listener = cplatform_tcp_listen(address, &port)
-            if listener < 0 {
-                listenProblem = "cannot listen on \(text(address)): \(String(cString: strerror(cplatform_errno())))"
-            }
+            let code = cplatform_tcp_listen(address, &listener, &port)
+            if code != 0 { listenProblem = "cannot listen on \(text(address)): \(errnoText(code))" }
         }
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count - 1)
@@ -70,10 +68,11 @@ enum TCPConnector {
         var asking: [TCPLane] = []
         var connectProblem: String?
         for (peer, endpoint) in endpoints.enumerated() {
-            let fd = cplatform_tcp_connect(endpoint.address, endpoint.port, connectTimeoutMilliseconds)
-            if fd < 0 {
+            var fd: Int32 = -1
+            let code = cplatform_tcp_connect(endpoint.address, endpoint.port, connectTimeoutMilliseconds, &fd)
+            if code != 0 {
                 connectProblem = "could not connect to rank \(peer) on host \(endpoint.host) at "
-                    + "\(text(endpoint.address)):\(endpoint.port): \(String(cString: strerror(cplatform_errno())))"
+                    + "\(text(endpoint.address)):\(endpoint.port): \(errnoText(code))"
                 break
             }
             var hello = [UInt8]()
@@ -81,9 +80,11 @@ enum TCPConnector {
                 withUnsafeBytes(of: word.littleEndian) { hello.append(contentsOf: $0) }
             }
             hello += keys?.helloProof(asker: rank, server: peer) ?? [UInt8](repeating: 0, count: JobKeys.proofLength)
+            // A failure shows at the peer, which then misses this rank's hello and says so.
             _ = hello.withUnsafeMutableBytes { raw in
                 var vector = iovec(iov_base: raw.baseAddress, iov_len: raw.count)
-                return cplatform_sendv(fd, &vector, 1)
+                var sent = 0
+                return cplatform_sendv(fd, &vector, 1, &sent)
             }
             asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: rank, server: peer, asks: true)))
         }
@@ -93,10 +94,11 @@ enum TCPConnector {
         let deadline = monotonicNanoseconds() + UInt64(acceptTimeoutMilliseconds) * 1_000_000
         while connectProblem == nil && accepted < cluster.size {
             let left = Int64(deadline) - Int64(monotonicNanoseconds())
-            let fd = cplatform_tcp_accept(listener, Int32(max(left / 1_000_000, 0)))
-            if fd < 0 {
+            var fd: Int32 = -1
+            let code = cplatform_tcp_accept(listener, Int32(max(left / 1_000_000, 0)), &fd)
+            if code != 0 {
                 connectProblem = "accepted connections from \(accepted) of \(cluster.size) ranks within "
-                    + "\(acceptTimeoutMilliseconds / 1000) s: \(String(cString: strerror(cplatform_errno())))"
+                    + "\(acceptTimeoutMilliseconds / 1000) s: \(errnoText(code))"
                 break
             }
             let peer: Int
@@ -150,12 +152,18 @@ enum TCPConnector {
         var received = 0
         let deadline = monotonicNanoseconds() + 10_000_000_000
         while received < helloBytes && monotonicNanoseconds() < deadline {
-            let count = hello.withUnsafeMutableBytes { cplatform_receive(fd, $0.baseAddress! + received, helloBytes - received) }
-            if count == 0 { return .stray }
-            if count > 0 {
+            var count = 0
+            let code = hello.withUnsafeMutableBytes {
+                cplatform_receive(fd, $0.baseAddress! + received, helloBytes - received, &count)
+            }
+            if code == 0 && count == 0 { return .stray }  // closed before its hello
+            if code == 0 {
                 received += count
-            } else if cplatform_wait_fd(fd, 0, 1_000) < 0 {
+            } else if code != EAGAIN && code != EINTR {
                 return .stray
+            } else {
+                var ready: Int32 = 0
+                if cplatform_wait_fd(fd, 0, 1_000, &ready) != 0 { return .stray }
             }
         }
         let words = (0..<helloWords).map { index in

@@ -91,12 +91,13 @@ final class TCPLane: @unchecked Sendable {
         var first = 0
         while first < vectors.count {
             let chunk = min(vectors.count - first, 1024)  // IOV_MAX
-            let sent = vectors.withUnsafeBufferPointer { cplatform_sendv(fd, $0.baseAddress! + first, Int32(chunk)) }
-            if sent < 0 {
-                let error = cplatform_errno()
+            var sent = 0
+            let error = vectors.withUnsafeBufferPointer { cplatform_sendv(fd, $0.baseAddress! + first, Int32(chunk), &sent) }
+            if error != 0 {
                 if error == EINTR { continue }
                 if error == EAGAIN || error == EWOULDBLOCK {
-                    _ = cplatform_wait_fd(fd, 1, -1)
+                    var ready: Int32 = 0
+                    _ = cplatform_wait_fd(fd, 1, -1, &ready)  // a failure shows at the next send
                     continue
                 }
                 return error == EPIPE || error == ECONNRESET ? -1 : error
@@ -131,13 +132,13 @@ final class TCPLane: @unchecked Sendable {
     func fill() throws(Failure) -> Bool {
         if tail == capacity { makeRoom(for: head > 0 ? capacity : capacity * 2) }
         while true {
-            let count = cplatform_receive(fd, storage + tail, capacity - tail)
-            if count > 0 {
+            var count = 0
+            let error = cplatform_receive(fd, storage + tail, capacity - tail, &count)
+            if error == 0 && count > 0 {
                 tail += count
                 return true
             }
-            if count == 0 { throw .closed }
-            let error = cplatform_errno()
+            if error == 0 { throw .closed }
             if error == EINTR { continue }
             if error == EAGAIN || error == EWOULDBLOCK { return false }
             throw error == ECONNRESET ? .closed : .system(error)
@@ -206,13 +207,13 @@ final class TCPLane: @unchecked Sendable {
         head += buffered
         var received = buffered
         while received < header.payloadLength {
-            let count = cplatform_receive(fd, buffer + received, header.payloadLength - received)
-            if count > 0 {
+            var count = 0
+            let error = cplatform_receive(fd, buffer + received, header.payloadLength - received, &count)
+            if error == 0 && count > 0 {
                 received += count
                 continue
             }
-            if count == 0 { throw .closed }
-            let error = cplatform_errno()
+            if error == 0 { throw .closed }
             if error == EINTR { continue }
             guard error == EAGAIN || error == EWOULDBLOCK else { throw error == ECONNRESET ? .closed : .system(error) }
             try wait()

@@ -1,0 +1,25 @@
+import Glibc
+
+/// A system call or C helper (CPlatform) that failed: which call, on what, and the errno.
+struct SystemCallError: Error, CustomStringConvertible {
+    let call: String
+    let code: Int32
+
+    var description: String { "\(call) failed: \(errnoText(code))" }
+}
+
+/// The system's text for `code`, with the number (for searching).
+func errnoText(_ code: Int32) -> String { "\(String(cString: strerror(code))) (errno \(code))" }
+
+/// The C helpers return 0 or an errno (values through out-parameters). A result a caller
+/// can handle goes through here, as a thrown error naming the call.
+@inline(__always)
+func systemCall(_ code: Int32, _ call: @autoclosure () -> String) throws(SystemCallError) {
+    if code != 0 { throw SystemCallError(call: call(), code: code) }
+}
+
+/// A result that leaves nothing to do but stop: the job stops, naming the call.
+@inline(__always)
+func systemCheck(_ code: Int32, _ call: @autoclosure () -> String) {
+    if code != 0 { Fatal.stop(SystemCallError(call: call(), code: code).description) }
+}
