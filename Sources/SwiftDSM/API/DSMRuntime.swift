@@ -26,7 +26,6 @@ public final class DSMRuntime: @unchecked Sendable {
         // A first look at the settings, before MPI starts: errors are reported on every rank below.
         let requested = try? Settings.load(environment: ProcessInfo.processInfo.environment, arguments: arguments)
         let cluster = Cluster(oneSidedAcrossHosts: requested?.0.transport == .rma)
-        Fatal.rank = cluster.rank
         var settings = Settings()
         var remaining = arguments
         do {
@@ -97,8 +96,7 @@ public final class DSMRuntime: @unchecked Sendable {
         service.start()
         checkpointer = Checkpointer(cluster: cluster, settings: settings, engine: engine, store: store,
                                     conditions: syncService)
-        let reports = errorReports
-        Fatal.notifyOthers = { message in reports.notifyOthers(message) }
+        Fatal.install(collectiveComm: cluster.syncComm, notifier: errorReports)
         let engine = self.engine
         engine.describeFreed = { [unowned self] page in self.describeFreed(page) }
         FaultTrampoline.install(range: space.base, length: capacity) { address, isWrite in
@@ -617,7 +615,7 @@ public final class DSMRuntime: @unchecked Sendable {
                                     jsonPath: settings.statisticsJSON)
         }
         FaultTrampoline.remove()
-        Fatal.notifyOthers = nil
+        Fatal.uninstall()
         service.channel.prepareToClose()
         transport.prepareToClose()
         service.stop()
@@ -631,47 +629,5 @@ public final class DSMRuntime: @unchecked Sendable {
         space.close()
         DSMRuntime.current = nil
         cluster.finish()
-    }
-}
-
-extension RequestKind {
-    static let reportError = RequestKind(8, "reportError")
-}
-
-extension Tag {
-    static let errorAcknowledgement: Int32 = 14
-}
-
-/// Reports an error seen on one rank to every other rank, each of which prints it.
-final class ErrorReports: RequestHandler {
-    private let cluster: Cluster
-    private let channel: MessageChannel
-
-    init(cluster: Cluster, channel: MessageChannel) {
-        self.cluster = cluster
-        self.channel = channel
-    }
-
-    func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
-        let message = try body.string()
-        // This rank stops with the reporter: what fails here from now on (its lanes closing) is no news.
-        Fatal.claimStop()
-        Fatal.printLine(Fatal.prefix(cluster.rank) + "stopping because rank \(source) reported: \(message)")
-        channel.send([1], tag: Tag.errorAcknowledgement, to: source)
-    }
-
-    /// Sends the message to every other rank and waits (at most two seconds) until each has printed it.
-    func notifyOthers(_ message: String) {
-        guard cluster.size > 1 else { return }
-        for rank in 0..<cluster.size where rank != cluster.rank {
-            var writer = MessageWriter(kind: .reportError)
-            writer.append(message)
-            channel.send(writer, to: rank)
-        }
-        let deadline = monotonicNanoseconds() + 2_000_000_000
-        var acknowledged = 0
-        while acknowledged < cluster.size - 1, channel.receive(tag: Tag.errorAcknowledgement, before: deadline) != nil {
-            acknowledged += 1
-        }
     }
 }

@@ -58,7 +58,7 @@ public final class Cluster: @unchecked Sendable {
         MPI_Comm_size(cmpi_comm_world(), &worldSize)
         rank = Int(worldRank)
         size = Int(worldSize)
-        Fatal.rank = rank
+        Fatal.install(rank: rank)
         if provided < Int32(MPI_THREAD_MULTIPLE) {
             Fatal.everyRank("MPI was initialized with thread level \(provided), but SwiftDSM's service thread "
                 + "needs MPI_THREAD_MULTIPLE: initialize MPI with MPI_Init_thread(..., MPI_THREAD_MULTIPLE, ...) "

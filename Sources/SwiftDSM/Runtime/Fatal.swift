@@ -2,16 +2,45 @@ import CMPI
 import Synchronization
 import Glibc
 
+/// Tells the other ranks about an error seen on this rank alone (their service threads
+/// print it): the layer that owns the messages implements it (`ErrorReports`).
+protocol FailureNotifier: AnyObject {
+    func notifyOthers(_ message: String)
+}
+
 /// Stopping the job on a user mistake or an unrecoverable failure, with a message on
 /// every rank naming what was wrong. A hang is never an acceptable way to fail.
+///
+/// Every layer stops the job through here, and this layer knows none above it: what it
+/// needs of them is injected as the run starts (`install`) and taken back at its end. It is
+/// global rather than passed to every object because the fault handler and C callbacks
+/// (UCX's progress) stop the job from contexts that carry no Swift state.
 public enum Fatal {
-    /// Tells the other ranks about an error seen on this rank alone. Installed once the
-    /// service threads run; before that an error is printed here and the job aborted.
-    nonisolated(unsafe) static var notifyOthers: ((String) -> Void)?
-    nonisolated(unsafe) static var rank: Int = -1
+    /// The other ranks' error reports; before the service threads run (and after), an
+    /// error is printed here and the job aborted.
+    nonisolated(unsafe) private(set) static var notifier: FailureNotifier?
+    /// The communicator of the DSM's collective checks, for `everyRank` from the layers
+    /// above (Collectives, MapReduce, the C face); nil outside a run.
+    nonisolated(unsafe) private(set) static var collectiveComm: MPI_Comm?
+    nonisolated(unsafe) private(set) static var rank: Int = -1
     /// Runs on the thread that stops the job, after its message (tests only: what a rank
     /// looked like when it stopped).
     nonisolated(unsafe) static var lastWordsForTesting: (() -> Void)?
+
+    /// Called by the cluster as MPI starts: this process's rank, for every message.
+    static func install(rank: Int) { self.rank = rank }
+
+    /// Called by the runtime once its collective communicator and its error reports exist.
+    static func install(collectiveComm: MPI_Comm, notifier: FailureNotifier) {
+        self.collectiveComm = collectiveComm
+        self.notifier = notifier
+    }
+
+    /// Called at the end of the run, before the communicators and the service thread go.
+    static func uninstall() {
+        notifier = nil
+        collectiveComm = nil
+    }
 
     static func prefix(_ rank: Int) -> String {
         rank >= 0 ? "SwiftDSM error on rank \(rank): " : "SwiftDSM error: "
@@ -45,9 +74,7 @@ public enum Fatal {
         }
         printLine(prefix(rank) + message)
         lastWordsForTesting?()
-        if let notify = notifyOthers {
-            notify(message)
-        }
+        notifier?.notifyOthers(message)
         abortJob()
     }
 
@@ -62,8 +89,8 @@ public enum Fatal {
     /// `everyRank` for libraries above the DSM: a mistake every rank detects at the same
     /// point of a collective call (after an exchange of the arguments, say).
     public static func everyRank(_ message: String) -> Never {
-        guard let runtime = DSMRuntime.current else { local(message) }
-        everyRank(message, comm: runtime.cluster.syncComm)
+        guard let comm = collectiveComm else { local(message) }
+        everyRank(message, comm: comm)
     }
 
     /// Before MPI is usable: print and exit this process.

@@ -3,7 +3,7 @@ import Glibc
 /// What a request to a service thread asks for: its number on the wire (the request's
 /// first word) and a name for messages. Each layer declares the kinds it serves next to
 /// its handler (pages: Transport/MessagePages.swift; locks and condition variables:
-/// Sync/SyncService.swift; error reports: API/DSMRuntime.swift), and the service thread
+/// Sync/SyncService.swift; error reports: Transport/ErrorReports.swift), and the service thread
 /// refuses two handlers for one number. Numbers in use: 1-8, 10, 11 (9 was the MPI
 /// service loop's stop message, now the channel's own).
 struct RequestKind: Hashable, Sendable, CustomStringConvertible {
