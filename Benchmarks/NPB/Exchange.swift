@@ -35,7 +35,7 @@ struct SlabBoard {
     /// page without a SIGSEGV per page), before it is filled.
     func prepareWrite(_ pointer: UnsafeMutableRawPointer, bytes: Int) {
         guard dsm.rankCount > 1, bytes > 0 else { return }
-        dsm.runtime.prepareForMPI(UnsafeRawPointer(pointer), length: bytes, writing: true)
+        dsm.runtime.prepare(UnsafeRawPointer(pointer), length: bytes, forWriting: true)
     }
 }
 

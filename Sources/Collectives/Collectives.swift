@@ -38,7 +38,7 @@ public enum Collectives {
     }
 
     private static func prepare<T>(_ pointer: UnsafePointer<T>, count: Int, writing: Bool) {
-        runtime.prepareForMPI(UnsafeRawPointer(pointer), length: count * MemoryLayout<T>.stride, writing: writing)
+        runtime.prepare(UnsafeRawPointer(pointer), length: count * MemoryLayout<T>.stride, forWriting: writing)
     }
 
     /// Copies `root`'s `count` elements at `buffer` to every rank's `buffer`.

@@ -4,7 +4,7 @@ import XCTest
 @testable import SwiftDSM
 
 /// The coherence engine in one process: a locally reserved shared range, this process as
-/// rank 0 of 2, and a loopback transport whose arena is rank 1's homes. Real faults go
+/// rank 0 of 2, and a loopback transport whose homes are rank 1's homes. Real faults go
 /// through the SIGSEGV handler: read runs, twins and diffs, dirty eviction, invalidation
 /// and refetch in place, and faults from several threads at once.
 final class CoherenceEngineTests: XCTestCase {
@@ -42,12 +42,12 @@ final class CoherenceEngineTests: XCTestCase {
     }
 
     private var words: UnsafeMutablePointer<Int> { space.base.assumingMemoryBound(to: Int.self) }
-    private var arenaWords: UnsafeMutablePointer<Int> { transport.arena.assumingMemoryBound(to: Int.self) }
+    private var homeWords: UnsafeMutablePointer<Int> { transport.homes.assumingMemoryBound(to: Int.self) }
     private var wordsPerPage: Int { pageSize / 8 }
 
     func testAReadFaultFetchesARunFromItsHome() {
         start(cachePages: 16, prefetchPages: 4)
-        arenaWords[3 * wordsPerPage + 5] = 42
+        homeWords[3 * wordsPerPage + 5] = 42
         XCTAssertEqual(words[3 * wordsPerPage + 5], 42)
         XCTAssertEqual(engine.statistics.readFaults, 1)
         XCTAssertEqual(transport.fetches, 1)
@@ -59,18 +59,18 @@ final class CoherenceEngineTests: XCTestCase {
     func testWritesReachTheirHomeAtTheIntervalsEnd() {
         start(cachePages: 16)
         for page in 0..<10 { words[page * wordsPerPage + page] = 100 + page }
-        XCTAssertEqual(arenaWords[wordsPerPage + 1], 0, "nothing moves before the release")
+        XCTAssertEqual(homeWords[wordsPerPage + 1], 0, "nothing moves before the release")
         let notices = engine.endInterval(atBarrier: false)
-        for page in 0..<10 { XCTAssertEqual(arenaWords[page * wordsPerPage + page], 100 + page, "page \(page)") }
+        for page in 0..<10 { XCTAssertEqual(homeWords[page * wordsPerPage + page], 100 + page, "page \(page)") }
         XCTAssertEqual(Set(notices), Set(0..<10), "every written page is a write notice")
-        XCTAssertEqual(arenaWords[wordsPerPage], 0, "only the changed words went home")
+        XCTAssertEqual(homeWords[wordsPerPage], 0, "only the changed words went home")
     }
 
     func testAnInvalidatedCopyIsRefetchedInPlace() {
         start(cachePages: 16)
         XCTAssertEqual(words[5 * wordsPerPage], 0)
         let slot = engine.table.slot(5)
-        arenaWords[5 * wordsPerPage] = 7  // another rank's write, published at its home
+        homeWords[5 * wordsPerPage] = 7  // another rank's write, published at its home
         XCTAssertEqual(words[5 * wordsPerPage], 0, "the copy stays until it is invalidated")
         engine.invalidate([5])
         XCTAssertEqual(words[5 * wordsPerPage], 7)
@@ -84,8 +84,8 @@ final class CoherenceEngineTests: XCTestCase {
         engine.addRegion(firstPage: 0, pages: 8, blockPages: 8, startRank: 1, snapshotAge: 2)
         XCTAssertEqual(words[2 * wordsPerPage], 0)
         XCTAssertEqual(words[10 * wordsPerPage], 0)  // a strict page
-        arenaWords[2 * wordsPerPage] = 5
-        arenaWords[10 * wordsPerPage] = 6
+        homeWords[2 * wordsPerPage] = 5
+        homeWords[10 * wordsPerPage] = 6
         let fetches = transport.fetches
         engine.invalidate([2, 10])
         XCTAssertEqual(engine.table.state(2), .stale)
@@ -98,9 +98,9 @@ final class CoherenceEngineTests: XCTestCase {
         engine.invalidate([])
         XCTAssertEqual(words[2 * wordsPerPage], 5, "too old: refetched")
         XCTAssertEqual(engine.table.staleSince[2], 0)
-        arenaWords[3 * wordsPerPage] = 9
+        homeWords[3 * wordsPerPage] = 9
         XCTAssertEqual(words[3 * wordsPerPage], 9)
-        arenaWords[3 * wordsPerPage + 1] = 4
+        homeWords[3 * wordsPerPage + 1] = 4
         engine.invalidate([3])
         words[3 * wordsPerPage + 2] = 1  // a write sees the current page
         XCTAssertEqual(words[3 * wordsPerPage + 1], 4)
@@ -111,7 +111,7 @@ final class CoherenceEngineTests: XCTestCase {
         for page in 0..<remotePages { words[page * wordsPerPage + 3] = page &* 31 &+ 1 }
         XCTAssertGreaterThan(engine.statistics.dirtyEvictions, 0)
         let notices = engine.endInterval(atBarrier: false)
-        for page in 0..<remotePages { XCTAssertEqual(arenaWords[page * wordsPerPage + 3], page &* 31 &+ 1, "page \(page)") }
+        for page in 0..<remotePages { XCTAssertEqual(homeWords[page * wordsPerPage + 3], page &* 31 &+ 1, "page \(page)") }
         XCTAssertEqual(Set(notices), Set(0..<remotePages), "evicted pages stay notices of the interval")
     }
 
@@ -137,8 +137,8 @@ final class CoherenceEngineTests: XCTestCase {
         words[0] = 1  // a write fault on page 0 fetches and maps pages 0..<4
         engine.runMappedForTesting = nil
         _ = engine.endInterval(atBarrier: false)
-        XCTAssertEqual(arenaWords[0], 1)
-        XCTAssertEqual(arenaWords[2 * perPage + 9], 4242, "the write in the window was lost")
+        XCTAssertEqual(homeWords[0], 1)
+        XCTAssertEqual(homeWords[2 * perPage + 9], 4242, "the write in the window was lost")
     }
 
     /// The fault path runs in a signal handler, so it must not allocate (malloc is not
@@ -171,14 +171,14 @@ final class CoherenceEngineTests: XCTestCase {
             store.readNotices.mark(first: 41, count: 1)
             count("home write with copies") { words[41 * wordsPerPage] = round }
             let notices = engine.endInterval(atBarrier: false)
-            arenaWords[12 * wordsPerPage] = round
+            homeWords[12 * wordsPerPage] = round
             engine.invalidate(notices + [12])
             XCTAssertEqual(engine.table.state(12), .invalid, "page 12 keeps its slot, to be refetched in place")
             count("refetch") { read = words[12 * wordsPerPage] }
             XCTAssertEqual(read, round)
         }
         XCTAssertEqual(allocating, [], "faults allocated")
-        for page in 0..<8 { XCTAssertEqual(arenaWords[page * wordsPerPage + 1], 3, "page \(page)") }
+        for page in 0..<8 { XCTAssertEqual(homeWords[page * wordsPerPage + 1], 3, "page \(page)") }
     }
 
     func testFaultsFromFourThreadsAtOnce() {
@@ -195,7 +195,7 @@ final class CoherenceEngineTests: XCTestCase {
         }
         _ = engine.endInterval(atBarrier: false)
         var wrong = 0
-        for index in 0..<(pages * perPage) where arenaWords[index] != index &+ 1 { wrong += 1 }
+        for index in 0..<(pages * perPage) where homeWords[index] != index &+ 1 { wrong += 1 }
         XCTAssertEqual(wrong, 0, "words lost or wrong at the home")
         let sums = UncheckedPointer(UnsafeMutablePointer<Int>.allocate(capacity: threads))
         defer { sums.pointer.deallocate() }

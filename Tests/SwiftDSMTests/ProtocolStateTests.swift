@@ -105,7 +105,7 @@ final class PageStructureTests: XCTestCase {
 
     func testPageTableStateAndSlots() {
         let table = PageTable(pageCount: 1 << 20)
-        XCTAssertEqual(table.state(12345), .unmapped)
+        XCTAssertEqual(table.state(12345), .uncached)
         XCTAssertNil(table.slot(12345))
         table.setSlot(12345, 0)
         table.setState(12345, .invalid)

@@ -109,7 +109,7 @@ public struct DSM: Sendable {
     /// them, so `read(2)` or `recv(2)` into a page the DSM protects fails with EFAULT
     /// instead of fetching it. Valid until this rank's next synchronization call.
     public func prepare(_ address: UnsafeRawPointer, length: Int, for access: MemoryAccess) {
-        runtime.prepareForMPI(address, length: length, writing: access == .writing)
+        runtime.prepare(address, length: length, forWriting: access == .writing)
     }
 
     /// `prepare` for elements `range` of `array`.

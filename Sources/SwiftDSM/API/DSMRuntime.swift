@@ -571,8 +571,8 @@ public final class DSMRuntime: @unchecked Sendable {
 
     /// Makes shared memory safe to hand to MPI: valid copies, and writable ones (twinned,
     /// so what MPI writes becomes a diff) when MPI will write it.
-    public func prepareForMPI(_ address: UnsafeRawPointer, length: Int, writing: Bool) {
-        engine.makeAccessible(address, length: length, forWriting: writing)
+    public func prepare(_ address: UnsafeRawPointer, length: Int, forWriting: Bool) {
+        engine.makeAccessible(address, length: length, forWriting: forWriting)
     }
 
     // MARK: checkpoints

@@ -135,7 +135,7 @@ final class CoherenceEngine {
             let home = Int32(run.home)
             // Home pages are write-protected until the first write shows whether they need
             // detection (see `handleFault`); a page that is never written then costs nothing.
-            let state: PageState = run.home == rank ? (ranks == 1 ? .homeOpen : .homeReadOnly) : .unmapped
+            let state: PageState = run.home == rank ? (ranks == 1 ? .homeOpen : .homeReadOnly) : .uncached
             for page in run.firstPage..<(run.firstPage + run.count) {
                 table.home[page] = home
                 table.setState(page, state)
@@ -164,7 +164,7 @@ final class CoherenceEngine {
                 + "only memory returned by jia_alloc may be accessed")
         }
         switch table.state(page) {
-        case .unmapped:
+        case .uncached:
             if isWrite {
                 statistics.writeFaults += 1
                 let count = fetchIntoNewSlots(page, limit: prefetchPages, .readWrite)
@@ -253,7 +253,7 @@ final class CoherenceEngine {
         var first = page
         if descending {
             let home = table.home[page]
-            while page - first + 1 < readWindow, first > 0, table.state(first - 1) == .unmapped,
+            while page - first + 1 < readWindow, first > 0, table.state(first - 1) == .uncached,
                   table.home[first - 1] == home {
                 first -= 1
             }
@@ -266,7 +266,7 @@ final class CoherenceEngine {
     /// Fetches a run of uncached pages into consecutive free slots with one transfer and
     /// maps the slots at the pages' addresses with one call. Returns the run's length.
     private func fetchIntoNewSlots(_ page: Int, limit: Int, _ protection: Protection) -> Int {
-        let wanted = run(from: page, in: .unmapped, sameHome: true, limit: limit)
+        let wanted = run(from: page, in: .uncached, sameHome: true, limit: limit)
         let slots = takeSlots(wanted)
         let count = slots.count
         fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
@@ -514,7 +514,7 @@ final class CoherenceEngine {
             index += 1
             cache.free(table.slot(page)!)
             table.setSlot(page, nil)
-            table.setState(page, .unmapped)
+            table.setState(page, .uncached)
             table.staleSince[page] = 0
         }
     }
@@ -703,7 +703,7 @@ final class CoherenceEngine {
                 arrived.append(move.page)
             } else {
                 if move.from == rank {
-                    table.setState(move.page, .unmapped)
+                    table.setState(move.page, .uncached)
                     departed.append(move.page)
                     writeVectors?.departed(move.page)
                 } else if let slot = table.slot(move.page) {
@@ -746,7 +746,7 @@ final class CoherenceEngine {
                 homeTwins.drop(page)
                 writeVectors?.departed(page)
                 departed.append(page)
-            case .unmapped, .freed:
+            case .uncached, .freed:
                 break
             }
             notices.clear(page)
@@ -797,7 +797,7 @@ final class CoherenceEngine {
         for (offset, home) in homes.enumerated() where table.home[firstPage + offset] != home {
             let page = firstPage + offset
             if table.home[page] == rank {
-                table.setState(page, .unmapped)
+                table.setState(page, .uncached)
                 departed.append(page)
                 writeVectors?.departed(page)
             } else if Int(home) == rank {
@@ -951,7 +951,7 @@ final class CoherenceEngine {
                 page += count
                 continue
             }
-            let needsFault = state == .unmapped || state == .invalid || state == .pushed || state == .freed
+            let needsFault = state == .uncached || state == .invalid || state == .pushed || state == .freed
                 || state == .stale
                 || (forWriting && state == .readOnly)
             if needsFault { _ = handleFault(at: space.address(ofPage: page), isWrite: forWriting) }

@@ -36,7 +36,7 @@ final class PageStore {
 
     @inline(__always) func aliasAddress(ofPage page: Int) -> UnsafeMutableRawPointer { alias + (page << pageShift) }
 
-    /// Puts the home file back at the global addresses of pages no longer cached, inaccessible.
+    /// Puts the page store back at the global addresses of pages no longer cached, inaccessible.
     func restore(_ space: AddressSpace, firstPage: Int, count: Int) {
         space.mapShared(firstPage: firstPage, count: count, .none, fd: fd, fileOffset: firstPage << pageShift,
                         populate: false)

@@ -2,8 +2,9 @@ import Glibc
 
 /// The state of one page on this rank.
 enum PageState: UInt8 {
-    /// Not homed here and not cached: any access faults and fetches.
-    case unmapped = 0
+    /// Not homed here and not cached (the page store is mapped there, inaccessible): any
+    /// access faults and fetches.
+    case uncached = 0
     /// Not homed here; cached in a slot, but stale: any access faults and refetches into the slot.
     case invalid
     /// A valid cached copy, read-only: a write makes a twin.

@@ -1,12 +1,12 @@
 import Glibc
 
-/// The other ranks' homes as one local arena: fetches copy from it and diffs are applied
+/// The other ranks' homes as one local page store: fetches copy from it and diffs are applied
 /// to it, as a home's service thread would. It lets the coherence engine run in one process
 /// (tests drive real faults, twins, diffs, evictions and refetches through it), and a test
-/// can play another rank by writing the arena between intervals.
+/// can play another rank by writing `homes` between intervals.
 final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     /// Every remote home's pages, at their offsets in the shared range.
-    let arena: UnsafeMutableRawPointer
+    let homes: UnsafeMutableRawPointer
     let length: Int
     private(set) var fetches = 0
     private(set) var fetchedBytes = 0
@@ -14,23 +14,23 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
 
     init(length: Int) {
         self.length = length
-        arena = .allocate(byteCount: length, alignment: 4096)
-        arena.initializeMemory(as: UInt8.self, repeating: 0, count: length)
+        homes = .allocate(byteCount: length, alignment: 4096)
+        homes.initializeMemory(as: UInt8.self, repeating: 0, count: length)
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
-        precondition(offset >= 0 && offset + length <= self.length, "fetch outside the arena")
-        memcpy(destination, arena + offset, length)
+        precondition(offset >= 0 && offset + length <= self.length, "fetch outside the homes")
+        memcpy(destination, homes + offset, length)
         fetches += 1
         fetchedBytes += length
     }
 
     func write(_ batch: RunBatch, to home: Int) {
-        batch.apply(to: arena)
+        batch.apply(to: homes)
         batchesWritten += 1
     }
 
     func completeWrites() {}
 
-    func close() { arena.deallocate() }
+    func close() { homes.deallocate() }
 }

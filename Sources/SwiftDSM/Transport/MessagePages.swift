@@ -100,8 +100,8 @@ extension Tag {
 /// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {
     private let channel: MessageChannel
-    private let arena: UnsafeMutableRawPointer
-    private let arenaLength: Int
+    private let alias: UnsafeMutableRawPointer
+    private let pagesLength: Int
     private let readNotices: ReadNotices
     private let pageShift: Int
     /// Set (before the service thread starts) where refetches are served: the message path.
@@ -113,8 +113,8 @@ final class PageServer: RequestHandler {
 
     init(channel: MessageChannel, store: PageStore, pagesLength: Int, pageShift: Int) {
         self.channel = channel
-        self.arena = store.alias
-        self.arenaLength = pagesLength
+        self.alias = store.alias
+        self.pagesLength = pagesLength
         self.readNotices = store.readNotices
         self.pageShift = pageShift
     }
@@ -123,23 +123,23 @@ final class PageServer: RequestHandler {
         switch kind {
         case .fetchPages:
             let pageSize = 1 << pageShift
-            let offset = try body.int(in: 0..<arenaLength, "page offset")
-            let length = try body.int(in: 1..<(arenaLength - offset + 1), "fetch length")
+            let offset = try body.int(in: 0..<pagesLength, "page offset")
+            let length = try body.int(in: 1..<(pagesLength - offset + 1), "fetch length")
             guard offset % pageSize == 0, length % pageSize == 0 else {
                 throw MalformedMessage(reason: "fetch of \(length) bytes at \(offset) is not whole pages")
             }
             readNotices.mark(first: offset >> pageShift, count: length >> pageShift)
-            channel.send([UnsafeRawBufferPointer(start: arena + offset, count: length)], tag: Tag.pageData,
+            channel.send([UnsafeRawBufferPointer(start: alias + offset, count: length)], tag: Tag.pageData,
                          to: source)
         case .refetchPages:
             try refetch(from: source, body: &body)
         case .diff:
             if let writeVectors {
                 runs.removeAll(keepingCapacity: true)
-                try RunBatch.applyEncoded(&body, to: arena, limit: arenaLength) { runs.append(($0, $1)) }
+                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength) { runs.append(($0, $1)) }
                 writeVectors.recordDiff(runs)
             } else {
-                try RunBatch.applyEncoded(&body, to: arena, limit: arenaLength)
+                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength)
             }
             channel.send(Self.acknowledgement, tag: Tag.diffAcknowledgement, to: source)
         default:
@@ -152,7 +152,7 @@ final class PageServer: RequestHandler {
     /// Sends the blocks of each page changed since the requester's version of its copy
     /// (every block without write vectors), after the read notices, as a fetch does.
     private func refetch(from source: Int, body: inout MessageReader) throws(MalformedMessage) {
-        let pageCount = arenaLength >> pageShift
+        let pageCount = pagesLength >> pageShift
         let first = try body.int(in: 0..<pageCount, "first page")
         let count = try body.int(in: 1..<(pageCount - first + 1), "page count")
         guard body.remaining == count * 8 else {
@@ -176,7 +176,7 @@ final class PageServer: RequestHandler {
             parts.removeAll(keepingCapacity: true)
             parts.append(head)
             for index in 0..<count {
-                let page = arena + ((first + index) << pageShift)
+                let page = alias + ((first + index) << pageShift)
                 WriteVectors.forEachRun(of: head.load(fromByteOffset: 8 + index * 8, as: UInt64.self)) { low, width in
                     parts.append(UnsafeRawBufferPointer(start: page + low * blockLength, count: width * blockLength))
                 }

@@ -1,7 +1,7 @@
 /// Copies page runs from their homes: a memcpy from a mapped home, an MPI_Get, a UCP get,
 /// or a request to the home's service thread.
 protocol PageFetcher: AnyObject {
-    /// Copies `length` bytes at `offset` of `home`'s arena into `destination` (memory
+    /// Copies `length` bytes at `offset` of `home`'s page store into `destination` (memory
     /// MPI may write: never a protected page), leaving a read notice at the home. Returns
     /// when the bytes are there.
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer)
@@ -9,7 +9,7 @@ protocol PageFetcher: AnyObject {
 
 /// Applies diff batches (whole and partially changed words) at their homes.
 protocol DiffSink: AnyObject {
-    /// Starts writing `batch`'s runs into `home`'s arena. The batch must stay untouched
+    /// Starts writing `batch`'s runs into `home`'s page store. The batch must stay untouched
     /// until `completeWrites` returns.
     func write(_ batch: RunBatch, to home: Int)
 

@@ -1,6 +1,6 @@
 import CMPI
 
-/// Pages and whole words over MPI one-sided communication: every rank's home arena alias
+/// Pages and whole words over MPI one-sided communication: every rank's page store's alias
 /// is an MPI window held in a passive-target epoch (lock_all) for the whole run. A fetch is
 /// one MPI_Get; a diff batch's whole words are one MPI_Put whose target datatype lists the
 /// scattered runs (the transport sends its partially changed words through `DiffLanes`).
@@ -10,17 +10,17 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
     /// Batches whose puts may still be in flight; kept alive until `completeWholeWords`.
     private var inFlight: [RunBatch] = []
 
-    /// Creates the window collectively over `arena` (`length` bytes). Returns nil on every
+    /// Creates the window collectively over the store's alias (`length` bytes). Returns nil on every
     /// rank if any rank could not create it (Open MPI over TCP has no one-sided support).
     static func create(cluster: Cluster, store: PageStore) -> RMAPages? {
-        let arena = store.alias
+        let alias = store.alias
         let length = store.length
         var window: MPI_Win? = cmpi_win_null()
         var info: MPI_Info? = nil
         mpiCheck(MPI_Info_create(&info), "MPI_Info_create")
         mpiCheck(MPI_Info_set(info, "same_disp_unit", "true"), "MPI_Info_set")
         mpiCheck(MPI_Info_set(info, "accumulate_ordering", "none"), "MPI_Info_set")
-        let code = MPI_Win_create(arena, MPI_Aint(length), 1, info, cluster.syncComm, &window)
+        let code = MPI_Win_create(alias, MPI_Aint(length), 1, info, cluster.syncComm, &window)
         mpiCheck(MPI_Info_free(&info), "MPI_Info_free")
         var mine: Int32 = code == MPI_SUCCESS ? 1 : 0
         var everyone: Int32 = 0

@@ -2,7 +2,7 @@ import CPlatform
 import Glibc
 
 /// Runs of 64-bit words headed for one home: where each run goes (a byte offset in the
-/// shared range, which is also its offset in the home's arena), its length in words, and
+/// shared range, which is also its offset in the home's page store), its length in words, and
 /// the words, packed.
 struct WordRuns {
     var offsets: [Int] = []
@@ -59,7 +59,7 @@ struct WordRuns {
             let length = try reader.int(in: 0..<(reader.remaining / 8 + 1), "run length")
             guard offset % 8 == 0 else { throw MalformedMessage(reason: "run at byte \(offset) is not word-aligned") }
             guard offset + length * 8 <= limit else {
-                throw MalformedMessage(reason: "run of \(length) words at byte \(offset) leaves the \(limit)-byte arena")
+                throw MalformedMessage(reason: "run of \(length) words at byte \(offset) leaves the \(limit)-byte page store")
             }
             runs.append((offset, length))
         }
@@ -106,7 +106,7 @@ struct RunBatch {
         return batch
     }
 
-    /// Writes the batch into `base` (the start of the arena the offsets are relative to).
+    /// Writes the batch into `base` (the start of the page store alias the offsets are relative to).
     func apply(to base: UnsafeMutableRawPointer) {
         whole.words.withUnsafeBytes { values in
             var position = 0
@@ -145,7 +145,7 @@ struct RunBatch {
         }
     }
 
-    /// Applies a batch in wire form to the `limit`-byte arena at `base` without building a
+    /// Applies a batch in wire form to the `limit`-byte page store alias at `base` without building a
     /// `RunBatch`, handing each run's (byte offset, byte length) to `applied`. Nothing is
     /// applied unless the whole batch is well formed.
     static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer, limit: Int,

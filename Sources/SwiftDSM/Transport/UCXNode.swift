@@ -63,7 +63,7 @@ final class UCXNode: @unchecked Sendable {
     }
 
     /// Stops the progress thread, closes the endpoints and the worker (once; after a
-    /// barrier, when no rank reads or writes another's arena or sends any more).
+    /// barrier, when no rank reads or writes another's page store or sends any more).
     func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         cucx_close(pointer)

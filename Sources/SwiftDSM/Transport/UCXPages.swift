@@ -2,7 +2,7 @@ import CMPI
 import CUCX
 import Foundation
 
-/// Pages and whole words over UCX's UCP: every rank's home arena alias is registered with UCP and
+/// Pages and whole words over UCX's UCP: every rank's page store's alias is registered with UCP and
 /// its remote key handed to every rank at start-up. On InfiniBand or RoCE (rc, dc lanes) a
 /// fetch is one `ucp_get_nbx`, an RDMA READ the home's CPU never sees; elsewhere it is one
 /// active-message request the home's worker answers (`cucx_fetch`). A diff batch's
@@ -37,7 +37,7 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
     let fetchesByRequest: Bool
 
     /// Collective. Stops every rank with UCX's reason (and the setting to change) if any rank
-    /// cannot register its arena or take another's remote key.
+    /// cannot register its page store or take another's remote key.
     static func create(cluster: Cluster, node ucx: UCXNode, channel: MessageChannel, store: PageStore,
                        transports: String, fetch: UCXFetchChoice) -> UCXPages {
         let node = ucx.pointer
@@ -49,7 +49,7 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
         var key: UnsafeRawPointer? = nil
         var keyLength = 0
         let registered = cucx_register(node, store.alias, store.length, &key, &keyLength, &reason, reason.count) == 0
-        _ = UCXNode.agree(registered, cluster: cluster, step: "register the home arena", reason: reason,
+        _ = UCXNode.agree(registered, cluster: cluster, step: "register the page store", reason: reason,
                           transports: transports)
         var base = UInt64(UInt(bitPattern: store.alias)).littleEndian
         var mine = withUnsafeBytes(of: &base) { Array($0) }
@@ -156,7 +156,7 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
 
     func prepareToClose() { cucx_prepare_to_close(node) }
 
-    /// Collective: after a barrier no rank reads or writes another's arena any more (the
+    /// Collective: after a barrier no rank reads or writes another's page store any more (the
     /// ucx channel, where it shares the node, closes it once too).
     func close() { owner.close() }
 }
