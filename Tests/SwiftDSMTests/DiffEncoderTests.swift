@@ -134,7 +134,7 @@ final class DiffEncoderTests: XCTestCase {
         }
         let cases: [(bytes: [UInt8], reason: String)] = [
             (wire([(0, [1, 2]), (4096, [3])]), "run offset 4096 is outside 0..<4096"),
-            (wire([(0, [1]), (4088, [3, 4])]), "leaves the 4096-byte arena"),
+            (wire([(0, [1]), (4088, [3, 4])]), "leaves the 4096-byte page store"),
             (wire([(0, [1]), (12, [3])]), "not word-aligned"),
             (wire([(0, [1, 2]), (8, [3])], truncateBy: 12), "truncated"),
             ([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "run count"),
