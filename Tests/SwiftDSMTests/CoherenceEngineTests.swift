@@ -16,7 +16,7 @@ final class CoherenceEngineTests: XCTestCase {
     private var transport: LoopbackPages!
     private var engine: CoherenceEngine!
 
-    /// Pages 0..<32 are homed on rank 1 (the arena), pages 32..<64 here.
+    /// Pages 0..<32 are homed on rank 1 (the loopback homes), pages 32..<64 here.
     private func start(cachePages: Int, prefetchPages: Int = 4) {
         let capacity = (remotePages + homePages) * pageSize
         space = try! AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)

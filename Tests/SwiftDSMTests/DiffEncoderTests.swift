@@ -118,7 +118,7 @@ final class DiffEncoderTests: XCTestCase {
         XCTAssertEqual(target, page)
     }
 
-    /// A batch from the network whose second run leaves the arena, or that is cut short,
+    /// A batch from the network whose second run leaves the page store, or that is cut short,
     /// changes nothing: every run is checked before the first is applied.
     func testMalformedBatchesApplyNothing() {
         func wire(_ runs: [(offset: Int, words: [UInt64])], truncateBy cut: Int = 0) -> [UInt8] {
