@@ -486,7 +486,7 @@ final class CoherenceEngine {
     /// home (and stays a write notice of this interval). The pages leave the shared range
     /// before they are diffed (from the slot's alias), so a write of another thread cannot
     /// land after its diff. Runs inside the fault handler: no allocation (index loops, an
-    /// in-place sort, lists and batches reserved at start-up; see `init`).
+    /// in-place sort, lists and batches reserved at start-up: `reserveFaultState`).
     private func evict() {
         Self.sortInPlace(&victims)
         forEachRun(victims) { first, count in

@@ -28,8 +28,7 @@ struct SlotRing {
 final class PageCache {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
-    private var file: OwnedDescriptor?
-    private var aliasMapping: Mapping?
+    private var file: MemoryFile?
     private let twinStorage: PageArray<UInt8>
     /// Twin buffer of each slot while its page is being written (-1 otherwise). Buffers are
     /// reused last-in first-out, so the next interval's twins land in memory that exists.
@@ -45,14 +44,10 @@ final class PageCache {
     init(slotCount: Int, pageSize: Int, prefault: Bool) {
         self.pageSize = pageSize
         let length = slotCount * pageSize
-        var fd: Int32 = -1
-        systemCheck(cplatform_memfd("swiftdsm-cache", Int64(length), &fd), "creating the page cache of \(slotCount) pages (memfd)")
-        self.fd = fd
-        file = OwnedDescriptor(fd: fd)
-        var mapped: UnsafeMutableRawPointer? = nil
-        systemCheck(cplatform_map_shared(length, fd, 0, &mapped), "mapping the page cache of \(slotCount) pages (mmap)")
-        alias = mapped!
-        aliasMapping = Mapping(base: alias, length: length)
+        let file = MemoryFile(name: "swiftdsm-cache", length: length, what: "the page cache of \(slotCount) pages")
+        fd = file.fd
+        alias = file.alias
+        self.file = consume file
         // Allocating a fresh page costs several times the copy into it; doing it for every slot
         // now keeps that cost out of page faults (best effort: older kernels lack the call).
         if prefault { _ = cplatform_populate_write(alias, length) }
@@ -96,8 +91,5 @@ final class PageCache {
     func free(_ slot: Int) { owner[slot] = -1 }
 
     /// Unmaps the slots' alias and closes the file (at jia_exit).
-    func close() {
-        aliasMapping = nil
-        file = nil
-    }
+    func close() { file = nil }
 }

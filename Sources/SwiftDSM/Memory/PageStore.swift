@@ -15,21 +15,16 @@ final class PageStore {
     let length: Int
     let readNotices: ReadNotices
     let pageShift: Int
-    private var file: OwnedDescriptor?
-    private var aliasMapping: Mapping?
+    private var file: MemoryFile?
 
     init(space: AddressSpace) {
         let noticeBytes = ReadNotices.byteCount(pageCount: space.pageCount)
         length = space.capacity + (noticeBytes + space.pageSize - 1) / space.pageSize * space.pageSize
         pageShift = space.pageShift
-        var fd: Int32 = -1
-        systemCheck(cplatform_memfd("swiftdsm-pages", Int64(length), &fd), "creating the \(length)-byte page store (memfd)")
-        self.fd = fd
-        file = OwnedDescriptor(fd: fd)
-        var mapped: UnsafeMutableRawPointer? = nil
-        systemCheck(cplatform_map_shared(length, fd, 0, &mapped), "mapping the page store alias (mmap)")
-        alias = mapped!
-        aliasMapping = Mapping(base: alias, length: length)
+        let file = MemoryFile(name: "swiftdsm-pages", length: length, what: "the page store")
+        fd = file.fd
+        alias = file.alias
+        self.file = consume file
         readNotices = ReadNotices(storeBase: alias, offset: space.capacity, pageCount: space.pageCount)
         space.mapShared(firstPage: 0, count: space.pageCount, .none, fd: fd, fileOffset: 0, populate: false)
     }
@@ -56,8 +51,5 @@ final class PageStore {
     }
 
     /// Unmaps the alias and closes the file (at jia_exit; the global mapping goes with the space).
-    func close() {
-        aliasMapping = nil
-        file = nil
-    }
+    func close() { file = nil }
 }
