@@ -111,7 +111,6 @@ final class CoherenceEngine {
         let slots = cache.slotCount
         victims.reserveCapacity(maxPrefetchPages)
         dirtyPages.reserveCapacity(2 * slots)
-        kept.reserveCapacity(2 * slots)  // swapped with dirtyPages at each interval end
         evictedWrites.reserveCapacity(2 * slots)
         dirtyHomePages.reserveCapacity(min(space.pageCount, 2 * slots))
         subscriptionChanges.reserveCapacity(min(Self.subscriptionLimit, 2 * slots))
@@ -585,7 +584,9 @@ final class CoherenceEngine {
         sendBatches()
         for page in kept where table.writtenInterval[page] == interval { cache.refreshTwin(of: table.slot(page)!) }
         statistics.pagesKeptWritable += UInt64(kept.count)
-        swap(&dirtyPages, &kept)
+        // Copied, not swapped: the dirty list keeps its room (the fault handler appends to it).
+        dirtyPages.removeAll(keepingCapacity: true)
+        dirtyPages.append(contentsOf: kept)
         kept.removeAll(keepingCapacity: true)
         flushed.sort()
         forEachRun(flushed) { first, count in protect(first, count: count, .read) }

@@ -21,6 +21,9 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
     /// Replies, by source; taken under `receiving`.
     private let replies: [Stream]
     private let receiving = Mutex(())
+    /// Where a reply's frame lands before it is opened into the waiting thread's buffer
+    /// (under `receiving`; grown to the largest reply awaited, then reused).
+    private var replyFrame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     /// Requests, by source (the service thread's own).
     private let requests: [Stream]
 
@@ -168,16 +171,29 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
         }
     }
 
+    deinit { replyFrame.deallocate() }
+
     // MARK: receiving
 
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
               into buffer: UnsafeMutableRawBufferPointer) -> Int {
         send([request], tag: Tag.request, to: destination)
-        return receiving.withLock { _ in
-            var (source, bytes) = inner.receive(tag: replyTag, from: destination)
-            return bytes.withUnsafeMutableBytes { frame in
-                open(frame, tag: replyTag, from: source, stream: replies[source], into: buffer).count
+        return receive(tag: replyTag, from: destination, into: buffer)
+    }
+
+    /// The frame of a payload of at most `buffer.count` bytes (a compressed body is never
+    /// longer than its payload) lands in `replyFrame`, and opens into `buffer`.
+    func receive(tag: Int32, from source: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        receiving.withLock { _ in
+            let tags = keys == nil ? 0 : FrameSeal.tagLength * (buffer.count / FrameSeal.chunkLength + 2)
+            let most = FrameHeader.length + buffer.count + tags
+            if replyFrame.count < most {
+                replyFrame.deallocate()
+                replyFrame = .allocate(byteCount: max(most, 2 * replyFrame.count, 1 << 16), alignment: 16)
             }
+            let length = inner.receive(tag: tag, from: source, into: UnsafeMutableRawBufferPointer(rebasing: replyFrame[0..<most]))
+            return open(UnsafeMutableRawBufferPointer(rebasing: replyFrame[0..<length]), tag: tag, from: source,
+                        stream: replies[source], into: buffer).count
         }
     }
 

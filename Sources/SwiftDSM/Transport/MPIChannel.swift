@@ -59,6 +59,28 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     func receive(tag: Int32, from source: Int?) -> (source: Int, bytes: [UInt8]) {
+        var (message, status, count) = probe(tag: tag, from: source)
+        var bytes = [UInt8](repeating: 0, count: count)
+        bytes.withUnsafeMutableBytes { buffer in
+            mpiCheck(MPI_Mrecv(buffer.baseAddress, Int32(count), cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
+        }
+        ThreadStatistics.received(bytes: count)
+        return (Int(status.MPI_SOURCE), bytes)
+    }
+
+    func receive(tag: Int32, from source: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var (message, _, count) = probe(tag: tag, from: source)
+        guard count <= buffer.count else {
+            Fatal.stop("rank \(source) sent a reply of \(count) bytes where at most \(buffer.count) were expected; "
+                + "nothing of it was applied")
+        }
+        mpiCheck(MPI_Mrecv(buffer.baseAddress, Int32(count), cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
+        ThreadStatistics.received(bytes: count)
+        return count
+    }
+
+    /// Waits for the next reply with `tag` from `source` (nil: any) and matches it.
+    private func probe(tag: Int32, from source: Int?) -> (MPI_Message?, MPI_Status, Int) {
         // Page data and diff acknowledgements answer a request just sent (a framed channel
         // takes its page data here): they are on their way, so look for them closely.
         var backoff = tag == Tag.diffAcknowledgement || tag == Tag.pageData ? Backoff.transfer : Backoff()
@@ -73,12 +95,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         }
         var count: Int32 = 0
         mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
-        var bytes = [UInt8](repeating: 0, count: Int(count))
-        bytes.withUnsafeMutableBytes { buffer in
-            mpiCheck(MPI_Mrecv(buffer.baseAddress, count, cmpi_byte(), &message, cmpi_status_ignore()), "MPI_Mrecv")
-        }
-        ThreadStatistics.received(bytes: Int(count))
-        return (Int(status.MPI_SOURCE), bytes)
+        return (message, status, Int(count))
     }
 
     /// Unchecked MPI calls: this runs while the job stops, where a failure is no news.

@@ -19,6 +19,11 @@ protocol MessageChannel: AnyObject, Sendable {
     /// The next reply with `tag` from `source` (nil: from any rank), waiting for it.
     func receive(tag: Int32, from source: Int?) -> (source: Int, bytes: [UInt8])
 
+    /// The next reply with `tag` from `source` into `buffer`, waiting for it; returns its
+    /// length (a longer reply is malformed and stops the job). Allocates nothing where the
+    /// channel can (the fault path waits here for a diff's acknowledgement).
+    func receive(tag: Int32, from source: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int
+
     /// The source of the next reply with `tag` from any rank, or nil if none came before
     /// `deadline` (monotonic nanoseconds). For error reports only: it never stops the job.
     func receive(tag: Int32, before deadline: UInt64) -> Int?

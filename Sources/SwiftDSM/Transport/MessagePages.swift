@@ -10,9 +10,12 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
     private var awaitingAcknowledgement: [Int] = []
     /// Where a refetch's reply lands before its blocks go to their pages.
     private var staging: [UInt8] = []
+    /// The wire form of the diffs sent, reused (a dirty eviction sends from the fault handler).
+    private var wire = WireParts()
 
     init(channel: MessageChannel) {
         self.channel = channel
+        awaitingAcknowledgement.reserveCapacity(64)
     }
 
     /// The request is built on the stack: a fetch runs in the fault handler, which allocates nothing.
@@ -72,13 +75,15 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
 
     func write(_ batch: RunBatch, to home: Int) {
         guard !batch.isEmpty else { return }
-        batch.withWireParts(kind: .diff) { channel.send($0, tag: Tag.request, to: home) }
+        wire.encode(batch, kind: .diff) { channel.send($0, tag: Tag.request, to: home) }
         awaitingAcknowledgement.append(home)
     }
 
     func completeWrites() {
-        for home in awaitingAcknowledgement {
-            _ = channel.receive(tag: Tag.diffAcknowledgement, from: home)
+        withUnsafeTemporaryAllocation(byteCount: 8, alignment: 8) { acknowledgement in
+            for home in awaitingAcknowledgement {
+                _ = channel.receive(tag: Tag.diffAcknowledgement, from: home, into: acknowledgement)
+            }
         }
         awaitingAcknowledgement.removeAll(keepingCapacity: true)
     }

@@ -48,6 +48,7 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
     private init(cluster: Cluster, window: MPI_Win?, notices: ReadNotices, pageShift: Int) {
         self.cluster = cluster
         self.window = window
+        inFlight.reserveCapacity(64)  // a dirty eviction writes from the fault handler
         self.notices = notices
         self.pageShift = pageShift
     }

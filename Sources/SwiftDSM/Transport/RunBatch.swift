@@ -130,19 +130,8 @@ struct RunBatch {
     /// and lengths, then their words) as a request of `kind` in four parts (the run heads built here, the
     /// words sent from where they are), for a channel that gathers parts without packing.
     func withWireParts<T>(kind: RequestKind, _ body: ([UnsafeRawBufferPointer]) -> T) -> T {
-        var head = MessageWriter(kind: kind, capacity: 16 + whole.runCount * 16)
-        whole.encodeRuns(into: &head)
-        var middle = MessageWriter(capacity: 8 + partial.runCount * 16)
-        partial.encodeRuns(into: &middle)
-        return head.bytes.withUnsafeBytes { headBytes in
-            middle.bytes.withUnsafeBytes { middleBytes in
-                whole.words.withUnsafeBytes { wholeWords in
-                    partial.words.withUnsafeBytes { partialWords in
-                        body([headBytes, wholeWords, middleBytes, partialWords])
-                    }
-                }
-            }
-        }
+        var wire = WireParts()
+        return wire.encode(self, kind: kind, body)
     }
 
     /// Applies a batch in wire form to the `limit`-byte page store alias at `base` without building a
@@ -160,6 +149,44 @@ struct RunBatch {
         try WordRuns.decode(&reader, limit: limit) { offset, count, deltas in
             cplatform_xor_words((base + offset).assumingMemoryBound(to: UInt64.self), deltas, count)
             applied(offset, count * 8)
+        }
+    }
+}
+
+/// Room for batches' wire form (`RunBatch.withWireParts`) kept from one batch to the next,
+/// so that sending one from the fault handler (a dirty eviction) allocates nothing once the
+/// room fits the largest batch so far.
+struct WireParts {
+    private var head = MessageWriter(capacity: 1024)
+    private var middle = MessageWriter(capacity: 1024)
+    private var parts: [UnsafeRawBufferPointer] = []
+
+    init() { parts.reserveCapacity(4) }
+
+    /// Hands `body` the batch's wire form as a request of `kind`, in four parts: the whole
+    /// runs' heads, their words, the partial runs' heads, their words.
+    mutating func encode<T>(_ batch: RunBatch, kind: RequestKind, _ body: ([UnsafeRawBufferPointer]) -> T) -> T {
+        head.reset(kind: kind)
+        batch.whole.encodeRuns(into: &head)
+        middle.reset()
+        batch.partial.encodeRuns(into: &middle)
+        var list = parts
+        parts = []  // `list` holds the room alone while the parts are in it
+        defer { parts = list }
+        let headBytes = head.bytes, middleBytes = middle.bytes
+        return headBytes.withUnsafeBytes { headRaw in
+            middleBytes.withUnsafeBytes { middleRaw in
+                batch.whole.words.withUnsafeBytes { wholeWords in
+                    batch.partial.words.withUnsafeBytes { partialWords in
+                        list.removeAll(keepingCapacity: true)
+                        list.append(headRaw)
+                        list.append(wholeWords)
+                        list.append(middleRaw)
+                        list.append(partialWords)
+                        return body(list)
+                    }
+                }
+            }
         }
     }
 }

@@ -105,9 +105,15 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
               into buffer: UnsafeMutableRawBufferPointer) -> Int {
         send([request], tag: Tag.request, to: destination)
-        let lane = asking[destination]
+        return receive(tag: replyTag, from: destination, into: buffer)
+    }
+
+    /// Straight from the lane's buffer into `buffer`, unless the reply came before, to a
+    /// thread waiting for another (then from where that thread kept it).
+    func receive(tag replyTag: Int32, from source: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        let lane = asking[source]
         return receiving.withLock { stash -> Int in
-            if let index = stash.firstIndex(where: { $0.source == destination && $0.tag == replyTag }) {
+            if let index = stash.firstIndex(where: { $0.source == source && $0.tag == replyTag }) {
                 let frame = stash.remove(at: index)
                 return copy(frame.bytes, from: lane, into: buffer)
             }

@@ -57,6 +57,11 @@ final class UCXChannel: MessageChannel, @unchecked Sendable {
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
               into buffer: UnsafeMutableRawBufferPointer) -> Int {
         send([request], tag: Tag.request, to: destination)
+        return receive(tag: replyTag, from: destination, into: buffer)
+    }
+
+    /// The message itself was allocated by the UCX edge as it arrived (C, in UCX's progress).
+    func receive(tag replyTag: Int32, from destination: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let message = take(tag: replyTag, from: destination, until: nil)!
         defer { cucx_release_message(message) }
         let length = message.pointee.length

@@ -83,6 +83,7 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
         self.node = node.pointer
         self.lanes = lanes
         fetchesByRequest = requests
+        inFlight.reserveCapacity(64)  // a dirty eviction writes from the fault handler
         notices = store.readNotices
         pageShift = store.pageShift
     }

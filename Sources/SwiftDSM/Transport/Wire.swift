@@ -40,6 +40,12 @@ struct MessageWriter {
 
     init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
+    /// Empties the writer, keeping its room, and starts a request of `kind` (or none).
+    mutating func reset(kind: RequestKind? = nil) {
+        bytes.removeAll(keepingCapacity: true)
+        if let kind { append(kind.rawValue) }
+    }
+
     mutating func append(_ value: Int64) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }

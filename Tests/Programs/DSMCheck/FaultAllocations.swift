@@ -14,6 +14,8 @@ func faultAllocationScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount
     let data = dsm.allocate(Int.self, count: pagesPerRank * ranks * intsPerPage, homes: .blocked)
     let next = (dsm.rank + 1) % ranks
+    // Every round takes the same kinds of fault: no page may move to the rank that writes it.
+    dsm.runtime.homeMigration = false
     var counts: [String: UInt64] = [:]
     var libraries: UInt64 = 0
     allocation_counter_watch_callers()
@@ -35,6 +37,15 @@ func faultAllocationScenario(_ dsm: DSM) {
         Check.equal(sum, pagesPerRank * max(round - 1, 0), "round \(round): the next rank's words before")
         count("writes to read-only copies", round: round) {
             for page in 0..<8 { data[remote + page * intsPerPage + 1 + dsm.rank] = round }
+        }
+        // More pages written than a small cache holds: dirty pages are evicted, their diffs
+        // sent home from the fault handler.
+        let dirtyEvictions = dsm.runtime.statistics.dirtyEvictions
+        count("writes evicting dirty pages", round: round) {
+            for page in 8..<48 { data[remote + page * intsPerPage + intsPerPage - 1 - dsm.rank] = round }
+        }
+        if dsm.runtime.settings.cachePages <= 16 && ranks > 1 {
+            Check.expect(dsm.runtime.statistics.dirtyEvictions > dirtyEvictions, "a 16-page cache must evict dirty pages")
         }
         dsm.barrier()
         count("home writes", round: round) {
