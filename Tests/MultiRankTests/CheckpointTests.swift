@@ -156,6 +156,137 @@ final class CheckpointTests: XCTestCase {
         refused(pristine, ["--jia-restart=77"], "holds no complete checkpoint with tag 77")
     }
 
+    // MARK: file home stores
+
+    private static let storeSetups = [Setup(ranks: 1, transport: "auto"), Setup(ranks: 2, transport: "shm"),
+                                      Setup(ranks: 2, transport: "rma"), Setup(ranks: 2, transport: "tcp"),
+                                      Setup(ranks: 4, transport: "shm"), Setup(ranks: 4, transport: "tcp")]
+
+    /// With `home-store: file:DIR` the store files are the checkpoint. A rank killed in the
+    /// middle of an interval, after every rank wrote, leaves files changed since checkpoint
+    /// 20; the restart rolls them back with the undo logs and must reach the digest of an
+    /// uninterrupted run, which itself equals the memory store's.
+    func testAFileHomeStoreIsRolledBackToItsLastCheckpoint() {
+        var memoryDigest: String?
+        for setup in Self.storeSetups {
+            let label = "np \(setup.ranks) on \(setup.transport), file home store"
+            let name = "\(setup.ranks)-\(setup.transport)"
+            let store = ["--jia-home-store=file:" + folder.appendingPathComponent("store-\(name)").path]
+            let wholeStore = ["--jia-home-store=file:" + folder.appendingPathComponent("store-\(name)-whole").path]
+            let directory = folder.appendingPathComponent("file-\(name)").path
+            let whole = run(setup, directory: directory + "-whole", wholeStore)
+            XCTAssertEqual(whole.status, 0, "\(label):\n\(whole.output)")
+            XCTAssertTrue(whole.output.contains("checkpoint: tag 10 full"), "\(label):\n\(whole.output)")
+            XCTAssertTrue(whole.output.contains("checkpoint: tag 20 incremental"), "\(label):\n\(whole.output)")
+            guard let expected = digest(whole.output) else { continue }
+            if setup.ranks == 2 && setup.transport == "shm" {
+                memoryDigest = reference(setup, directory: directory + "-memory")
+                XCTAssertEqual(expected, memoryDigest, "\(label): the file store's result differs from memory's")
+            }
+            let killed = run(setup, directory: directory, store + ["--kill-in=25"])
+            XCTAssertNotEqual(killed.status, 0, "\(label): the killed run should fail:\n\(killed.output)")
+            let restarted = run(setup, directory: directory, store + ["--jia-restart=latest"])
+            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
+            XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)")
+            XCTAssertEqual(digest(restarted.output), expected, "\(label): restarted result differs:\n\(restarted.output)")
+        }
+        XCTAssertNotNil(memoryDigest)
+    }
+
+    /// Killed once every part of checkpoint 30 is written (its undo log begun) but before its
+    /// manifest: the restart applies the logs of 30 and 20 and continues from 20.
+    func testAFileHomeStoreKilledDuringACheckpointRestartsFromThePreviousOne() {
+        for setup in [Setup(ranks: 2, transport: "shm"), Setup(ranks: 4, transport: "tcp")] {
+            let label = "np \(setup.ranks) on \(setup.transport), file home store"
+            let directory = folder.appendingPathComponent("file-during-\(setup.ranks)").path
+            let store = ["--jia-home-store=file:" + directory + "-store"]
+            guard let expected = reference(setup, directory: directory + "-whole") else { continue }
+            let killed = run(setup, directory: directory, store + ["--kill-during=30"])
+            XCTAssertNotEqual(killed.status, 0, "\(label):\n\(killed.output)")
+            let restarted = run(setup, directory: directory, store + ["--jia-restart=latest"])
+            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
+            XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)")
+            XCTAssertEqual(digest(restarted.output), expected, "\(label):\n\(restarted.output)")
+        }
+    }
+
+    /// A changed store file, a missing or damaged undo log, or a restart that does not use
+    /// the store files is refused on every rank, naming the file.
+    func testADamagedFileHomeStoreIsNeverRestored() throws {
+        let setup = Setup(ranks: 2, transport: "shm")
+        let manager = FileManager.default
+        var number = 0
+        /// A run killed in iteration 25, its checkpoint and store directories.
+        func killedRun() -> (directory: String, store: String) {
+            number += 1
+            let directory = folder.appendingPathComponent("file-damaged-\(number)").path
+            let store = directory + "-store"
+            let killed = run(setup, directory: directory, ["--jia-home-store=file:" + store, "--kill-in=25"])
+            XCTAssertNotEqual(killed.status, 0, killed.output)
+            return (directory, store)
+        }
+        func refused(_ directory: String, _ extra: [String], _ expectedText: String, line: UInt = #line) {
+            let restart = extra.contains { $0.hasPrefix("--jia-restart=") } ? [] : ["--jia-restart=latest"]
+            let result = run(setup, directory: directory, restart + extra)
+            XCTAssertFalse(result.timedOut, result.output, line: line)
+            XCTAssertNotEqual(result.status, 0, result.output, line: line)
+            for rank in 0..<setup.ranks {
+                XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output, line: line)
+            }
+            XCTAssertTrue(result.output.contains(expectedText), "expected \"\(expectedText)\" in:\n\(result.output)",
+                          line: line)
+            XCTAssertFalse(result.output.contains("checkpoint: digest"), result.output, line: line)
+        }
+        func flipByte(_ path: String, at offset: UInt64) throws {
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: offset)
+            let byte = try handle.read(upToCount: 1)![0]
+            try handle.seek(toOffset: offset)
+            try handle.write(contentsOf: Data([byte ^ 0x10]))
+            try handle.close()
+        }
+
+        // A byte of a home page changed outside SwiftDSM (the grid's first page is rank 0's).
+        let changed = killedRun()
+        let gridPage = try firstDataPage(changed.store + "/rank-0.pages")
+        try flipByte(changed.store + "/rank-0.pages", at: gridPage + 100)
+        refused(changed.directory, ["--jia-home-store=file:" + changed.store], "differs from its digest")
+
+        // The undo log of the checkpoint asked for is missing. `latest` then tries the one
+        // before, and takes it only because every page checks out against its digests (the
+        // SOR changes the same pages in every interval, so log 1 undoes them all).
+        let missing = killedRun()
+        try manager.removeItem(atPath: missing.store + "/rank-1.undo-000002")
+        refused(missing.directory, ["--jia-home-store=file:" + missing.store, "--jia-restart=20"],
+                "rank-1.undo-000002 is missing: the home store's changes since checkpoint 2 cannot be undone")
+        let older = run(setup, directory: missing.directory, ["--jia-home-store=file:" + missing.store,
+                                                              "--jia-restart=latest"])
+        XCTAssertEqual(older.status, 0, older.output)
+        XCTAssertTrue(older.output.contains("checkpoint: restored from 10"), older.output)
+        XCTAssertTrue(older.output.contains("rank-1.undo-000002 is missing"), older.output)
+        XCTAssertEqual(digest(older.output), reference(setup, directory: missing.directory + "-whole"), older.output)
+
+        // A record in the middle of an undo log damaged.
+        let damaged = killedRun()
+        try flipByte(damaged.store + "/rank-0.undo-000002", at: 64 + 16 + 100)
+        refused(damaged.directory, ["--jia-home-store=file:" + damaged.store], "fails its checksum")
+
+        // Restarted without the store files.
+        let memory = killedRun()
+        refused(memory.directory, [], "keeps its pages in the home store files")
+    }
+
+    /// The offset of the first page of a store file that holds data (the files are sparse;
+    /// the scratch allocation before the grid was freed, so its pages are holes).
+    private func firstDataPage(_ path: String) throws -> UInt64 {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
+        defer { close(fd) }
+        let offset = lseek(fd, 0, 3 /* SEEK_DATA */)
+        guard offset >= 0 else { throw CocoaError(.fileReadCorruptFile) }
+        return UInt64(offset)
+    }
+
     /// Only the newest `checkpoint-keep` complete checkpoints and those they build on stay.
     func testOldCheckpointsAreRemoved() throws {
         let directory = folder.appendingPathComponent("kept").path

@@ -306,7 +306,8 @@ final class CrossHostTests: XCTestCase {
 
     /// Checkpoints on node-local directories (`{host}` in checkpoint-dir: each host writes
     /// its own ranks' parts, rank 0's host the manifest): a rank killed after a checkpoint,
-    /// the job restarted across the hosts, the result equal to an uninterrupted run's.
+    /// the job restarted across the hosts, the result equal to an uninterrupted run's. On
+    /// 2 hosts x 2 ranks also with node-local file home stores, killed inside an interval.
     func testAKilledRankRestartsAcrossHostsFromNodeLocalCheckpoints() throws {
         let base = NSTemporaryDirectory() + "swiftdsm-crosshost-checkpoints-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: base) }
@@ -343,6 +344,22 @@ final class CrossHostTests: XCTestCase {
             XCTAssertEqual(manifests, 1, "\(label)")
             XCTAssertEqual(parts.sorted(), (0..<(layout.hosts * layout.ranksPerHost)).map { "rank-\($0).part" }.sorted(),
                            "\(label)")
+            guard layout.hosts == 2 && layout.ranksPerHost == 2 else { continue }
+            // Node-local persistent homes: killed inside an interval, rolled back on every host.
+            let store = ["--jia-home-store=file:\(root)/store/{host}"]
+            let storeKilled = run("stored", store + ["--kill-in=25"])
+            XCTAssertNotEqual(storeKilled.status, 0, "\(label), file home store:\n\(storeKilled.output)")
+            let storeRestarted = run("stored", store + ["--jia-restart=latest"])
+            XCTAssertEqual(storeRestarted.status, 0, "\(label), file home store:\n\(storeRestarted.output)")
+            XCTAssertTrue(storeRestarted.output.contains("checkpoint: restored from 20"), storeRestarted.output)
+            XCTAssertEqual(digest(storeRestarted.output), digest(whole.output),
+                           "\(label), file home store:\n\(storeRestarted.output)")
+            var stores: [String] = []
+            for host in try FileManager.default.contentsOfDirectory(atPath: root + "/store") {
+                stores += try FileManager.default.contentsOfDirectory(atPath: root + "/store/\(host)")
+                    .filter { $0.hasSuffix(".pages") }
+            }
+            XCTAssertEqual(stores.sorted(), (0..<4).map { "rank-\($0).pages" }, "\(label): one store per rank")
         }
     }
 

@@ -48,7 +48,7 @@ public final class DSMRuntime: @unchecked Sendable {
         DSMLog.configure(rank: cluster.rank, level: settings.logLevel)
         let capacity = (settings.capacity + settings.pageSize - 1) / settings.pageSize * settings.pageSize
         space = AddressSpace.agree(cluster: cluster, capacity: capacity, pageSize: settings.pageSize)
-        store = PageStore(space: space)
+        store = PageStore(space: space, choice: settings.homeStore, cluster: cluster, fresh: settings.restart == .off)
         let choice = DSMRuntime.resolve(settings.transport, cluster: cluster)
         if choice == .ucx { DSMRuntime.refuseProtection(settings, cluster: cluster) }
         let ucx = choice == .ucx
@@ -184,16 +184,29 @@ public final class DSMRuntime: @unchecked Sendable {
         }
     }
 
+    /// Whether every diff goes to its home's own process: where the home store is a file
+    /// with checkpoints, a home keeps each page in its undo log before the first change,
+    /// which a one-sided put would not wait for.
+    private static func homesApplyDiffs(_ settings: Settings) -> Bool {
+        settings.homeStore != .memory && !settings.checkpointDirectory.isEmpty
+    }
+
     /// Composes the page transport: who fetches pages and where diffs go. The one-sided
     /// parts (rma) write whole words themselves and hand partially changed words to the
-    /// message path (`DiffLanes`).
+    /// message path (`DiffLanes`), unless homes apply every diff (`homesApplyDiffs`).
     private static func chooseTransport(_ choice: TransportChoice, _ settings: Settings, cluster: Cluster,
                                         store: PageStore, channel: MessageChannel) -> PageTransport {
         func messages() -> PageTransport {
             PageTransport(name: channel is TCPChannel ? "tcp" : "message", MessagePages(channel: channel))
         }
         func oneSided(_ rma: RMAPages) -> PageTransport {
-            PageTransport(name: "rma", fetcher: rma, diffs: DiffLanes(whole: rma, partial: MessagePages(channel: channel)))
+            let partial = MessagePages(channel: channel)
+            return PageTransport(name: "rma", fetcher: rma,
+                                 diffs: homesApplyDiffs(settings) ? partial : DiffLanes(whole: rma, partial: partial))
+        }
+        func mapped(_ mapped: MappedPages) -> PageTransport {
+            guard homesApplyDiffs(settings) else { return PageTransport(name: "shm", mapped) }
+            return PageTransport(name: "shm", fetcher: mapped, diffs: MessagePages(channel: channel))
         }
         if channel is TCPChannel { return messages() }
         switch choice {
@@ -202,12 +215,12 @@ public final class DSMRuntime: @unchecked Sendable {
         case .message, .tcp:
             return messages()
         case .shm:
-            guard let mapped = MappedPages.create(cluster: cluster, store: store) else {
+            guard let shm = MappedPages.create(cluster: cluster, store: store) else {
                 Fatal.everyRank("transport shm was requested, but the ranks cannot map each other's memory "
                     + "(they are not all on one host, or /proc/<pid>/fd cannot be opened); use transport auto",
                     comm: cluster.syncComm)
             }
-            return PageTransport(name: "shm", mapped)
+            return mapped(shm)
         case .rma:
             guard let rma = RMAPages.create(cluster: cluster, store: store) else {
                 let flags = cluster.preparedOneSidedAcrossHosts ? "" : "; across hosts over TCP, Open MPI's osc ucx "
@@ -221,9 +234,9 @@ public final class DSMRuntime: @unchecked Sendable {
             // A window exists only where MPI runs over shared memory or RDMA; on one host that
             // also means the ranks may map each other's memory directly, which is faster still.
             guard let rma = RMAPages.create(cluster: cluster, store: store) else { return messages() }
-            guard let mapped = MappedPages.create(cluster: cluster, store: store) else { return oneSided(rma) }
+            guard let shm = MappedPages.create(cluster: cluster, store: store) else { return oneSided(rma) }
             rma.close()
-            return PageTransport(name: "shm", mapped)
+            return mapped(shm)
         }
     }
 
@@ -237,7 +250,9 @@ public final class DSMRuntime: @unchecked Sendable {
         for (rank, lanes) in ucx.lanes.enumerated() where !lanes.isEmpty {
             DSMLog.logger.info("UCX lanes to rank \(rank):\n\(lanes)")
         }
-        return PageTransport(name: "ucx", fetcher: ucx, diffs: DiffLanes(whole: ucx, partial: MessagePages(channel: channel)))
+        let partial = MessagePages(channel: channel)
+        return PageTransport(name: "ucx", fetcher: ucx,
+                             diffs: homesApplyDiffs(settings) ? partial : DiffLanes(whole: ucx, partial: partial))
     }
 
     /// Every run of pages in a different protection is one kernel mapping, and resident pages

@@ -46,8 +46,12 @@ struct CheckpointManifest: Codable, Equatable {
     /// Every allocated page's home rank (Int32 each), written by rank 0.
     var homes: FileRecord
     var parts: [Part]
-    /// Bytes of every part together (what this checkpoint wrote).
+    /// Bytes of every part together (what this checkpoint wrote), and for a file home
+    /// store the changed pages its files synced.
     var writtenBytes: Int
+    /// `file:DIR` where the pages are kept in the home store files themselves (the parts
+    /// hold their digests, the undo logs what changed since); nil: the parts hold them.
+    var homeStore: String?
 
     var allocatedPages: Int { homes.bytes / 4 }
 

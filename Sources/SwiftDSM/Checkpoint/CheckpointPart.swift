@@ -4,7 +4,8 @@ import Glibc
 /// rank, ranks, page size, sequence, tag, page count, condition count), the page numbers
 /// (UInt64 each, ascending), the ids of the condition variables it manages that were set,
 /// then the pages' contents in the same order. Pages are written straight from the home
-/// store; nothing is packed.
+/// store; nothing is packed. Where the home store is a file, which then holds the pages
+/// itself, a part lists every home page with its digest (16 bytes) instead of contents.
 enum CheckpointPart {
     static let magic: [UInt8] = Array("SDSMPART".utf8)
     static let version: UInt64 = 1
@@ -18,10 +19,29 @@ enum CheckpointPart {
         var tag: Int
         var pageCount: Int
         var conditionCount: Int
+        /// Digests of pages kept in a file home store, rather than the pages.
+        var digests = false
 
         var words: [UInt64] {
             [UInt64(version) | UInt64(rank) << 32, UInt64(ranks) | UInt64(pageSize) << 32, UInt64(sequence),
-             UInt64(bitPattern: Int64(tag)), UInt64(pageCount), UInt64(conditionCount), 0]
+             UInt64(bitPattern: Int64(tag)), UInt64(pageCount), UInt64(conditionCount), digests ? 1 : 0]
+        }
+    }
+
+    /// Writes a file home store's part: every home page's number, then its digest.
+    static func write(_ directory: CheckpointDirectory, header: Header, pages: [Int], conditions: [Int],
+                      digests: (Int) -> PageDigests.Digest) throws(CheckpointProblem) -> CheckpointManifest.FileRecord {
+        try directory.write(sequence: header.sequence, file: partName(header.rank)) { file throws(CheckpointProblem) in
+            var head = magic
+            for word in header.words { head += bytes(of: word) }
+            for page in pages { head += bytes(of: UInt64(page)) }
+            for condition in conditions { head += bytes(of: UInt64(condition)) }
+            head.reserveCapacity(head.count + pages.count * 16)
+            for page in pages {
+                let digest = digests(page)
+                head += bytes(of: digest.0) + bytes(of: digest.1)
+            }
+            try file.append(head)
         }
     }
 
@@ -82,11 +102,12 @@ enum CheckpointPart {
                                sequence: Int(CheckpointPart.word(fixed, at: 24)),
                                tag: Int(Int64(bitPattern: CheckpointPart.word(fixed, at: 32))),
                                pageCount: Int(CheckpointPart.word(fixed, at: 40)),
-                               conditionCount: Int(CheckpointPart.word(fixed, at: 48)))
+                               conditionCount: Int(CheckpointPart.word(fixed, at: 48)),
+                               digests: CheckpointPart.word(fixed, at: 56) == 1)
             guard first & 0xFFFF_FFFF == CheckpointPart.version,
                   found.rank == expected.rank, found.ranks == expected.ranks, found.pageSize == expected.pageSize,
                   found.sequence == expected.sequence, found.tag == expected.tag,
-                  found.pageCount == expected.pageCount else {
+                  found.pageCount == expected.pageCount, found.digests == expected.digests else {
                 close(fd)
                 throw CheckpointProblem("\(path) describes another checkpoint than its manifest (rank \(found.rank) "
                     + "of \(found.ranks), sequence \(found.sequence), tag \(found.tag), \(found.pageCount) pages)")
@@ -113,6 +134,17 @@ enum CheckpointPart {
                 if got < 0 && errno == EINTR { continue }
                 guard got > 0 else { throw CheckpointProblem("cannot read pages from \(path): \(got < 0 ? errnoText(errno) : "end of file")") }
                 done += got
+            }
+        }
+
+        /// A file home store's part: each listed page's digest, in list order.
+        func digests() throws(CheckpointProblem) -> [PageDigests.Digest] {
+            let length = pages.count * 16
+            var bytes = [UInt8](repeating: 0, count: length)
+            let got = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, length, off_t(dataOffset)) }
+            guard got == length else { throw CheckpointProblem("\(path) is truncated in its page digests") }
+            return (0..<pages.count).map {
+                (CheckpointPart.word(bytes, at: $0 * 16), CheckpointPart.word(bytes, at: $0 * 16 + 8))
             }
         }
 

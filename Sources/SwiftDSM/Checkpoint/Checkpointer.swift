@@ -20,7 +20,10 @@ public struct CheckpointReport: Sendable, Equatable {
 /// home store; rank 0 writes the home of every page and, once every part is on disk, the
 /// manifest that makes the checkpoint complete. A restart finds the newest complete
 /// checkpoint whose files all check out, and each repeated allocation call fills its
-/// region from it, homes included.
+/// region from it, homes included. Where the home store is a file, the file is the
+/// checkpoint: a checkpoint syncs it and lists each home page's digest, and an undo log
+/// (`UndoLog`) keeps what every later change replaces, so that a restart rolls the file
+/// back and maps it without copying.
 final class Checkpointer {
     private let cluster: Cluster
     private let settings: Settings
@@ -35,6 +38,12 @@ final class Checkpointer {
     /// The tag of the checkpoint this run was restored from.
     private(set) var restoredTag: Int?
     private var restore: Restore?
+    /// A file home store's undo log, and its pages' digests at the last checkpoint.
+    private let undo: UndoLog?
+    private let digests: PageDigests
+    /// Pages from here on were allocated after the undo log's interval began: hashed again
+    /// at the next checkpoint, though never logged.
+    private var intervalAllocatedPages = 0
     /// Tests only: called on every rank once every part of a checkpoint is written, before
     /// its manifest (with the checkpoint's tag): where a crash leaves an incomplete one.
     var partsWrittenForTesting: ((Int) -> Void)?
@@ -47,6 +56,8 @@ final class Checkpointer {
         let parts: [CheckpointPart.Reader]
         /// Where each page homed here is saved: (part, entry); absent pages are zero.
         let index: [Int: (part: Int, entry: Int)]
+        /// The pages are in the home store already (a file home store's checkpoint).
+        let inStore: Bool
     }
 
     init(cluster: Cluster, settings: Settings, engine: CoherenceEngine, store: PageStore, conditions: SyncService) {
@@ -55,8 +66,18 @@ final class Checkpointer {
         self.engine = engine
         self.store = store
         self.conditions = conditions
+        if case .file = settings.homeStore, !settings.checkpointDirectory.isEmpty {
+            let undo = UndoLog(directory: store.directory!, rank: cluster.rank, store: store,
+                               pageCount: engine.space.pageCount)
+            store.undo = undo
+            self.undo = undo
+            digests = PageDigests(pageCount: engine.space.pageCount)
+        } else {
+            undo = nil
+            digests = PageDigests(pageCount: 0)
+        }
         directory = settings.checkpointDirectory.isEmpty ? nil
-            : CheckpointDirectory(root: settings.checkpointDirectory.replacingOccurrences(of: "{host}", with: Self.hostName()))
+            : CheckpointDirectory(root: settings.checkpointDirectory.replacingOccurrences(of: "{host}", with: Cluster.hostName()))
         guard let directory else {
             if settings.restart != .off {
                 Fatal.everyRank("restart \(settings.restart) needs the directory the checkpoints were written to: "
@@ -87,10 +108,13 @@ final class Checkpointer {
         nextSequence += 1
         let base = (self.base?.chain ?? Int.max) < settings.checkpointFullEvery ? self.base : nil
         let set = conditions.snapshotConditions()
-        var pages = engine.homePagesForCheckpoint(full: base == nil)
         let pageSize = engine.space.pageSize
+        var pages = engine.homePagesForCheckpoint(full: base == nil || undo != nil)
         // A full checkpoint leaves zero pages out: a page absent from every part is zero.
-        if base == nil { pages.removeAll { isZero(store.aliasAddress(ofPage: $0), pageSize) } }
+        if base == nil && undo == nil { pages.removeAll { isZero(store.aliasAddress(ofPage: $0), pageSize) } }
+        // A file home store's part lists every live home page.
+        if undo != nil { pages.removeAll { engine.table.state($0) == .freed } }
+        let full = base == nil || undo?.isLogging == false
 
         var outcome: String
         var homesRecord: CheckpointManifest.FileRecord?
@@ -99,11 +123,16 @@ final class Checkpointer {
             if cluster.rank == 0 { homesRecord = try writeHomes(directory, sequence: sequence) }
             let header = CheckpointPart.Header(rank: cluster.rank, ranks: cluster.size, pageSize: pageSize,
                                                sequence: sequence, tag: tag, pageCount: pages.count,
-                                               conditionCount: set.count)
-            let record = try CheckpointPart.write(directory, header: header, pages: pages, conditions: set) {
-                UnsafeRawPointer(store.aliasAddress(ofPage: $0))
+                                               conditionCount: set.count, digests: undo != nil)
+            if let undo {
+                let changed = try writeStorePart(directory, undo: undo, header: header, pages: pages, conditions: set)
+                outcome = "ok \(changed.record.bytes) \(changed.record.sha256) \(pages.count) \(changed.pages)"
+            } else {
+                let record = try CheckpointPart.write(directory, header: header, pages: pages, conditions: set) {
+                    UnsafeRawPointer(store.aliasAddress(ofPage: $0))
+                }
+                outcome = "ok \(record.bytes) \(record.sha256) \(pages.count) \(pages.count)"
             }
-            outcome = "ok \(record.bytes) \(record.sha256) \(pages.count)"
         } catch {
             outcome = "rank \(cluster.rank): \(error.description)"
         }
@@ -121,12 +150,16 @@ final class Checkpointer {
                 name: CheckpointDirectory.partName(rank: rank), bytes: Int(fields[1])!, sha256: String(fields[2])),
                 pages: Int(fields[3])!)
         }
-        let written = parts.reduce(0) { $0 + $1.file.bytes }
+        // Pages saved: in the parts, or (a file home store) changed since the last checkpoint and synced.
+        let saved = outcomes.map { Int($0.split(separator: " ")[4])! }
+        let synced = undo == nil ? 0 : saved.reduce(0, +) * pageSize
+        let written = parts.reduce(0) { $0 + $1.file.bytes } + synced
         var removals = ""
         if cluster.rank == 0 {
-            let manifest = CheckpointManifest(sequence: sequence, tag: tag, base: base?.sequence, ranks: cluster.size,
-                                              pageSize: pageSize, allocations: allocations, homes: homesRecord!,
-                                              parts: parts, writtenBytes: written)
+            let manifest = CheckpointManifest(sequence: sequence, tag: tag, base: undo == nil ? base?.sequence : nil,
+                                              ranks: cluster.size, pageSize: pageSize, allocations: allocations,
+                                              homes: homesRecord!, parts: parts, writtenBytes: written,
+                                              homeStore: undo == nil ? nil : settings.homeStore.description)
             do {
                 _ = try directory.write(sequence: sequence, file: CheckpointDirectory.manifestName) { file throws(CheckpointProblem) in
                     try file.append(manifest.encoded())
@@ -140,21 +173,48 @@ final class Checkpointer {
         guard decision.hasPrefix("ok") else {
             Fatal.everyRank("\(call) failed on rank 0: \(decision)", comm: cluster.syncComm)
         }
-        for old in decision.dropFirst(2).split(separator: " ").compactMap({ Int($0) }) {
-            directory.remove(sequence: old, rank: cluster.rank)
-        }
+        let removed = decision.dropFirst(2).split(separator: " ").compactMap { Int($0) }
+        for old in removed { directory.remove(sequence: old, rank: cluster.rank) }
+        undo?.remove(removed)
         self.base = (sequence, (base?.chain ?? 0) + 1)
         // The checkpoint is complete for everyone once this returns on any rank.
         cluster.quietBarrier()
         let elapsed = monotonicNanoseconds() - start
         engine.statistics.checkpoints += 1
-        engine.statistics.checkpointPages += UInt64(pages.count)
-        engine.statistics.checkpointBytes += UInt64(parts[cluster.rank].file.bytes)
+        engine.statistics.checkpointPages += UInt64(saved[cluster.rank])
+        engine.statistics.checkpointBytes += UInt64(parts[cluster.rank].file.bytes
+            + (undo == nil ? 0 : saved[cluster.rank] * pageSize))
         engine.statistics.checkpointNanoseconds += elapsed
-        DSMLog.logger.info("checkpoint \(sequence) (tag \(tag), \(base == nil ? "full" : "incremental")): \(written) bytes")
-        return CheckpointReport(sequence: sequence, tag: tag, full: base == nil,
-                                pages: parts.reduce(0) { $0 + $1.pages }, bytes: written,
+        DSMLog.logger.info("checkpoint \(sequence) (tag \(tag), \(full ? "full" : "incremental")): \(written) bytes")
+        return CheckpointReport(sequence: sequence, tag: tag, full: full, pages: saved.reduce(0, +), bytes: written,
                                 seconds: Double(elapsed) / 1e9)
+    }
+
+    /// A file home store's part (the pages stay in the store): hashes the pages changed
+    /// since the last checkpoint (every page at the first), syncs the store, writes the
+    /// list of home pages with their digests, and starts this checkpoint's undo log.
+    /// Returns the part and how many pages changed.
+    private func writeStorePart(_ directory: CheckpointDirectory, undo: UndoLog, header: CheckpointPart.Header,
+                                pages: [Int], conditions: [Int]) throws(CheckpointProblem)
+        -> (record: CheckpointManifest.FileRecord, pages: Int) {
+        let pageSize = engine.space.pageSize
+        let logging = undo.isLogging
+        var changed = 0
+        for page in pages where !logging || undo.changed(page) || page >= intervalAllocatedPages {
+            digests[page] = PageDigests.of(store.aliasAddress(ofPage: page), bytes: pageSize)
+            changed += 1
+        }
+        do {
+            try store.sync()
+        } catch {
+            throw CheckpointProblem(error.description)
+        }
+        let record = try CheckpointPart.write(directory, header: header, pages: pages, conditions: conditions) {
+            digests[$0]
+        }
+        try undo.begin(sequence: header.sequence)
+        intervalAllocatedPages = engine.table.allocatedPages
+        return (record, changed)
     }
 
     private func writeHomes(_ directory: CheckpointDirectory, sequence: Int) throws(CheckpointProblem)
@@ -225,12 +285,14 @@ final class Checkpointer {
             if let stop = proposal.stop { Fatal.everyRank(stop, comm: cluster.syncComm) }
             if let fresh = proposal.fresh {
                 if cluster.rank == 0 { DSMLog.logger.warning("\(fresh)") }
+                if undo != nil { store.zero(firstPage: 0, count: engine.space.pageCount) }
                 return
             }
             var problem = ""
             var parts: [CheckpointPart.Reader] = []
             do {
                 parts = try openParts(directory, chain: proposal.chain)
+                if let kept = proposal.chain[0].homeStore { try rollBackStore(to: proposal.chain[0], kept: kept, part: parts[0]) }
             } catch {
                 problem = "rank \(cluster.rank): \(error.description)"
             }
@@ -316,9 +378,30 @@ final class Checkpointer {
             try CheckpointFileReader.verify(path, part.file)
             parts.append(try CheckpointPart.Reader(path: path, expecting: CheckpointPart.Header(
                 rank: cluster.rank, ranks: manifest.ranks, pageSize: manifest.pageSize, sequence: manifest.sequence,
-                tag: manifest.tag, pageCount: part.pages, conditionCount: 0 /* not compared */)))
+                tag: manifest.tag, pageCount: part.pages, conditionCount: 0 /* not compared */,
+                digests: manifest.homeStore != nil)))
         }
         return parts
+    }
+
+    /// A file home store's candidate (every rank): the store rolled back to the checkpoint
+    /// with the undo logs, then every home page checked against its digest.
+    private func rollBackStore(to manifest: CheckpointManifest, kept: String, part: CheckpointPart.Reader)
+        throws(CheckpointProblem) {
+        guard let undo else {
+            throw CheckpointProblem("checkpoint \(manifest.sequence) keeps its pages in the home store files "
+                + "(home-store \(kept)); restart with home-store \(kept) and the same files")
+        }
+        try undo.rollBack(to: manifest.sequence)
+        let pageSize = engine.space.pageSize
+        for (page, digest) in zip(part.pages, try part.digests()) {
+            guard page < engine.space.pageCount,
+                  PageDigests.of(store.aliasAddress(ofPage: page), bytes: pageSize) == digest else {
+                throw CheckpointProblem("\(store.path!) does not hold checkpoint \(manifest.sequence) once rolled "
+                    + "back: page \(page) differs from its digest in \(part.path) (the file was changed outside "
+                    + "SwiftDSM, or the host stopped before its undo log reached the disk)")
+            }
+        }
     }
 
     private func adopt(_ manifest: CheckpointManifest, homes bytes: [UInt8], parts: [CheckpointPart.Reader]) {
@@ -330,12 +413,50 @@ final class Checkpointer {
             for (entry, page) in part.pages.enumerated() where index[page] == nil { index[page] = (number, entry) }
         }
         conditions.restoreConditions(parts[0].conditions)
-        restore = Restore(manifest: manifest, homes: homes, parts: parts, index: index)
+        let inStore = manifest.homeStore != nil
+        if inStore {
+            adoptStore(manifest, part: parts[0])
+        } else if undo != nil {
+            store.zero(firstPage: 0, count: engine.space.pageCount)  // the file's former contents
+        }
+        restore = Restore(manifest: manifest, homes: homes, parts: parts, index: index, inStore: inStore)
         restoredTag = manifest.tag
         base = (manifest.sequence, parts.count)
         if cluster.rank == 0 {
             DSMLog.logger.notice("restarting from checkpoint \(manifest.sequence) (tag \(manifest.tag))")
         }
+    }
+
+    /// The store holds checkpoint `manifest` (rolled back and checked): the pages it does
+    /// not list become zero, the checkpoints and undo logs after it go (the store no longer
+    /// holds what they saved), and its undo log starts again.
+    private func adoptStore(_ manifest: CheckpointManifest, part: CheckpointPart.Reader) {
+        var next = 0
+        for page in part.pages {
+            store.zero(firstPage: next, count: page - next)
+            next = page + 1
+        }
+        store.zero(firstPage: next, count: engine.space.pageCount - next)
+        if let saved = try? part.digests() {
+            for (page, digest) in zip(part.pages, saved) { digests[page] = digest }
+        }
+        if let directory {
+            let later = directory.sequences().filter { $0 > manifest.sequence }
+            for sequence in later { directory.remove(sequence: sequence, rank: cluster.rank) }
+            if cluster.rank == 0 && !later.isEmpty {
+                let text = "checkpoints \(later.sorted()) were removed: the home store files hold checkpoint "
+                    + "\(manifest.sequence) again"
+                DSMLog.logger.notice("\(text)")
+            }
+        }
+        guard let undo else { return }
+        undo.remove(undo.sequences().filter { $0 > manifest.sequence })
+        do {
+            try undo.begin(sequence: manifest.sequence)
+        } catch {
+            Fatal.stop("restarting from checkpoint \(manifest.sequence): \(error.description)")
+        }
+        intervalAllocatedPages = manifest.allocatedPages
     }
 
     /// Allocation `number` of this run (collective, after the region was added with the
@@ -358,10 +479,22 @@ final class Checkpointer {
         }
         guard saved[number].live else {
             // Freed before the checkpoint: the program frees it again; its pages may hold another allocation's contents.
+            // In a file home store those are in place, so the program's writes here must reach the undo log first.
+            if restore.inStore { engine.detectHomeWrites(firstPage: firstPage, pages: pages) }
             if number == saved.count - 1 { self.restore = nil }
             return
         }
         engine.adoptHomes(firstPage: firstPage, restore.homes[firstPage..<(firstPage + pages)])
+        if restore.inStore {
+            // The pages are in place, unless the program wrote them through an allocation that
+            // was freed at the checkpoint: the undo log kept them. Their first change from now
+            // on must reach the undo log.
+            undo?.putBack(firstPage..<(firstPage + pages))
+            engine.detectHomeWrites(firstPage: firstPage, pages: pages)
+            cluster.quietBarrier()
+            if number == saved.count - 1 { self.restore = nil }
+            return
+        }
         var page = firstPage
         while page < firstPage + pages {
             guard restore.homes[page] == Int32(cluster.rank), let (part, entry) = restore.index[page] else {
@@ -383,12 +516,6 @@ final class Checkpointer {
         // No rank reads the region before every home holds its contents.
         cluster.quietBarrier()
         if number == saved.count - 1 { self.restore = nil }
-    }
-
-    private static func hostName() -> String {
-        var name = [UInt8](repeating: 0, count: 256)
-        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
-        return String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
     }
 
     // MARK: collectives

@@ -424,6 +424,7 @@ final class CoherenceEngine {
     private func startHomeWriting(_ page: Int) {
         let notices = store.readNotices
         guard !notices.hasCopies(page) else {
+            store.willChange(first: page, count: 1)
             if let writeVectors {
                 if useWriteVectors { homeTwins.make(page, from: store.aliasAddress(ofPage: page)) }
                 writeVectors.homeMayWrite(first: page, count: 1)
@@ -441,6 +442,7 @@ final class CoherenceEngine {
               table.state(page + count) == .homeReadOnly, !notices.hasCopies(page + count) {
             count += 1
         }
+        store.willChange(first: page, count: count)
         writeVectors?.homeMayWrite(first: page, count: count)
         protect(page, count: count, .readWrite)
         for index in page..<(page + count) { table.setState(index, .homeOpen) }
@@ -673,6 +675,7 @@ final class CoherenceEngine {
     func receiveHomes(_ moves: [HomeMigration.Move]) {
         for move in moves where move.to == rank {
             let destination = store.aliasAddress(ofPage: move.page)
+            store.willChange(first: move.page, count: 1)
             if holdsValidCopy(move.page) {
                 memcpy(destination, cache.slotAddress(table.slot(move.page)!), pageSize)
             } else {
@@ -810,6 +813,21 @@ final class CoherenceEngine {
         }
         forEachRun(arrived) { first, count in store.mapHome(space, firstPage: first, count: count, .read) }
         forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
+    }
+
+    /// Home pages of a region written without detection (open) are protected, so that
+    /// their next write is seen (a restart from a file home store, whose undo log must see
+    /// every first change).
+    func detectHomeWrites(firstPage: Int, pages: Int) {
+        flushed.removeAll(keepingCapacity: true)
+        for page in firstPage..<(firstPage + pages) where table.state(page) == .homeOpen {
+            table.setState(page, .homeReadOnly)
+            flushed.append(page)
+        }
+        forEachRun(flushed) { first, count in protect(first, count: count, .read) }
+        if let writeVectors, !flushed.isEmpty {
+            writeVectors.homeWritesNoticed(flushed.map { ($0, UInt64.max) }, protected: flushed)
+        }
     }
 
     /// Pages of other homes this rank fetched since the last `resetFetchCounts`, with the

@@ -140,11 +140,23 @@ public final class Cluster: @unchecked Sendable {
         return (0..<size).map { Array(all[Int(offsets[$0])..<Int(offsets[$0] + lengths[$0])]) }
     }
 
+    /// Stops every rank, naming each rank's problem, if any rank has one (collective).
+    func stopIfAnyRank(_ problem: String?, _ what: String) {
+        let texts = allgather(bytes: Array((problem ?? "").utf8), what)
+        let problems = texts.enumerated().filter { !$0.element.isEmpty }
+            .map { "rank \($0.offset): " + String(decoding: $0.element, as: UTF8.self) }
+        if !problems.isEmpty { Fatal.everyRank(problems.joined(separator: "; "), comm: syncComm) }
+    }
+
     /// Every rank's host name, by rank (collective): for messages naming a peer.
     func hostNames() -> [String] {
+        allgather(bytes: Array(Cluster.hostName().utf8), "host names").map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// This host's name ("localhost" if it has none).
+    static func hostName() -> String {
         var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count - 1)
-        return allgather(bytes: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, "host names")
-            .map { String(decoding: $0, as: UTF8.self) }
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -65,6 +65,22 @@ public enum RestartChoice: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Where each rank keeps its home pages: in memory (a memfd, gone with the process), or in
+/// a file of a directory (`file:DIR`; `{host}` becomes the host's name), mapped shared:
+/// on a DAX file system that is persistent memory, and with checkpoints the file itself is
+/// the checkpoint (`UndoLog`).
+public enum HomeStoreChoice: Sendable, Equatable, CustomStringConvertible {
+    case memory
+    case file(String)
+
+    public var description: String {
+        switch self {
+        case .memory: return "memory"
+        case .file(let directory): return "file:" + directory
+        }
+    }
+}
+
 /// Every tunable of a SwiftDSM run. Sources, lowest to highest precedence: built-in
 /// defaults, a YAML file (`jia.yaml` in the working directory, or the file `JIA_CONFIG`
 /// names), environment variables `JIA_<SETTING>`, command-line flags `--jia-<setting>=<value>`.
@@ -146,6 +162,7 @@ public struct Settings: Sendable, Equatable {
     /// Every this many checkpoints one is full; the ones between hold only the pages
     /// changed since the one before (1: every checkpoint is full).
     public var checkpointFullEvery: Int = 8
+    public var homeStore: HomeStoreChoice = .memory
     /// Where each setting that is not a default came from, by setting name.
     public var sources: [String: String] = [:]
 
@@ -325,6 +342,16 @@ extension Settings {
                    show: { String($0.checkpointFullEvery) }) { settings, text in
             guard let value = Int(text), (1...1000).contains(value) else { return false }
             settings.checkpointFullEvery = value
+            return true
+        },
+        Definition(name: "home-store", allowed: "memory, or file:DIR (a directory, created if missing; {host} becomes "
+                   + "the host's name)", show: { $0.homeStore.description }) { settings, text in
+            if text.lowercased() == "memory" {
+                settings.homeStore = .memory
+                return true
+            }
+            guard text.lowercased().hasPrefix("file:"), text.count > 5 else { return false }
+            settings.homeStore = .file(String(text.dropFirst(5)))
             return true
         },
     ]

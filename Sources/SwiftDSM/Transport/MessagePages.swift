@@ -105,6 +105,7 @@ extension Tag {
 /// from the page store's alias (leaving read notices) and applies incoming diffs to it.
 final class PageServer: RequestHandler {
     private let channel: MessageChannel
+    private let store: PageStore
     private let alias: UnsafeMutableRawPointer
     private let pagesLength: Int
     private let readNotices: ReadNotices
@@ -118,6 +119,7 @@ final class PageServer: RequestHandler {
 
     init(channel: MessageChannel, store: PageStore, pagesLength: Int, pageShift: Int) {
         self.channel = channel
+        self.store = store
         self.alias = store.alias
         self.pagesLength = pagesLength
         self.readNotices = store.readNotices
@@ -139,12 +141,17 @@ final class PageServer: RequestHandler {
         case .refetchPages:
             try refetch(from: source, body: &body)
         case .diff:
+            // Where the store keeps an undo log, each changed page goes into it first.
+            let store = self.store, pageShift = self.pageShift
+            let willChange: ((Int, Int) -> Void)? = store.undo == nil ? nil : { offset, length in
+                store.willChange(first: offset >> pageShift, count: ((offset + length - 1) >> pageShift) - (offset >> pageShift) + 1)
+            }
             if let writeVectors {
                 runs.removeAll(keepingCapacity: true)
-                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength) { runs.append(($0, $1)) }
+                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength, willChange: willChange) { runs.append(($0, $1)) }
                 writeVectors.recordDiff(runs)
             } else {
-                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength)
+                try RunBatch.applyEncoded(&body, to: alias, limit: pagesLength, willChange: willChange)
             }
             channel.send(Self.acknowledgement, tag: Tag.diffAcknowledgement, to: source)
         default:

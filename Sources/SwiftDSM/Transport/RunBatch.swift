@@ -136,12 +136,13 @@ struct RunBatch {
 
     /// Applies a batch in wire form to the `limit`-byte page store alias at `base` without building a
     /// `RunBatch`, handing each run's (byte offset, byte length) to `applied`. Nothing is
-    /// applied unless the whole batch is well formed.
+    /// applied unless the whole batch is well formed; `willChange` hears of every run first.
     static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer, limit: Int,
+                             willChange: ((Int, Int) -> Void)? = nil,
                              applied: (Int, Int) -> Void = { _, _ in }) throws(MalformedMessage) {
         var check = reader
-        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
-        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
+        try WordRuns.decode(&check, limit: limit) { offset, count, _ in willChange?(offset, count * 8) }
+        try WordRuns.decode(&check, limit: limit) { offset, count, _ in willChange?(offset, count * 8) }
         try WordRuns.decode(&reader, limit: limit) { offset, count, values in
             memcpy(base + offset, values, count * 8)
             applied(offset, count * 8)

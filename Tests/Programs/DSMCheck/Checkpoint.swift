@@ -12,7 +12,9 @@ import SwiftDSM
 ///
 /// Options after the scenario name: `--kill-after=T` (the last rank kills itself right
 /// after checkpoint T, in a run that was not restarted), `--kill-during=T` (it kills itself
-/// once every part of checkpoint T is written, before the manifest), `--other-allocation`
+/// once every part of checkpoint T is written, before the manifest), `--kill-in=I` (it kills
+/// itself in iteration I, between its two colours: every rank has written since the last
+/// checkpoint, so a file home store must be rolled back), `--other-allocation`
 /// (the grid is allocated with another size, as a changed program would).
 func checkpointScenario(_ dsm: DSM) {
     let options = CommandLine.arguments.dropFirst(2)
@@ -21,6 +23,7 @@ func checkpointScenario(_ dsm: DSM) {
     }
     let killAfter = option("kill-after")
     let killDuring = option("kill-during")
+    let killIn = option("kill-in")
     let rows = 96, columns = 512
     let last = dsm.rankCount - 1
     // A scratch allocation freed at once: the counters below reuse its first page, and the
@@ -67,6 +70,7 @@ func checkpointScenario(_ dsm: DSM) {
                 }
             }
             dsm.barrier()
+            if color == 0, iteration == killIn, restored == nil, dsm.rank == last { kill(getpid(), SIGKILL) }
         }
         // Each rank writes the words of its neighbour's block: single writers, so homes move.
         let block = ((dsm.rank + 1) % dsm.rankCount) * 512
