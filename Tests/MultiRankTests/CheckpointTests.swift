@@ -48,6 +48,29 @@ final class CheckpointTests: XCTestCase {
         return digest(whole.output)
     }
 
+    /// A restart with `extra` must stop every rank, naming `expectedText`, and print no result.
+    private func refused(_ directory: String, _ extra: [String], _ expectedText: String, ranks: Int = 2,
+                         line: UInt = #line) {
+        let result = run(Setup(ranks: ranks, transport: "shm"), directory: directory, extra)
+        XCTAssertFalse(result.timedOut, result.output, line: line)
+        XCTAssertNotEqual(result.status, 0, result.output, line: line)
+        for rank in 0..<ranks {
+            XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output, line: line)
+        }
+        XCTAssertTrue(result.output.contains(expectedText), "expected \"\(expectedText)\" in:\n\(result.output)",
+                      line: line)
+        XCTAssertFalse(result.output.contains("checkpoint: digest"), result.output, line: line)
+    }
+
+    private static func flipByte(_ path: String, at offset: UInt64) throws {
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+        try handle.seek(toOffset: offset)
+        let byte = try handle.read(upToCount: 1)![0]
+        try handle.seek(toOffset: offset)
+        try handle.write(contentsOf: Data([byte ^ 0x10]))
+        try handle.close()
+    }
+
     func testAKilledRankRestartsFromTheLastCheckpointWithTheSameResult() {
         for setup in Self.setups {
             let label = "np \(setup.ranks) on \(setup.transport)"
@@ -97,30 +120,10 @@ final class CheckpointTests: XCTestCase {
             try damage(copy)
             return copy
         }
-        func flipByte(_ path: String, at offset: UInt64) throws {
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-            try handle.seek(toOffset: offset)
-            let byte = try handle.read(upToCount: 1)![0]
-            try handle.seek(toOffset: offset)
-            try handle.write(contentsOf: Data([byte ^ 0x10]))
-            try handle.close()
-        }
-        func refused(_ directory: String, _ extra: [String], _ expectedText: String, ranks: Int = 2,
-                     line: UInt = #line) {
-            let result = run(Setup(ranks: ranks, transport: "shm"), directory: directory, extra)
-            XCTAssertFalse(result.timedOut, result.output, line: line)
-            XCTAssertNotEqual(result.status, 0, result.output, line: line)
-            for rank in 0..<ranks {
-                XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output, line: line)
-            }
-            XCTAssertTrue(result.output.contains(expectedText), "expected \"\(expectedText)\" in:\n\(result.output)",
-                          line: line)
-            XCTAssertFalse(result.output.contains("checkpoint: digest"), result.output, line: line)
-        }
         let newestPart = "/checkpoint-000004/rank-1.part"
 
         // A flipped byte in the newest checkpoint: asked for by tag, refused; latest uses the one before.
-        let flipped = try damaged { try flipByte($0 + newestPart, at: 5000) }
+        let flipped = try damaged { try Self.flipByte($0 + newestPart, at: 5000) }
         refused(flipped, ["--jia-restart=40"], "rank-1.part does not match its checksum in the manifest")
         let fallback = run(setup, directory: flipped, ["--jia-restart=latest"])
         XCTAssertEqual(fallback.status, 0, fallback.output)
@@ -137,7 +140,7 @@ final class CheckpointTests: XCTestCase {
         refused(missing, ["--jia-restart=40"], "rank-1.part is missing or unreadable")
 
         // An altered manifest.
-        let altered = try damaged { try flipByte($0 + "/checkpoint-000004/manifest.json", at: 40) }
+        let altered = try damaged { try Self.flipByte($0 + "/checkpoint-000004/manifest.json", at: 40) }
         refused(altered, ["--jia-restart=40"], "manifest.json: its checksum does not match its contents")
 
         // Another rank count, another page size, other allocation calls.
@@ -225,32 +228,11 @@ final class CheckpointTests: XCTestCase {
             XCTAssertNotEqual(killed.status, 0, killed.output)
             return (directory, store)
         }
-        func refused(_ directory: String, _ extra: [String], _ expectedText: String, line: UInt = #line) {
-            let restart = extra.contains { $0.hasPrefix("--jia-restart=") } ? [] : ["--jia-restart=latest"]
-            let result = run(setup, directory: directory, restart + extra)
-            XCTAssertFalse(result.timedOut, result.output, line: line)
-            XCTAssertNotEqual(result.status, 0, result.output, line: line)
-            for rank in 0..<setup.ranks {
-                XCTAssertTrue(result.output.contains("SwiftDSM error on rank \(rank):"), result.output, line: line)
-            }
-            XCTAssertTrue(result.output.contains(expectedText), "expected \"\(expectedText)\" in:\n\(result.output)",
-                          line: line)
-            XCTAssertFalse(result.output.contains("checkpoint: digest"), result.output, line: line)
-        }
-        func flipByte(_ path: String, at offset: UInt64) throws {
-            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-            try handle.seek(toOffset: offset)
-            let byte = try handle.read(upToCount: 1)![0]
-            try handle.seek(toOffset: offset)
-            try handle.write(contentsOf: Data([byte ^ 0x10]))
-            try handle.close()
-        }
-
         // A byte of a home page changed outside SwiftDSM (the grid's first page is rank 0's).
         let changed = killedRun()
         let gridPage = try firstDataPage(changed.store + "/rank-0.pages")
-        try flipByte(changed.store + "/rank-0.pages", at: gridPage + 100)
-        refused(changed.directory, ["--jia-home-store=file:" + changed.store], "differs from its digest")
+        try Self.flipByte(changed.store + "/rank-0.pages", at: gridPage + 100)
+        refused(changed.directory, ["--jia-restart=latest", "--jia-home-store=file:" + changed.store], "differs from its digest")
 
         // The undo log of the checkpoint asked for is missing. `latest` then tries the one
         // before, and takes it only because every page checks out against its digests (the
@@ -268,12 +250,12 @@ final class CheckpointTests: XCTestCase {
 
         // A record in the middle of an undo log damaged.
         let damaged = killedRun()
-        try flipByte(damaged.store + "/rank-0.undo-000002", at: 64 + 16 + 100)
-        refused(damaged.directory, ["--jia-home-store=file:" + damaged.store], "fails its checksum")
+        try Self.flipByte(damaged.store + "/rank-0.undo-000002", at: 64 + 16 + 100)
+        refused(damaged.directory, ["--jia-restart=latest", "--jia-home-store=file:" + damaged.store], "fails its checksum")
 
         // Restarted without the store files.
         let memory = killedRun()
-        refused(memory.directory, [], "keeps its pages in the home store files")
+        refused(memory.directory, ["--jia-restart=latest"], "keeps its pages in the home store files")
     }
 
     /// The offset of the first page of a store file that holds data (the files are sparse;

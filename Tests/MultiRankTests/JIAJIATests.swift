@@ -151,7 +151,7 @@ final class JIAJIATests: XCTestCase {
     }
 
     /// jia_checkpoint and jia_restarted: a C program killed after a checkpoint continues,
-    /// restarted, to the result of an uninterrupted run.
+    /// restarted, to the result of an uninterrupted run; with memory and file home stores.
     func testACProgramRestartsFromItsCheckpoint() {
         guard let binary = Self.compile("Tests/C/checkpoint.c") else { return }
         for configuration in Self.configurations where configuration.ranks > 1 {
@@ -174,6 +174,15 @@ final class JIAJIATests: XCTestCase {
             XCTAssertEqual(lines(whole.output, prefix: "checkpoint.c sweeps \(sweeps) checksum").count, 1, whole.output)
             XCTAssertEqual(lines(restarted.output, prefix: "checkpoint.c sweeps"), lines(whole.output, prefix: "checkpoint.c sweeps"),
                            "\(label): the restarted result differs")
+            // The same with the homes in files (home-store file): restored in place.
+            let store = "--jia-home-store=file:\(directory)-store"
+            let storeKilled = run(["10", flag + "-stored", store])
+            XCTAssertNotEqual(storeKilled.status, 0, "\(label), file home store:\n\(storeKilled.output)")
+            let storeRestarted = run([flag + "-stored", store, "--jia-restart=latest"])
+            XCTAssertEqual(storeRestarted.status, 0, "\(label), file home store:\n\(storeRestarted.output)")
+            XCTAssertTrue(storeRestarted.output.contains("checkpoint.c restored 10"), storeRestarted.output)
+            XCTAssertEqual(lines(storeRestarted.output, prefix: "checkpoint.c sweeps"),
+                           lines(whole.output, prefix: "checkpoint.c sweeps"), "\(label), file home store")
         }
     }
 

@@ -83,16 +83,10 @@ struct CheckpointFileWriter {
 
     mutating func append(_ buffer: UnsafeRawBufferPointer) throws(CheckpointProblem) {
         hasher.update(bufferPointer: buffer)
-        var offset = 0
-        while offset < buffer.count {
-            let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else {
-                let reason = errnoText(errno)
-                close(fd)
-                throw CheckpointProblem("cannot write \(path): \(reason)")
-            }
-            offset += written
+        let fd = self.fd
+        if let reason = moveAll(buffer.count, { Glibc.write(fd, buffer.baseAddress! + $0, buffer.count - $0) }) {
+            close(fd)
+            throw CheckpointProblem("cannot write \(path): \(reason)")
         }
         bytes += buffer.count
     }

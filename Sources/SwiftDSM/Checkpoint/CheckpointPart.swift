@@ -127,13 +127,9 @@ enum CheckpointPart {
 
         /// Reads `count` pages starting at entry `index` of `pages` into `destination`.
         func read(entry index: Int, count: Int, into destination: UnsafeMutableRawPointer) throws(CheckpointProblem) {
-            let length = count * header.pageSize
-            var done = 0
-            while done < length {
-                let got = pread(fd, destination + done, length - done, off_t(dataOffset + index * header.pageSize + done))
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { throw CheckpointProblem("cannot read pages from \(path): \(got < 0 ? errnoText(errno) : "end of file")") }
-                done += got
+            let length = count * header.pageSize, start = dataOffset + index * header.pageSize
+            if let reason = moveAll(length, { pread(fd, destination + $0, length - $0, off_t(start + $0)) }) {
+                throw CheckpointProblem("cannot read pages from \(path): \(reason)")
             }
         }
 

@@ -220,25 +220,11 @@ final class UndoLog {
     }
 
     private static func writeAll(_ fd: Int32, _ source: UnsafeRawPointer, _ count: Int, at offset: Int) -> Bool {
-        var done = 0
-        while done < count {
-            let written = pwrite(fd, source + done, count - done, off_t(offset + done))
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            done += written
-        }
-        return true
+        moveAll(count) { pwrite(fd, source + $0, count - $0, off_t(offset + $0)) } == nil
     }
 
     private static func readAll(_ fd: Int32, _ destination: UnsafeMutableRawPointer, _ count: Int, at offset: Int) -> Bool {
-        var done = 0
-        while done < count {
-            let got = pread(fd, destination + done, count - done, off_t(offset + done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { return false }
-            done += got
-        }
-        return true
+        moveAll(count) { pread(fd, destination + $0, count - $0, off_t(offset + $0)) } == nil
     }
 
     private static func put(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) {

@@ -23,3 +23,18 @@ func systemCall(_ code: Int32, _ call: @autoclosure () -> String) throws(SystemC
 func systemCheck(_ code: Int32, _ call: @autoclosure () -> String) {
     if code != 0 { Fatal.stop(SystemCallError(call: call(), code: code).description) }
 }
+
+/// Moves `count` bytes with a read or write that may move fewer (`step` moves from byte
+/// `done` on and returns what read or write returned), retrying EINTR. Returns nil once all
+/// moved, or why not: the errno's text, or that nothing moved (end of file).
+func moveAll(_ count: Int, _ step: (_ done: Int) -> Int) -> String? {
+    var done = 0
+    while done < count {
+        let moved = step(done)
+        if moved < 0 && errno == EINTR { continue }
+        if moved < 0 { return errnoText(errno) }
+        if moved == 0 { return "nothing moved (end of file)" }
+        done += moved
+    }
+    return nil
+}
