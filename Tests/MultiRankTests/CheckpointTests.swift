@@ -186,14 +186,22 @@ final class CheckpointTests: XCTestCase {
                 memoryDigest = reference(setup, directory: directory + "-memory")
                 XCTAssertEqual(expected, memoryDigest, "\(label): the file store's result differs from memory's")
             }
-            let killed = run(setup, directory: directory, store + ["--kill-in=25"])
-            XCTAssertNotEqual(killed.status, 0, "\(label): the killed run should fail:\n\(killed.output)")
-            let restarted = run(setup, directory: directory, store + ["--jia-restart=latest"])
-            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
-            XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)")
-            XCTAssertEqual(digest(restarted.output), expected, "\(label): restarted result differs:\n\(restarted.output)")
+            restartsFrom20(setup, directory: directory, store, kill: "--kill-in=25", expected: expected, label)
         }
         XCTAssertNotNil(memoryDigest)
+    }
+
+    /// A run killed by `kill`, restarted with `restart: latest`: restored from tag 20, with
+    /// the `expected` digest.
+    private func restartsFrom20(_ setup: Setup, directory: String, _ extra: [String], kill: String, expected: String,
+                                _ label: String, line: UInt = #line) {
+        let killed = run(setup, directory: directory, extra + [kill])
+        XCTAssertNotEqual(killed.status, 0, "\(label): the killed run should fail:\n\(killed.output)", line: line)
+        let restarted = run(setup, directory: directory, extra + ["--jia-restart=latest"])
+        XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)", line: line)
+        XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)", line: line)
+        XCTAssertEqual(digest(restarted.output), expected, "\(label): restarted result differs:\n\(restarted.output)",
+                       line: line)
     }
 
     /// Killed once every part of checkpoint 30 is written (its undo log begun) but before its
@@ -204,12 +212,7 @@ final class CheckpointTests: XCTestCase {
             let directory = folder.appendingPathComponent("file-during-\(setup.ranks)").path
             let store = ["--jia-home-store=file:" + directory + "-store"]
             guard let expected = reference(setup, directory: directory + "-whole") else { continue }
-            let killed = run(setup, directory: directory, store + ["--kill-during=30"])
-            XCTAssertNotEqual(killed.status, 0, "\(label):\n\(killed.output)")
-            let restarted = run(setup, directory: directory, store + ["--jia-restart=latest"])
-            XCTAssertEqual(restarted.status, 0, "\(label):\n\(restarted.output)")
-            XCTAssertTrue(restarted.output.contains("checkpoint: restored from 20"), "\(label):\n\(restarted.output)")
-            XCTAssertEqual(digest(restarted.output), expected, "\(label):\n\(restarted.output)")
+            restartsFrom20(setup, directory: directory, store, kill: "--kill-during=30", expected: expected, label)
         }
     }
 
