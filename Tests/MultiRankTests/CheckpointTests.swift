@@ -162,8 +162,9 @@ final class CheckpointTests: XCTestCase {
     // MARK: file home stores
 
     private static let storeSetups = [Setup(ranks: 1, transport: "auto"), Setup(ranks: 2, transport: "shm"),
-                                      Setup(ranks: 2, transport: "rma"), Setup(ranks: 2, transport: "tcp"),
-                                      Setup(ranks: 4, transport: "shm"), Setup(ranks: 4, transport: "tcp")]
+                                      Setup(ranks: 2, transport: "rma"), Setup(ranks: 2, transport: "ucx"),
+                                      Setup(ranks: 2, transport: "tcp"), Setup(ranks: 4, transport: "shm"),
+                                      Setup(ranks: 4, transport: "tcp")]
 
     /// With `home-store: file:DIR` the store files are the checkpoint. A rank killed in the
     /// middle of an interval, after every rank wrote, leaves files changed since checkpoint
