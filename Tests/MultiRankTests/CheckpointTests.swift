@@ -45,6 +45,7 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(whole.status, 0, whole.output, file: file, line: line)
         XCTAssertTrue(whole.output.contains("checkpoint: tag 10 full"), whole.output, file: file, line: line)
         XCTAssertTrue(whole.output.contains("checkpoint: tag 20 incremental"), whole.output, file: file, line: line)
+        XCTAssertTrue(whole.output.contains("checkpoint: undo log bytes 0\n"), whole.output, file: file, line: line)
         return digest(whole.output)
     }
 
@@ -183,6 +184,10 @@ final class CheckpointTests: XCTestCase {
             XCTAssertTrue(whole.output.contains("checkpoint: tag 10 full"), "\(label):\n\(whole.output)")
             XCTAssertTrue(whole.output.contains("checkpoint: tag 20 incremental"), "\(label):\n\(whole.output)")
             guard let expected = digest(whole.output) else { continue }
+            // Rank 0's logs hold whole records (page, checksum, 4 KiB), some in every interval.
+            let logged = whole.output.split(separator: "\n").first { $0.hasPrefix("checkpoint: undo log bytes ") }
+                .flatMap { Int($0.dropFirst(27)) } ?? 0
+            XCTAssertTrue(logged > 0 && logged % (4096 + 16) == 0, "\(label): undo log bytes \(logged)")
             if setup.ranks == 2 && setup.transport == "shm" {
                 memoryDigest = reference(setup, directory: directory + "-memory")
                 XCTAssertEqual(expected, memoryDigest, "\(label): the file store's result differs from memory's")

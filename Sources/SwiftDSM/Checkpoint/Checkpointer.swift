@@ -212,6 +212,7 @@ final class Checkpointer {
         let record = try CheckpointPart.write(directory, header: header, pages: pages, conditions: conditions) {
             digests[$0]
         }
+        engine.statistics.undoLogBytes += UInt64(undo.loggedBytes)
         try undo.begin(sequence: header.sequence)
         intervalAllocatedPages = engine.table.allocatedPages
         return (record, changed)

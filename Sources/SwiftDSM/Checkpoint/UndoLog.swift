@@ -60,6 +60,9 @@ final class UndoLog {
     /// Whether changes are being logged (from the first checkpoint, or a restart from one, on).
     var isLogging: Bool { interval.withLock { $0.fd >= 0 } }
 
+    /// Bytes logged in this interval so far (records only).
+    var loggedBytes: Int { interval.withLock { $0.fd >= 0 ? $0.end - Self.headerBytes : 0 } }
+
     /// Whether `page` changed (was logged) since the interval began.
     @inline(__always) func changed(_ page: Int) -> Bool { logged[page] != 0 }
 

@@ -61,6 +61,8 @@ public struct Statistics: Sendable {
     public var checkpointPages: UInt64 = 0
     public var checkpointBytes: UInt64 = 0
     public var checkpointNanoseconds: UInt64 = 0
+    /// A file home store's undo logs: bytes logged in the intervals that ended at a checkpoint.
+    public var undoLogBytes: UInt64 = 0
     // Ours: one-sided MPI operations, mapping changes, the service thread's work.
     public var rmaOperations: UInt64 = 0
     public var protectionCalls: UInt64 = 0
@@ -120,6 +122,7 @@ public struct Statistics: Sendable {
         ("checkpointPages", \.checkpointPages, false),
         ("checkpointBytes", \.checkpointBytes, false),
         ("checkpointNanoseconds", \.checkpointNanoseconds, true),
+        ("undoLogBytes", \.undoLogBytes, false),
         ("rmaOperations", \.rmaOperations, false),
         ("protectionCalls", \.protectionCalls, false),
         ("protectionNanoseconds", \.protectionNanoseconds, true),

@@ -93,6 +93,8 @@ func checkpointScenario(_ dsm: DSM) {
             + "(\(pagesWritten[1])) than the full one (\(pagesWritten[0]))")
     }
     if dsm.rank == 0 {
+        // A file home store logs each home page before its first change after a checkpoint.
+        print("checkpoint: undo log bytes \(dsm.runtime.statistics.undoLogBytes)")
         var digest = FNV()
         digest.add(grid.buffer)
         digest.add(table.buffer)
