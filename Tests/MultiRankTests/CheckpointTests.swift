@@ -267,15 +267,18 @@ final class CheckpointTests: XCTestCase {
         refused(memory.directory, ["--jia-restart=latest"], "keeps its pages in the home store files")
     }
 
-    /// The offset of the first page of a store file that holds data (the files are sparse;
-    /// the scratch allocation before the grid was freed, so its pages are holes).
+    /// The offset of the first page of a store file that is not all zero (the scratch
+    /// allocation before the grid was freed, so its pages are zero: holes, or zeroed where
+    /// the file system cannot punch holes).
     private func firstDataPage(_ path: String) throws -> UInt64 {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw CocoaError(.fileNoSuchFile) }
-        defer { close(fd) }
-        let offset = lseek(fd, 0, 3 /* SEEK_DATA */)
-        guard offset >= 0 else { throw CocoaError(.fileReadCorruptFile) }
-        return UInt64(offset)
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        var offset: UInt64 = 0
+        while let page = try handle.read(upToCount: 4096), !page.isEmpty {
+            if page.contains(where: { $0 != 0 }) { return offset }
+            offset += UInt64(page.count)
+        }
+        throw CocoaError(.fileReadCorruptFile)
     }
 
     /// Only the newest `checkpoint-keep` complete checkpoints and those they build on stay.
