@@ -59,12 +59,17 @@ struct CheckpointDirectory {
         guard rename(final + ".tmp", final) == 0 else {
             throw CheckpointProblem("cannot rename \(final).tmp to \(final): \(errnoText(errno))")
         }
-        let directory = open(path(sequence: sequence), O_RDONLY | O_DIRECTORY)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        Self.syncDirectory(path(sequence: sequence))
         return record
+    }
+
+    /// `fsync`s a directory, so that the names created in it survive a crash (best effort).
+    static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
     }
 }
 

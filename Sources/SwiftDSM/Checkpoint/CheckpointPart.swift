@@ -32,16 +32,13 @@ enum CheckpointPart {
     static func write(_ directory: CheckpointDirectory, header: Header, pages: [Int], conditions: [Int],
                       digests: (Int) -> PageDigests.Digest) throws(CheckpointProblem) -> CheckpointManifest.FileRecord {
         try directory.write(sequence: header.sequence, file: partName(header.rank)) { file throws(CheckpointProblem) in
-            var head = magic
-            for word in header.words { head += bytes(of: word) }
-            for page in pages { head += bytes(of: UInt64(page)) }
-            for condition in conditions { head += bytes(of: UInt64(condition)) }
-            head.reserveCapacity(head.count + pages.count * 16)
+            var bytes = head(header, pages: pages, conditions: conditions)
+            bytes.reserveCapacity(bytes.count + pages.count * 16)
             for page in pages {
                 let digest = digests(page)
-                head += bytes(of: digest.0) + bytes(of: digest.1)
+                bytes += LittleEndian.bytes(of: digest.0) + LittleEndian.bytes(of: digest.1)
             }
-            try file.append(head)
+            try file.append(bytes)
         }
     }
 
@@ -49,11 +46,7 @@ enum CheckpointPart {
     static func write(_ directory: CheckpointDirectory, header: Header, pages: [Int], conditions: [Int],
                       contents: (Int) -> UnsafeRawPointer) throws(CheckpointProblem) -> CheckpointManifest.FileRecord {
         try directory.write(sequence: header.sequence, file: partName(header.rank)) { file throws(CheckpointProblem) in
-            var head = magic
-            for word in header.words { head += bytes(of: word) }
-            for page in pages { head += bytes(of: UInt64(page)) }
-            for condition in conditions { head += bytes(of: UInt64(condition)) }
-            try file.append(head)
+            try file.append(head(header, pages: pages, conditions: conditions))
             var index = 0
             while index < pages.count {
                 // A run of consecutive pages is contiguous in the store: one write.
@@ -67,11 +60,16 @@ enum CheckpointPart {
 
     private static func partName(_ rank: Int) -> String { CheckpointDirectory.partName(rank: rank) }
 
-    private static func bytes(of word: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
-
-    private static func word(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << ($1 * 8) }
+    /// Everything before the pages (or digests): magic, header, page numbers, condition ids.
+    private static func head(_ header: Header, pages: [Int], conditions: [Int]) -> [UInt8] {
+        var bytes = magic
+        for word in header.words { bytes += LittleEndian.bytes(of: word) }
+        for page in pages { bytes += LittleEndian.bytes(of: UInt64(page)) }
+        for condition in conditions { bytes += LittleEndian.bytes(of: UInt64(condition)) }
+        return bytes
     }
+
+    private static func word(_ bytes: [UInt8], at offset: Int) -> UInt64 { LittleEndian.word(bytes, at: offset) }
 
     /// A part opened for restoring (after its checksum was verified): its page list, and
     /// reads of page contents at their offsets.

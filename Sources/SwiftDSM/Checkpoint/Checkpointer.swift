@@ -114,7 +114,8 @@ final class Checkpointer {
         if base == nil && undo == nil { pages.removeAll { isZero(store.aliasAddress(ofPage: $0), pageSize) } }
         // A file home store's part lists every live home page.
         if undo != nil { pages.removeAll { engine.table.state($0) == .freed } }
-        let full = base == nil || undo?.isLogging == false
+        // A file home store's checkpoint hashes every page only at the first; later ones, the changed pages.
+        let full = undo.map { !$0.isLogging } ?? (base == nil)
 
         var outcome: String
         var homesRecord: CheckpointManifest.FileRecord?

@@ -72,18 +72,18 @@ final class UndoLog {
         let path = path(sequence: sequence)
         let fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw CheckpointProblem("cannot create the undo log \(path): \(errnoText(errno))") }
-        var head = [UInt8](repeating: 0, count: Self.headerBytes)
-        head.replaceSubrange(0..<8, with: Self.magic)
-        Self.put(Self.version | UInt64(rank) << 32, into: &head, at: 8)
-        Self.put(UInt64(pageShift), into: &head, at: 16)
-        Self.put(UInt64(sequence), into: &head, at: 24)
+        var head = Self.magic
+        for word in [Self.version | UInt64(rank) << 32, UInt64(pageShift), UInt64(sequence)] {
+            head += LittleEndian.bytes(of: word)
+        }
+        head += [UInt8](repeating: 0, count: Self.headerBytes - head.count)
         let written = head.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         guard written == Self.headerBytes, fsync(fd) == 0 else {
             let reason = errnoText(errno)
             Glibc.close(fd)
             throw CheckpointProblem("cannot write the undo log \(path): \(reason)")
         }
-        Self.syncDirectory(directory)
+        CheckpointDirectory.syncDirectory(directory)
         logged.pointer.update(repeating: 0, count: pageCount)
         interval.withLock { current in
             if current.fd >= 0 { Glibc.close(current.fd) }
@@ -181,8 +181,8 @@ final class UndoLog {
         var head = [UInt8](repeating: 0, count: Self.headerBytes)
         let got = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard got == Self.headerBytes, Array(head[0..<8]) == Self.magic,
-              Self.word(head, at: 8) == Self.version | UInt64(rank) << 32,
-              Self.word(head, at: 16) == UInt64(pageShift), Self.word(head, at: 24) == UInt64(sequence) else {
+              LittleEndian.word(head, at: 8) == Self.version | UInt64(rank) << 32,
+              LittleEndian.word(head, at: 16) == UInt64(pageShift), LittleEndian.word(head, at: 24) == UInt64(sequence) else {
             throw CheckpointProblem("\(path) is not rank \(rank)'s undo log of checkpoint \(sequence) with pages of "
                 + "\(1 << pageShift) bytes")
         }
@@ -228,21 +228,5 @@ final class UndoLog {
 
     private static func readAll(_ fd: Int32, _ destination: UnsafeMutableRawPointer, _ count: Int, at offset: Int) -> Bool {
         moveAll(count) { pread(fd, destination + $0, count - $0, off_t(offset + $0)) } == nil
-    }
-
-    private static func put(_ value: UInt64, into bytes: inout [UInt8], at offset: Int) {
-        for index in 0..<8 { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (index * 8)) }
-    }
-
-    private static func word(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << ($1 * 8) }
-    }
-
-    static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 {
-            fsync(fd)
-            Glibc.close(fd)
-        }
     }
 }

@@ -23,7 +23,6 @@ final class PageStore {
     let directory: String?
     /// Set by the checkpointer where the store is a file and checkpoints are on.
     var undo: UndoLog?
-    private let pagesLength: Int
     private var file: MemoryFile?
 
     /// A memory store (a memfd), as every store is without `home-store`.
@@ -60,7 +59,6 @@ final class PageStore {
     private init(space: AddressSpace, file: consuming MemoryFile, path: String?, directory: String?) {
         length = Self.length(space)
         pageShift = space.pageShift
-        pagesLength = space.capacity
         self.path = path
         self.directory = directory
         fd = file.fd
