@@ -49,6 +49,9 @@ struct Outcome {
     /// Pages fetched or pushed to the ranks.
     var fetched: UInt64 = 0
     var staleReads: UInt64 = 0
+    /// Read faults, and refreshes of the region's expired copies (snapshot reads only).
+    var readFaults: UInt64 = 0
+    var refreshes: UInt64 = 0
     var scores: [Double] = []
 }
 
@@ -90,6 +93,8 @@ func run(_ consistency: DSM.Consistency, window: Int) -> Outcome {
     let moved = counted.pagesFetched + counted.pagesBroadcastIn - before.pagesFetched - before.pagesBroadcastIn
     outcome.fetched = Collectives.allreduce(moved, .sum)
     outcome.staleReads = Collectives.allreduce(counted.staleReads - before.staleReads, .sum)
+    outcome.readFaults = Collectives.allreduce(counted.readFaults - before.readFaults, .sum)
+    outcome.refreshes = Collectives.allreduce(counted.snapshotRefreshes - before.snapshotRefreshes, .sum)
     outcome.scores = Array(scores.buffer)
     dsm.barrier()
     dsm.free(scores)
@@ -128,15 +133,21 @@ if dsm.rank == 0 {
     let strictError = zip(scores, strict.scores).reduce(0.0) { $0 + abs($1.0 - $1.1) }
     let snapshotError = zip(scores, snapshot.scores).reduce(0.0) { $0 + abs($1.0 - $1.1) }
     for (name, outcome, error) in [("strict", strict, strictError), ("snapshot(maxAge: \(maxAge))", snapshot, snapshotError)] {
-        print(String(format: "pagerank %@: %d iterations, %.3f s, %llu pages moved, %llu stale reads, L1 error %.2e",
-                     name, outcome.iterations, outcome.seconds, outcome.fetched, outcome.staleReads, error))
+        print(String(format: "pagerank %@: %d iterations, %.3f s, %llu pages moved, %llu read faults, "
+                     + "%llu region refreshes, %llu stale reads, L1 error %.2e",
+                     name, outcome.iterations, outcome.seconds, outcome.fetched, outcome.readFaults,
+                     outcome.refreshes, outcome.staleReads, error))
     }
     check(strictError < 1e-8, "the strict run is \(strictError) from the fixed point")
     check(snapshotError < 1e-8, "the snapshot run is \(snapshotError) from the fixed point")
     check(strict.staleReads == 0, "the strict allocation read \(strict.staleReads) stale copies")
+    check(strict.refreshes == 0, "the strict allocation had \(strict.refreshes) region refreshes")
     if dsm.rankCount > 1 {
         check(snapshot.staleReads > 0, "the snapshot allocation never used a stale copy")
         check(snapshot.fetched < strict.fetched, "snapshot reads moved \(snapshot.fetched) pages, strict \(strict.fetched)")
+        check(snapshot.refreshes > 0, "the snapshot allocation never refreshed its expired copies together")
+        check(snapshot.readFaults < strict.readFaults,
+              "snapshot reads took \(snapshot.readFaults) read faults, strict \(strict.readFaults)")
     }
     print(failures == 0 ? "pagerank: PASS (\(dsm.rankCount) ranks, \(nodes) nodes, transport \(dsm.runtime.transportName))"
           : "pagerank: FAIL")

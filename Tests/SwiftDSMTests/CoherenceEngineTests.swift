@@ -106,6 +106,45 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(words[3 * wordsPerPage + 1], 4)
     }
 
+    /// Snapshot reads: the first read of an expired copy refreshes every expired copy of its
+    /// allocation with one gathered fetch (one fault, not one per page); strict pages beside
+    /// it, and a lone expired copy, are refetched as before.
+    func testExpiredSnapshotCopiesOfAnAllocationAreRefreshedTogether() {
+        start(cachePages: 32, prefetchPages: 1)
+        engine.addRegion(firstPage: 0, pages: 8, blockPages: 8, startRank: 1, snapshotAge: 1)
+        let held = [0, 2, 4, 5, 7]
+        for page in held + [10] { XCTAssertEqual(words[page * wordsPerPage], 0) }
+        for page in held + [10] { homeWords[page * wordsPerPage] = 100 + page }
+        engine.invalidate(held + [10])
+        for page in held { XCTAssertEqual(words[page * wordsPerPage], 0, "page \(page): the stale copy is used") }
+        XCTAssertEqual(words[10 * wordsPerPage], 110, "a strict page is refetched")
+        engine.invalidate([])  // the copies are now too old
+        for page in held { XCTAssertEqual(engine.table.state(page), .invalid, "page \(page)") }
+        let faults = engine.statistics.readFaults
+        let fetches = transport.fetches
+        let pages = engine.statistics.pagesFetched
+        let allocations = allocation_counter_thread()
+        let read = words[4 * wordsPerPage]
+        XCTAssertEqual(allocation_counter_thread() - allocations, 0, "the refresh allocated in the fault handler")
+        XCTAssertEqual(read, 104)
+        XCTAssertEqual(engine.statistics.snapshotRefreshes, 1)
+        XCTAssertEqual(transport.gatheredFetches, 1)
+        for page in held { XCTAssertEqual(words[page * wordsPerPage], 100 + page, "page \(page) refreshed") }
+        XCTAssertEqual(engine.statistics.readFaults, faults + 1, "one fault refreshed the allocation's copies")
+        XCTAssertEqual(transport.fetches, fetches + 4, "runs: 0, 2, 4-5 (slots in a row), 7")
+        XCTAssertEqual(engine.statistics.pagesFetched, pages + UInt64(held.count))
+
+        // A single expired copy is refetched alone; a strict page never joins a refresh.
+        homeWords[2 * wordsPerPage] = 7
+        homeWords[10 * wordsPerPage] = 8
+        engine.invalidate([2, 10])
+        engine.invalidate([])
+        XCTAssertEqual(words[2 * wordsPerPage], 7)
+        XCTAssertEqual(words[10 * wordsPerPage], 8)
+        XCTAssertEqual(engine.statistics.snapshotRefreshes, 1)
+        XCTAssertEqual(transport.gatheredFetches, 1)
+    }
+
     func testASmallCacheEvictsDirtyPagesWithoutLosingAWrite() {
         start(cachePages: 4, prefetchPages: 2)
         for page in 0..<remotePages { words[page * wordsPerPage + 3] = page &* 31 &+ 1 }

@@ -62,6 +62,12 @@ final class CoherenceEngine {
     private var synchronizations: UInt32 = 1
     /// Pages whose copy here went stale under snapshot reads, until refetched or too old.
     private var staleCopies: [Int] = []
+    /// The snapshot allocations and their copies too old to use (see `refreshExpiredCopies`).
+    private var snapshots = SnapshotRegions()
+    /// The fault path's lists for a region's refresh, made large enough at each invalidation
+    /// (the runs are plain memory: an array of them allocates where the code is not specialized).
+    private var refreshPages: [Int] = []
+    private var fetchRuns = UnsafeMutableBufferPointer<FetchRun>(start: nil, count: 0)
     /// Tests only: the next fault reads the shared range's last page (never accessible) while
     /// it is being resolved, as a bug in the handler would.
     var faultInsideTheHandlerForTesting = false
@@ -129,6 +135,7 @@ final class CoherenceEngine {
     func addRegion(firstPage: Int, pages: Int, blockPages: Int, startRank: Int, snapshotAge: Int = 0) {
         (table.snapshotAge.pointer + firstPage).update(repeating: UInt8(snapshotAge), count: pages)
         (table.staleSince.pointer + firstPage).update(repeating: 0, count: pages)
+        if snapshotAge > 0 { snapshots.add(firstPage: firstPage, pages: pages) }
         for run in HomeLayout.runs(firstPage: firstPage, pages: pages, blockPages: blockPages,
                                    startRank: startRank, ranks: ranks) {
             let home = Int32(run.home)
@@ -173,6 +180,10 @@ final class CoherenceEngine {
                 fetchForReading(page)
             }
         case .invalid:
+            if !isWrite && table.snapshotAge[page] > 0 && refreshExpiredCopies(around: page) {
+                statistics.readFaults += 1
+                break
+            }
             let count = refetchIntoSlots(page, limit: isWrite ? 1 : prefetchPages)
             if isWrite {
                 statistics.writeFaults += 1
@@ -311,6 +322,71 @@ final class CoherenceEngine {
         return count
     }
 
+    /// Snapshot reads: the first read of a copy too old to use refreshes every expired copy
+    /// of its allocation held here, with one gathered fetch per home. A rank that must wait
+    /// for the newest data so waits once per region, its requests queued at the homes among
+    /// the other ranks', instead of faulting page by page in a storm of single fetches.
+    /// Returns false (nothing done) unless `page` and at least one more copy are expired.
+    /// (Index loops throughout: the generic algorithms allocate where they are not specialized.)
+    private func refreshExpiredCopies(around page: Int) -> Bool {
+        refreshPages.removeAll(keepingCapacity: true)
+        var faulted = false
+        for index in snapshots.expiredIndices(inRegionOf: page) {
+            let expired = snapshots.expired(at: index)
+            if table.state(expired) == .invalid && table.slot(expired) != nil {
+                refreshPages.append(expired)
+                faulted = faulted || expired == page
+            }
+        }
+        guard refreshPages.count > 1, faulted else { return false }
+        for home in 0..<ranks where home != rank {
+            var runs = 0
+            var index = 0
+            while index < refreshPages.count {
+                let first = refreshPages[index]
+                guard Int(table.home[first]) == home, let slot = table.slot(first) else {
+                    index += 1
+                    continue
+                }
+                // A run: the following pages, on this home, in the following slots.
+                var count = 1
+                while index + count < refreshPages.count, count < maxPrefetchPages,
+                      refreshPages[index + count] == first + count, Int(table.home[first + count]) == home,
+                      let next = table.slot(first + count), next == slot + count {
+                    count += 1
+                }
+                fetchRuns[runs] = FetchRun(offset: first << pageShift, length: count << pageShift,
+                                           destination: cache.slotAddress(slot))
+                runs += 1
+                index += count
+            }
+            guard runs > 0 else { continue }
+            let start = monotonicNanoseconds()
+            transport.fetch(home: home, runs: UnsafeBufferPointer(start: fetchRuns.baseAddress, count: runs))
+            let elapsed = monotonicNanoseconds() &- start
+            statistics.fetchNanoseconds += elapsed
+            statistics.fetchLatency.record(elapsed)
+            statistics.fetchOperations += 1
+            var pages = 0
+            for index in 0..<runs {
+                noteFetched(fetchRuns[index].offset >> pageShift, count: fetchRuns[index].length >> pageShift)
+                pages += fetchRuns[index].length >> pageShift
+            }
+            if DSMLog.tracing {
+                trace.record(.fetch(page: fetchRuns[0].offset >> pageShift, count: pages, home: Int32(home), nanoseconds: elapsed))
+            }
+        }
+        for index in 0..<refreshPages.count {
+            let expired = refreshPages[index]
+            table.staleSince[expired] = 0
+            cache.versions[table.slot(expired)!] = 0
+        }
+        forEachRun(refreshPages) { first, count in protect(first, count: count, .read) }
+        for index in 0..<refreshPages.count { table.setState(refreshPages[index], .readOnly) }
+        statistics.snapshotRefreshes += 1
+        return true
+    }
+
     private func fetch(_ page: Int, count: Int, into destination: UnsafeMutableRawPointer) {
         let start = monotonicNanoseconds()
         transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
@@ -323,10 +399,15 @@ final class CoherenceEngine {
         statistics.fetchNanoseconds += elapsed
         statistics.fetchLatency.record(elapsed)
         statistics.fetchOperations += 1
+        noteFetched(page, count: count)
+        if DSMLog.tracing { trace.record(.fetch(page: page, count: count, home: table.home[page], nanoseconds: elapsed)) }
+    }
+
+    /// What every fetched run leaves: its count, the subscription, the pages' fetch counts.
+    private func noteFetched(_ page: Int, count: Int) {
         statistics.pagesFetched += UInt64(count)
         subscribe(page, count: count)
         for index in page..<(page + count) where table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
-        if DSMLog.tracing { trace.record(.fetch(page: page, count: count, home: table.home[page], nanoseconds: elapsed)) }
     }
 
     /// The first use of a copy the last barrier's broadcast installed: no fetch, a protection
@@ -353,10 +434,12 @@ final class CoherenceEngine {
         }
     }
 
-    /// A use of the page: subscribed from the next barrier on, if not yet.
+    /// A use of the page: subscribed from the next barrier on, if not yet. Pages of snapshot
+    /// allocations are not: a push would replace a copy the rank means to keep using, and
+    /// their expired copies are refreshed together instead (`refreshExpiredCopies`).
     private func subscribe(_ page: Int, count: Int) {
         guard broadcastReads else { return }
-        for index in page..<(page + count) {
+        for index in page..<(page + count) where table.snapshotAge[index] == 0 {
             if table.subscription[index] == PageTable.subscribed { continue }
             if table.subscription[index] & PageTable.subscribed == 0 {
                 guard subscriptionChanges.count < Self.subscriptionLimit else { continue }
@@ -761,6 +844,7 @@ final class CoherenceEngine {
         }
         dirtyPages.removeAll { range.contains($0) }
         dirtyHomePages.removeAll { range.contains($0) }
+        snapshots.remove(firstPage: firstPage, pages: pages)
         subscriptionChanges.removeAll { range.contains(ReadBroadcast.page(ofSubscription: $0)) }
         forEachRun(arrived) { first, count in store.restore(space, firstPage: first, count: count) }
         forEachRun(departed) { first, count in store.dropHome(space, firstPage: first, count: count) }
@@ -880,6 +964,14 @@ final class CoherenceEngine {
         if synchronizations == 0 { synchronizations = 1 }  // 0 means "current" in staleSince
         var stale: [Int] = []
         if !staleCopies.isEmpty { expireStaleCopies(into: &stale) }
+        if !snapshots.isEmpty {
+            snapshots.tidy { table.state($0) == .invalid && table.slot($0) != nil }
+            refreshPages.reserveCapacity(snapshots.expiredCount)
+            if fetchRuns.count < snapshots.expiredCount {
+                fetchRuns.deallocate()
+                fetchRuns = .allocate(capacity: snapshots.expiredCount)
+            }
+        }
         var keptStale: [Int] = []
         var droppedWritable = false
         for page in pages where page < table.allocatedPages {
@@ -937,6 +1029,7 @@ final class CoherenceEngine {
                 let state = table.state(page)
                 if state == .stale || state == .readOnly {
                     stale.append(page)
+                    snapshots.noteExpired(page)
                     table.setState(page, .invalid)  // at once: this invalidation may name it too
                 }
             }
@@ -979,7 +1072,11 @@ final class CoherenceEngine {
     }
 
     /// Gives the cache's memory back at jia_exit (the page tables go with the engine).
-    func close() { cache.close() }
+    func close() {
+        cache.close()
+        fetchRuns.deallocate()
+        fetchRuns = UnsafeMutableBufferPointer(start: nil, count: 0)
+    }
 
     /// Hands each run of consecutive pages in `sortedPages` to `body` as (first, count).
     private func forEachRun(_ sortedPages: [Int], _ body: (Int, Int) -> Void) {

@@ -56,6 +56,8 @@ public struct Statistics: Sendable {
     public var compressionNanoseconds: UInt64 = 0
     /// Snapshot reads: stale copies used instead of a fetch (one per copy each time it went stale).
     public var staleReads: UInt64 = 0
+    /// Snapshot reads: refreshes of a region's expired copies, one gathered fetch per home each.
+    public var snapshotRefreshes: UInt64 = 0
     /// Checkpoints taken, pages and bytes this rank wrote to them, and the time they took.
     public var checkpoints: UInt64 = 0
     public var checkpointPages: UInt64 = 0
@@ -118,6 +120,7 @@ public struct Statistics: Sendable {
         ("compressionBytesOut", \.compressionBytesOut, false),
         ("compressionNanoseconds", \.compressionNanoseconds, true),
         ("staleReads", \.staleReads, false),
+        ("snapshotRefreshes", \.snapshotRefreshes, false),
         ("checkpoints", \.checkpoints, false),
         ("checkpointPages", \.checkpointPages, false),
         ("checkpointBytes", \.checkpointBytes, false),

@@ -11,6 +11,8 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     private(set) var fetches = 0
     private(set) var fetchedBytes = 0
     private(set) var batchesWritten = 0
+    /// Gathered fetches (each also counts its runs in `fetches`).
+    private(set) var gatheredFetches = 0
 
     init(length: Int) {
         self.length = length
@@ -23,6 +25,13 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
         memcpy(destination, homes + offset, length)
         fetches += 1
         fetchedBytes += length
+    }
+
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        gatheredFetches += 1
+        for index in 0..<runs.count {
+            fetch(home: home, offset: runs[index].offset, length: runs[index].length, into: runs[index].destination)
+        }
     }
 
     func write(_ batch: RunBatch, to home: Int) {

@@ -12,6 +12,11 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
     private var staging: [UInt8] = []
     /// The wire form of the diffs sent, reused (a dirty eviction sends from the fault handler).
     private var wire = WireParts()
+    /// A gathered fetch's request, reused (it is built in the fault handler).
+    private var gather = MessageWriter(capacity: 16 + 16 * MessagePages.runsPerRequest)
+
+    /// The most runs one gathered fetch request names (the home checks it).
+    static let runsPerRequest = 256
 
     init(channel: MessageChannel) {
         self.channel = channel
@@ -27,6 +32,32 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
         }
         if received != length {
             Fatal.stop("rank \(home) answered a fetch of \(length) bytes at \(offset) with \(received) bytes")
+        }
+    }
+
+    /// One request per `runsPerRequest` runs; the home answers each run with a message of its
+    /// own, received straight into the run's destination (a channel keeps one sender's
+    /// messages of one tag in order). A request's replies are taken before the next request
+    /// goes, so the home never waits on a reader that is still sending.
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        var first = 0
+        while first < runs.count {
+            let part = runs[first..<min(first + Self.runsPerRequest, runs.count)]
+            gather.reset(kind: .fetchRuns)
+            gather.append(part.count)
+            for run in part {
+                gather.append(run.offset)
+                gather.append(run.length)
+            }
+            channel.send(gather.bytes, tag: Tag.request, to: home)
+            for run in part {
+                let received = channel.receive(tag: Tag.pageData, from: home,
+                                               into: UnsafeMutableRawBufferPointer(start: run.destination, count: run.length))
+                if received != run.length {
+                    Fatal.stop("rank \(home) answered a gathered fetch of \(run.length) bytes at \(run.offset) with \(received) bytes")
+                }
+            }
+            first += part.count
         }
     }
 
@@ -94,6 +125,7 @@ extension RequestKind {
     static let fetchPages = RequestKind(1, "fetchPages")
     static let diff = RequestKind(2, "diff")
     static let refetchPages = RequestKind(10, "refetchPages")
+    static let fetchRuns = RequestKind(13, "fetchRuns")
 }
 
 extension Tag {
@@ -129,15 +161,17 @@ final class PageServer: RequestHandler {
     func handle(_ kind: RequestKind, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
         switch kind {
         case .fetchPages:
-            let pageSize = 1 << pageShift
-            let offset = try body.int(in: 0..<pagesLength, "page offset")
-            let length = try body.int(in: 1..<(pagesLength - offset + 1), "fetch length")
-            guard offset % pageSize == 0, length % pageSize == 0 else {
-                throw MalformedMessage(reason: "fetch of \(length) bytes at \(offset) is not whole pages")
+            let run = try pageRun(&body)
+            serve(run, to: source)
+        case .fetchRuns:
+            // Every run is checked before any is served: a malformed request gets no reply.
+            let count = try body.int(in: 1..<(MessagePages.runsPerRequest + 1), "run count")
+            guard body.remaining == count * 16 else {
+                throw MalformedMessage(reason: "a gathered fetch of \(count) runs carries \(body.remaining) bytes")
             }
-            readNotices.mark(first: offset >> pageShift, count: length >> pageShift)
-            channel.send([UnsafeRawBufferPointer(start: alias + offset, count: length)], tag: Tag.pageData,
-                         to: source)
+            runs.removeAll(keepingCapacity: true)
+            for _ in 0..<count { runs.append(try pageRun(&body)) }
+            for run in runs { serve(run, to: source) }
         case .refetchPages:
             try refetch(from: source, body: &body)
         case .diff:
@@ -160,6 +194,24 @@ final class PageServer: RequestHandler {
     }
 
     private static let acknowledgement: [UInt8] = [1, 0, 0, 0, 0, 0, 0, 0]
+
+    /// A fetch's offset and length: whole pages inside the store.
+    private func pageRun(_ body: inout MessageReader) throws(MalformedMessage) -> (offset: Int, length: Int) {
+        let pageSize = 1 << pageShift
+        let offset = try body.int(in: 0..<pagesLength, "page offset")
+        let length = try body.int(in: 1..<(pagesLength - offset + 1), "fetch length")
+        guard offset % pageSize == 0, length % pageSize == 0 else {
+            throw MalformedMessage(reason: "fetch of \(length) bytes at \(offset) is not whole pages")
+        }
+        return (offset, length)
+    }
+
+    /// Sends a run of pages after setting their read notices.
+    private func serve(_ run: (offset: Int, length: Int), to source: Int) {
+        readNotices.mark(first: run.offset >> pageShift, count: run.length >> pageShift)
+        channel.send([UnsafeRawBufferPointer(start: alias + run.offset, count: run.length)], tag: Tag.pageData,
+                     to: source)
+    }
 
     /// Sends the blocks of each page changed since the requester's version of its copy
     /// (every block without write vectors), after the read notices, as a fetch does.

@@ -5,6 +5,25 @@ protocol PageFetcher: AnyObject {
     /// MPI may write: never a protected page), leaving a read notice at the home. Returns
     /// when the bytes are there.
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer)
+
+    /// Copies every run of `runs` from `home` (each as `fetch` would), returning when all
+    /// are there. Transports that can keep many in flight, or ask for all in one request, do.
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>)
+}
+
+/// One run of whole pages a gathered fetch copies: `length` bytes at `offset` of the
+/// home's page store into `destination`.
+struct FetchRun {
+    var offset: Int
+    var length: Int
+    var destination: UnsafeMutableRawPointer
+}
+
+extension PageFetcher {
+    /// One fetch after another: where a fetch is a memcpy there is nothing to overlap.
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        for run in runs { fetch(home: home, offset: run.offset, length: run.length, into: run.destination) }
+    }
 }
 
 /// Applies diff batches (whole and partially changed words) at their homes.
@@ -91,6 +110,8 @@ final class PageTransport {
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
         fetcher.fetch(home: home, offset: offset, length: length, into: destination)
     }
+
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) { fetcher.fetch(home: home, runs: runs) }
 
     func write(_ batch: RunBatch, to home: Int) { diffs.write(batch, to: home) }
 

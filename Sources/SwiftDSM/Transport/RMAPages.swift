@@ -61,9 +61,30 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 
+    /// The read notices of every run, one flush, then every get, one flush: the notices land
+    /// before any page is read, as in a single fetch.
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        let longest = runs.reduce(0) { max($0, $1.length >> pageShift) }
+        if ones.count < longest { ones = [UInt8](repeating: 1, count: longest) }
+        for run in runs { putNotices(home: home, first: run.offset >> pageShift, count: run.length >> pageShift) }
+        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+        for run in runs {
+            mpiCheck(MPI_Get(run.destination, Int32(run.length), cmpi_byte(), Int32(home), MPI_Aint(run.offset),
+                             Int32(run.length), cmpi_byte(), window), "MPI_Get from rank \(home)")
+        }
+        ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
+        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+    }
+
     private func markCopies(home: Int, first: Int, count: Int) {
-        let chunks = ((first + count - 1) >> ReadNotices.chunkShift) - (first >> ReadNotices.chunkShift) + 1
         if ones.count < count { ones = [UInt8](repeating: 1, count: count) }
+        putNotices(home: home, first: first, count: count)
+        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+    }
+
+    /// Puts the read notices of `count` pages from `first` (`ones` holds at least `count`).
+    private func putNotices(home: Int, first: Int, count: Int) {
+        let chunks = ((first + count - 1) >> ReadNotices.chunkShift) - (first >> ReadNotices.chunkShift) + 1
         ones.withUnsafeBufferPointer { source in
             mpiCheck(MPI_Put(source.baseAddress, Int32(count), cmpi_byte(), Int32(home),
                              MPI_Aint(notices.pageByteOffset(first)), Int32(count), cmpi_byte(), window),
@@ -73,7 +94,6 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
                      "MPI_Put (read notices to rank \(home))")
         }
         ThreadStatistics.current.pointee.rmaOperations &+= 2
-        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 
     /// One MPI_Put per batch, the target datatype listing the scattered runs: it writes

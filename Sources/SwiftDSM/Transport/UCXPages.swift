@@ -103,6 +103,24 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
         wait(cucx_wait, "a page fetch")
     }
 
+    /// Every run in flight at once (the notices first, fenced, where the runs are gets),
+    /// completed by one wait.
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        if fetchesByRequest {
+            for run in runs { cucx_fetch(node, Int32(home), run.destination, run.length, UInt64(run.offset)) }
+            ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
+        } else {
+            // `ones` is sized once: the notice puts read it until the wait.
+            let longest = runs.reduce(0) { max($0, $1.length >> pageShift) }
+            if ones.count < longest { ones = [UInt8](repeating: 1, count: longest) }
+            for run in runs { markCopies(home: home, first: run.offset >> pageShift, count: run.length >> pageShift) }
+            cucx_fence(node)
+            for run in runs { cucx_get(node, Int32(home), run.destination, run.length, UInt64(run.offset)) }
+            ThreadStatistics.current.pointee.rmaOperations &+= UInt64(3 * runs.count)
+        }
+        wait(cucx_wait, "a page fetch")
+    }
+
     private func markCopies(home: Int, first: Int, count: Int) {
         let chunks = ((first + count - 1) >> ReadNotices.chunkShift) - (first >> ReadNotices.chunkShift) + 1
         if ones.count < count { ones = [UInt8](repeating: 1, count: count) }

@@ -4,7 +4,7 @@ import Glibc
 /// first word) and a name for messages. Each layer declares the kinds it serves next to
 /// its handler (pages: Transport/MessagePages.swift; locks and condition variables:
 /// Sync/SyncService.swift; error reports: Transport/ErrorReports.swift), and the service thread
-/// refuses two handlers for one number. Numbers in use: 1-8, 10, 11 (9 was the MPI
+/// refuses two handlers for one number. Numbers in use: 1-8, 10-13 (9 was the MPI
 /// service loop's stop message, now the channel's own).
 struct RequestKind: Hashable, Sendable, CustomStringConvertible {
     let rawValue: Int64
