@@ -215,6 +215,7 @@ final class ErrorReportTests: XCTestCase {
         expectError("error-malformed-diff", "rank 0 sent a malformed diff request (run offset")
         expectError("error-malformed-release", "release of lock 3, which rank 0 does not hold")
         expectError("error-malformed-refetch", "refetch of 2 pages carries 8 bytes of versions")
+        expectError("error-malformed-fetch-runs", "rank 0 sent a malformed fetchRuns request (page offset 1125899906842624 is outside")
     }
 
     /// On the tcp transport: a frame that fails its header check closes the lane and stops

@@ -86,6 +86,7 @@ let errorScenarios: [String: (DSM) -> Void] = [
     "error-malformed-diff": { dsm in malformedRequest(dsm, [2, 1, 1 << 50, 1, 7, 0]) },
     "error-malformed-release": { dsm in malformedRequest(dsm, [4, 3, 0, 0, 0]) },
     "error-malformed-refetch": { dsm in malformedRequest(dsm, [10, 0, 2, 0]) },
+    "error-malformed-fetch-runs": { dsm in malformedRequest(dsm, [13, 2, 0, 4096, 1 << 50, 4096]) },
     // A frame whose header fails its checksum, on the tcp transport's lane to the last rank.
     "error-malformed-frame": { dsm in
         if dsm.rank == 0 && !dsm.runtime.sendCorruptFrameForTesting(to: dsm.rankCount - 1) {
