@@ -106,6 +106,18 @@ final class CrossHostTests: XCTestCase {
 
     /// A frame that fails its header check, sent across hosts: the lane closes and every
     /// rank stops, naming the sender and its host.
+    /// Snapshot reads across hosts: the program checks itself (see ExampleTests), here with
+    /// its expired copies refreshed by gathered fetches over the tcp lanes and over UCX.
+    func testPageRankWithSnapshotReadsAcrossHosts() {
+        for (ranksPerHost, transport) in [(1, "tcp"), (2, "tcp"), (1, "ucx")] {
+            let result = MPIRun.runAcrossHosts("example-pagerank", ["50000", "2", "--jia-transport=\(transport)"],
+                                               hosts: 2, ranksPerHost: ranksPerHost)
+            let label = "example-pagerank on 2 hosts x \(ranksPerHost) over \(transport)"
+            XCTAssertEqual(result.status, 0, "\(label):\n\(result.output)")
+            XCTAssertTrue(result.output.contains("pagerank: PASS"), "\(label):\n\(result.output)")
+        }
+    }
+
     func testACorruptFrameStopsEveryRankOnEveryHost() {
         let result = MPIRun.runAcrossHosts("dsm-check", ["error-malformed-frame"], hosts: 2, ranksPerHost: 2,
                                            timeout: 120)
