@@ -452,7 +452,7 @@ final class CoherenceEngine {
     /// The subscriptions and unsubscriptions since the last call (the last barrier).
     func takeSubscriptionChanges() -> [Int64] {
         defer { subscriptionChanges.removeAll(keepingCapacity: true) }
-        return subscriptionChanges
+        return Array.copying(subscriptionChanges)  // as in endInterval: the reservation stays this list's
     }
 
     /// Home pages this rank is about to push (inside a barrier, in page order): their copies
@@ -636,7 +636,9 @@ final class CoherenceEngine {
             table.writtenInterval.pointer.update(repeating: 0, count: table.writtenInterval.count)
             interval = Self.firstInterval
         }
-        var written = evictedWrites
+        // Copied out, not shared: emptying a list whose buffer another array still holds
+        // allocates a new one of its whole reserved capacity (2 x the cache's slots).
+        var written = Array.copying(evictedWrites)
         evictedWrites.removeAll(keepingCapacity: true)
         if !dirtyPages.isEmpty { endCachedWrites(into: &written) }
         endHomeWrites(atBarrier: atBarrier, into: &written)

@@ -19,6 +19,7 @@ extern void *__libc_memalign(size_t alignment, size_t size);
 extern void __libc_free(void *pointer);
 
 static __thread uint64_t allocations __attribute__((tls_model("initial-exec")));
+static __thread uint64_t allocated_bytes __attribute__((tls_model("initial-exec")));
 static __thread uint64_t own_allocations __attribute__((tls_model("initial-exec")));
 static __thread int looking __attribute__((tls_model("initial-exec")));
 static atomic_int watching;
@@ -26,6 +27,7 @@ static void *executable_base;
 
 uint64_t allocation_counter_thread(void) { return allocations; }
 uint64_t allocation_counter_own_thread(void) { return own_allocations; }
+uint64_t allocation_counter_thread_bytes(void) { return allocated_bytes; }
 
 void allocation_counter_watch_callers(void) {
     Dl_info info;
@@ -34,9 +36,10 @@ void allocation_counter_watch_callers(void) {
 }
 
 // The caller is SwiftDSM's if it lies in the executable or in the Swift runtime.
-static void count(void *caller) {
+static void count(void *caller, size_t bytes) {
     if (looking) return;  // dladdr's own allocations are the counter's, not the program's
     allocations++;
+    allocated_bytes += bytes;
     if (!atomic_load_explicit(&watching, memory_order_relaxed)) return;
     looking = 1;
     Dl_info info;
@@ -49,33 +52,33 @@ static void count(void *caller) {
 }
 
 void *malloc(size_t size) {
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), size);
     return __libc_malloc(size);
 }
 
 void *calloc(size_t count_, size_t size) {
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), count_ * size);
     return __libc_calloc(count_, size);
 }
 
 void *realloc(void *pointer, size_t size) {
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), size);
     return __libc_realloc(pointer, size);
 }
 
 void *memalign(size_t alignment, size_t size) {
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), size);
     return __libc_memalign(alignment, size);
 }
 
 void *aligned_alloc(size_t alignment, size_t size) {
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), size);
     return __libc_memalign(alignment, size);
 }
 
 int posix_memalign(void **result, size_t alignment, size_t size) {
     if (alignment < sizeof(void *) || (alignment & (alignment - 1)) != 0) return EINVAL;
-    count(__builtin_return_address(0));
+    count(__builtin_return_address(0), size);
     void *pointer = __libc_memalign(alignment, size);
     if (pointer == NULL && size != 0) return ENOMEM;
     *result = pointer;

@@ -10,6 +10,9 @@
 /// thread since it started.
 uint64_t allocation_counter_thread(void);
 
+/// Bytes those allocations asked for.
+uint64_t allocation_counter_thread_bytes(void);
+
 /// From now on, also tell apart the allocations SwiftDSM's own code makes: those called
 /// from the executable or the Swift runtime, not from a C library it calls (MPI, UCX),
 /// whose allocations are that library's business. Costs a dladdr per allocation.
