@@ -75,7 +75,8 @@ struct DSMBench: ParsableCommand {
         let ucx = UCXBaseline(rank: dsm.rank, repetitions: repetitions)
         let settings = dsm.runtime.settings
         let gets = ucx.gets(sizes: [4096, 8], transports: settings.ucxTransports, spinMicroseconds: settings.ucxSpin,
-                            detectFailure: !dsm.runtime.cluster.allOnOneHost)
+                            detectFailure: !dsm.runtime.cluster.allOnOneHost,
+                            meet: dsm.runtime.cluster.quietBarrier)
         let trap = ucx.trapAndMap()
         guard dsm.rank == 0 else { return }
         print(String(format: "ucx_get_4k_us %.2f us", gets[0]))
