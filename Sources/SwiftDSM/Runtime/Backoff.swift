@@ -23,6 +23,9 @@ struct Backoff {
     /// tests would stretch every fragment.
     static let transfer = Backoff(spinAttempts: 200, yieldAttempts: 4_000, capMicroseconds: 20)
 
+    /// Spinning and yielding are over: the next pause sleeps.
+    var wouldSleep: Bool { attempts >= spinAttempts + yieldAttempts }
+
     mutating func reset() {
         attempts = 0
         sleepNanoseconds = 1_000

@@ -1,9 +1,11 @@
 import CMPI
+import CPlatform
 import Glibc
 
 /// The DSM's messages as MPI two-sided messages: requests on the request communicator,
 /// replies on the reply communicator, so a service thread and its main thread never take
-/// each other's messages. Open MPI's receives can only be polled, so waits back off.
+/// each other's messages. Open MPI's receives can only be polled, so waits back off; on one
+/// host an idle service thread sleeps on its doorbell instead, rung by every request.
 final class MPIChannel: MessageChannel, @unchecked Sendable {
     let name = "mpi"
     private let cluster: Cluster
@@ -12,7 +14,14 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     /// The service loop's receive buffer (service thread only).
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
-    init(cluster: Cluster) { self.cluster = cluster }
+    /// Where every rank is on one host (nil elsewhere).
+    private let doorbells: Doorbells?
+
+    /// Collective (the doorbells are set up among all ranks).
+    init(cluster: Cluster) {
+        self.cluster = cluster
+        doorbells = Doorbells.open(cluster: cluster)
+    }
 
     private func comm(_ tag: Int32) -> MPI_Comm { tag == Tag.request ? cluster.requestComm : cluster.replyComm }
 
@@ -32,8 +41,13 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer, tag: Int32, to destination: Int) {
+        // A request wakes the destination's service thread before the send (a large one
+        // completes only when that thread receives it) and after it (the message is there).
+        let ring = tag == Tag.request ? doorbells : nil
+        ring?.ring(destination)
         mpiCheck(MPI_Send(bytes.baseAddress, Int32(bytes.count), cmpi_byte(), Int32(destination), tag, comm(tag)),
                  "MPI_Send to rank \(destination)")
+        ring?.ring(destination)
         ThreadStatistics.sent(bytes: bytes.count)
     }
 
@@ -120,13 +134,26 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
         var status = MPI_Status()
         var found: Int32 = 0
-        while true {
-            var message: MPI_Message? = cmpi_message_null()
+        var message: MPI_Message? = cmpi_message_null()
+        func probe() -> Bool {
+            message = cmpi_message_null()
             mpiCheck(MPI_Improbe(cmpi_any_source(), Tag.request, cluster.requestComm, &found, &message, &status),
                      "MPI_Improbe (service thread)")
-            if found == 0 {
-                backoff.pause()
-                continue
+            return found != 0
+        }
+        while true {
+            if !probe() {
+                guard let bell = doorbells?.own, backoff.wouldSleep else {
+                    backoff.pause()
+                    continue
+                }
+                // Armed before the last look, so a ring after it cannot be missed.
+                let seen = cplatform_doorbell_arm(bell)
+                if !probe() {
+                    if cplatform_doorbell_wait(bell, seen, Doorbells.progressIntervalNanoseconds) != 0 { backoff.reset() }
+                    continue
+                }
+                cplatform_doorbell_disarm(bell)
             }
             backoff.reset()
             var count: Int32 = 0
