@@ -225,7 +225,7 @@ final class CGBenchmark {
             // With --threads, the slab's pages are read by several threads at once.
             parallelChunks((bytes + 4095) / 4096, threads: context.threads) { pages in
                 let low = pages.lowerBound * 4096, high = min(pages.upperBound * 4096, bytes)
-                pullShared(destination + low, slab + low, high - low)
+                readShared(context.dsm, destination + low, slab + low, high - low)
             }
         }
         turn ^= 1

@@ -75,6 +75,14 @@ struct Mailbox {
     mutating func finishTurn() { turn ^= 1 }
 }
 
+/// Copies `bytes` of another rank's published data out of shared memory without mapping it
+/// here (`DSM.read`): for data used once after the barrier that published it.
+@inline(__always)
+func readShared(_ dsm: DSM, _ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ bytes: Int) {
+    guard bytes > 0 else { return }
+    dsm.read(from: source, byteCount: bytes, into: destination)
+}
+
 /// Copies `bytes` out of shared memory, first touching its pages in ascending order so the
 /// read faults come in address order and each one prefetches a run of following pages
 /// (glibc's memcpy may walk large copies backwards or in interleaved streams, which would

@@ -70,6 +70,8 @@ final class ISBenchmark {
     let bucketTotals: UnsafeMutablePointer<Int32>
     let bucketPointers: UnsafeMutablePointer<Int>
     var mailbox: Mailbox
+    /// Private room for one block received (copied out of the sender's slab).
+    let inbox: UnsafeMutableRawPointer
 
     var passed = 0
     /// Seconds spent packing, in the publishing barrier, and pulling (for --progress).
@@ -96,11 +98,13 @@ final class ISBenchmark {
         bucketPointers = .allocate(capacity: buckets)
         // A block holds a header and at most all of the sender's keys, 2 bytes each.
         mailbox = Mailbox(context.dsm, blockBytes: ISBenchmark.headerBytes(buckets) + numKeys * 2)
+        inbox = .allocate(byteCount: mailbox.blockBytes, alignment: 4096)
     }
 
     deinit {
         keyArray.deallocate(); keyBuff1.deallocate(); keyBuff2.deallocate()
         bucketSize.deallocate(); bucketTotals.deallocate(); bucketPointers.deallocate()
+        inbox.deallocate()
     }
 
     /// Bytes before the keys in a mailbox block: the count and `buckets` per-bucket counts, 64-byte aligned.
@@ -234,14 +238,16 @@ final class ISBenchmark {
                 if count > 0 { memcpy(buff2 + received, buff1 + sendDisplacement[rank], count * 4) }
                 received += count
             } else {
+                // Copied out (DSM.read), not faulted in: each block is read once, after the
+                // barrier that published it.
                 let block = mailbox.inbox(from: source)
                 let header = ISBenchmark.headerBytes(myBuckets)
-                touchShared(block, header)
-                let count = Int(block.load(as: Int64.self))
+                readShared(context.dsm, inbox, block, header)
+                let count = Int(inbox.load(as: Int64.self))
                 precondition(received + count <= keyBuff2Capacity, "IS receive buffer overflow")
-                touchShared(block + header, count * 2)
-                let counts = (block + 8).assumingMemoryBound(to: Int32.self)
-                let payload = (block + header).assumingMemoryBound(to: UInt16.self)
+                readShared(context.dsm, inbox + header, block + header, count * 2)
+                let counts = (inbox + 8).assumingMemoryBound(to: Int32.self)
+                let payload = (inbox + header).assumingMemoryBound(to: UInt16.self)
                 var read = 0
                 let target = buff2 + received
                 for b in 0..<myBuckets {

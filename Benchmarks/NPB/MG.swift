@@ -144,8 +144,8 @@ final class MGBenchmark {
         context.dsm.barrier()
         let lower = (rank - 1 + ranks) % ranks
         let upper = (rank + 1) % ranks
-        pullShared(array, board.slab(lower, buffer: haloTurn) + halfSlab, bytes)
-        pullShared(array + (n3 - 1) * plane, board.slab(upper, buffer: haloTurn), bytes)
+        readShared(context.dsm, array, board.slab(lower, buffer: haloTurn) + halfSlab, bytes)
+        readShared(context.dsm, array + (n3 - 1) * plane, board.slab(upper, buffer: haloTurn), bytes)
         haloTurn ^= 1
         exchanges += 1
     }
@@ -290,7 +290,7 @@ final class MGBenchmark {
         context.dsm.barrier()
         for source in 0..<ranks where source != rank {
             let theirFirst = source * mine + 1
-            pullShared(coarse.r + theirFirst * coarse.plane, board.slab(source, buffer: gatherTurn), bytes)
+            readShared(context.dsm, coarse.r + theirFirst * coarse.plane, board.slab(source, buffer: gatherTurn), bytes)
         }
         gatherTurn ^= 1
         let n3 = coarse.n3, plane = coarse.plane

@@ -201,6 +201,7 @@ final class ErrorReportTests: XCTestCase {
     func testAllocationOrderDiffers() { expectError("error-alloc-order", "rank 1 called jia_barrier()") }
     func testAllocationBeyondCapacity() { expectError("error-alloc-full", "the shared space is full") }
     func testAccessOutsideAllocatedMemory() { expectError("error-outside", "outside the allocated shared memory") }
+    func testReadIntoSharedMemory() { expectError("error-read-into-shared", "the destination is shared memory") }
     func testUseAfterFree() { expectError("error-use-after-free", "is in shared memory released by jia_free: allocation 1") }
     func testDoubleFree() { expectError("error-double-free", "was already freed") }
     func testFreeOfAnAddressInsideAnAllocation() { expectError("error-free-inside", "is not the start of a shared allocation") }

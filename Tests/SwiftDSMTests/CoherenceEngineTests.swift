@@ -56,6 +56,34 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(engine.statistics.readFaults, 1, "a page of the run is there without a fault")
     }
 
+    /// `DSM.read`: a range over uncached pages (partly wanted at both ends), a written copy
+    /// and a home page is copied out as reads would see it, with no fault, no slot taken and
+    /// no page mapped.
+    func testACopyOutReadsWithoutFaultsOrMappings() {
+        start(cachePages: 16, prefetchPages: 4)
+        for word in 0..<(homePages + remotePages) * wordsPerPage { homeWords[word] = word }
+        words[2 * wordsPerPage + 7] = -1  // page 2: a copy written here (not yet home)
+        for word in 0..<homePages * wordsPerPage { words[remotePages * wordsPerPage + word] = -word }  // home pages
+        let faults = engine.statistics.readFaults + engine.statistics.writeFaults
+        let first = wordsPerPage - 3, last = (remotePages + 2) * wordsPerPage + 5  // pages 0 ... 34
+        let destination = UnsafeMutablePointer<Int>.allocate(capacity: last - first)
+        defer { destination.deallocate() }
+        engine.copyOut(words + first, length: (last - first) * 8, into: destination)
+        for word in first..<last {
+            let page = word / wordsPerPage
+            let expected = page >= remotePages ? -(word - remotePages * wordsPerPage) : (word == 2 * wordsPerPage + 7 ? -1 : word)
+            if destination[word - first] != expected {
+                XCTFail("word \(word) (page \(page)): \(destination[word - first]), expected \(expected)")
+                break
+            }
+        }
+        XCTAssertEqual(engine.statistics.readFaults + engine.statistics.writeFaults, faults, "no fault")
+        for page in [0, 1, 10, 20, remotePages - 1] {  // (the write fetched pages 2-5)
+            XCTAssertEqual(engine.table.state(page), .uncached, "page \(page) was not cached or mapped")
+        }
+        XCTAssertEqual(engine.table.state(2), .readWrite)
+    }
+
     func testWritesReachTheirHomeAtTheIntervalsEnd() {
         start(cachePages: 16)
         for page in 0..<10 { words[page * wordsPerPage + page] = 100 + page }

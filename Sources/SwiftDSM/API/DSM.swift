@@ -112,6 +112,16 @@ public struct DSM: Sendable {
         runtime.prepare(address, length: length, forWriting: access == .writing)
     }
 
+    /// Copies `byteCount` bytes of shared memory at `address` into private memory at
+    /// `destination`, as reading them would, but without faults: pages this rank holds are
+    /// copied from where they are, the others straight from their homes into `destination`
+    /// (one gathered fetch per home), and nothing is mapped or cached. For bulk reads of data
+    /// another rank published (a halo, a block of an all-to-all) that is used once: a copy
+    /// instead of faults, cache slots and protection changes.
+    public func read(from address: UnsafeRawPointer, byteCount: Int, into destination: UnsafeMutableRawPointer) {
+        runtime.read(from: address, byteCount: byteCount, into: destination)
+    }
+
     /// `prepare` for elements `range` of `array`.
     public func prepare<Element>(_ array: SharedArray<Element>, _ range: Range<Int>, for access: MemoryAccess) {
         precondition(range.lowerBound >= 0 && range.upperBound <= array.count, "range \(range) outside the array")

@@ -590,6 +590,10 @@ public final class DSMRuntime: @unchecked Sendable {
         engine.makeAccessible(address, length: length, forWriting: forWriting)
     }
 
+    public func read(from address: UnsafeRawPointer, byteCount: Int, into destination: UnsafeMutableRawPointer) {
+        engine.copyOut(address, length: byteCount, into: destination)
+    }
+
     // MARK: checkpoints
 
     /// Saves the shared memory, the allocation table and the condition variables, with

@@ -1073,6 +1073,90 @@ final class CoherenceEngine {
         }
     }
 
+    /// Copies `length` bytes at `address` of the shared range into `destination` (private
+    /// memory), as reads of them would see them, without mapping anything: what is readable
+    /// here (home pages, valid copies) comes from where it is, the rest straight from its
+    /// homes (one gathered fetch per home; a page only partly wanted goes through a page of
+    /// scratch). No fault, no cache slot, no protection change for those. Other pages (pushed,
+    /// snapshot copies, freed or unallocated ones) take a fault's path, which also reports a
+    /// mistake.
+    func copyOut(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
+        lock.whileFaulting { copyOutLocked(address, length: length, into: destination) }
+    }
+
+    private func copyOutLocked(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
+        guard length > 0 else { return }
+        guard space.contains(address), space.contains(address + (length - 1)) else {
+            Fatal.stop("DSM.read(from: \(address), byteCount: \(length)): the range is not inside the shared memory "
+                + "[\(space.base), \(space.address(ofPage: space.pageCount))); only memory returned by jia_alloc may be read")
+        }
+        if space.contains(destination) || space.contains(destination + (length - 1)) {
+            Fatal.stop("DSM.read(from: \(address), byteCount: \(length), into: \(destination)): the destination is "
+                + "shared memory; read into private memory (copy shared to shared with plain loads and stores)")
+        }
+        let end = address + length
+        var fetches: [(home: Int, run: FetchRun)] = []
+        var scratch: [(page: Int, from: Int, count: Int, into: UnsafeMutableRawPointer)] = []
+        var page = space.page(of: address)
+        while page < space.page(of: end - 1) + 1 {
+            let pageStart = UnsafeRawPointer(space.address(ofPage: page))
+            let from = max(address, pageStart), to = min(end, pageStart + pageSize)
+            let into = destination + (from - address), within = from - pageStart, count = to - from
+            let state = page < table.allocatedPages ? table.state(page) : .freed
+            switch state {
+            case .homeReadOnly, .homeWritable, .homeOpen:
+                memcpy(into, store.aliasAddress(ofPage: page) + within, count)
+            case .readOnly, .readWrite:
+                memcpy(into, cache.slotAddress(table.slot(page)!) + within, count)
+            case .uncached, .invalid:
+                let home = Int(table.home[page])
+                if count < pageSize {
+                    scratch.append((page, within, count, into))
+                } else if let last = fetches.last, last.home == home,
+                          last.run.offset + last.run.length == page << pageShift,
+                          last.run.destination + last.run.length == into {
+                    fetches[fetches.count - 1].run.length += pageSize
+                } else {
+                    fetches.append((home, FetchRun(offset: page << pageShift, length: pageSize, destination: into)))
+                }
+            case .pushed, .stale, .freed:
+                _ = resolveFault(at: UnsafeMutableRawPointer(mutating: pageStart), isWrite: false)
+                memcpy(into, from, count)
+            }
+            page += 1
+        }
+        if !scratch.isEmpty {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: pageSize * scratch.count, alignment: pageSize)
+            defer { buffer.deallocate() }
+            for (index, part) in scratch.enumerated() {
+                fetches.append((Int(table.home[part.page]),
+                                FetchRun(offset: part.page << pageShift, length: pageSize,
+                                         destination: buffer + index * pageSize)))
+            }
+            fetchDirectly(fetches)
+            for (index, part) in scratch.enumerated() { memcpy(part.into, buffer + index * pageSize + part.from, part.count) }
+        } else {
+            fetchDirectly(fetches)
+        }
+    }
+
+    /// The runs of `copyOut`, one gathered fetch per home, counted as fetches.
+    private func fetchDirectly(_ fetches: [(home: Int, run: FetchRun)]) {
+        var index = 0
+        while index < fetches.count {
+            let home = fetches[index].home
+            let runs = fetches[index...].prefix { $0.home == home }.map(\.run)
+            let start = monotonicNanoseconds()
+            runs.withUnsafeBufferPointer { transport.fetch(home: home, runs: $0) }
+            let elapsed = monotonicNanoseconds() &- start
+            statistics.fetchNanoseconds += elapsed
+            statistics.fetchLatency.record(elapsed)
+            statistics.fetchOperations += 1
+            for run in runs { statistics.pagesFetched += UInt64(run.length >> pageShift) }
+            index += runs.count
+        }
+    }
+
     /// Gives the cache's memory back at jia_exit (the page tables go with the engine).
     func close() {
         cache.close()

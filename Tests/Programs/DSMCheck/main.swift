@@ -55,6 +55,11 @@ let errorScenarios: [String: (DSM) -> Void] = [
         if dsm.rank == 0 { array.base[8192] = 1 }
         dsm.barrier()
     },
+    "error-read-into-shared": { dsm in
+        let array = dsm.allocate(UInt8.self, count: 8192)
+        if dsm.rank == 0 { dsm.read(from: array.base, byteCount: 4096, into: array.base + 4096) }
+        dsm.barrier()
+    },
     "error-use-after-free": useAfterFree,
     "error-double-free": { dsm in
         let array = dsm.allocate(UInt8.self, count: 4096)
