@@ -1078,8 +1078,8 @@ final class CoherenceEngine {
     /// here (home pages, valid copies) comes from where it is, the rest straight from its
     /// homes (one gathered fetch per home; a page only partly wanted goes through a page of
     /// scratch). No fault, no cache slot, no protection change for those. Other pages (pushed,
-    /// snapshot copies, freed or unallocated ones) take a fault's path, which also reports a
-    /// mistake.
+    /// snapshot copies, freed or unallocated ones, and with `broadcast` those of a small read)
+    /// take a fault's path, which also reports a mistake.
     func copyOut(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
         lock.whileFaulting { copyOutLocked(address, length: length, into: destination) }
     }
@@ -1094,6 +1094,11 @@ final class CoherenceEngine {
             Fatal.stop("DSM.read(from: \(address), byteCount: \(length), into: \(destination)): the destination is "
                 + "shared memory; read into private memory (copy shared to shared with plain loads and stores)")
         }
+        // With `broadcast`, a small read takes the fault path, so its pages are cached where
+        // the homes' pushes at the next barriers can land (across 4 test-bed hosts NPB CG,
+        // reading 7 pages per home each step, took 0.91 s fetching them directly and 0.61 s
+        // on pushes); a bulk read is fetched directly (NPB IS: 0.17-0.20 s against 0.23-0.32).
+        let direct = !broadcastReads || length >= Self.directReadBytes
         let end = address + length
         var fetches: [(home: Int, run: FetchRun)] = []
         var scratch: [(page: Int, from: Int, count: Int, into: UnsafeMutableRawPointer)] = []
@@ -1108,7 +1113,7 @@ final class CoherenceEngine {
                 memcpy(into, store.aliasAddress(ofPage: page) + within, count)
             case .readOnly, .readWrite:
                 memcpy(into, cache.slotAddress(table.slot(page)!) + within, count)
-            case .uncached, .invalid:
+            case .uncached where direct, .invalid where direct:
                 let home = Int(table.home[page])
                 if count < pageSize {
                     scratch.append((page, within, count, into))
@@ -1119,7 +1124,7 @@ final class CoherenceEngine {
                 } else {
                     fetches.append((home, FetchRun(offset: page << pageShift, length: pageSize, destination: into)))
                 }
-            case .pushed, .stale, .freed:
+            case .uncached, .invalid, .pushed, .stale, .freed:
                 _ = resolveFault(at: UnsafeMutableRawPointer(mutating: pageStart), isWrite: false)
                 memcpy(into, from, count)
             }
@@ -1140,7 +1145,10 @@ final class CoherenceEngine {
         }
     }
 
-    /// The runs of `copyOut`, one gathered fetch per home, counted as fetches.
+    /// Reads of at least this many bytes are fetched directly even with `broadcast` on.
+    private static let directReadBytes = 256 << 10
+
+    /// The runs of `copyOut`, one gathered fetch per home.
     private func fetchDirectly(_ fetches: [(home: Int, run: FetchRun)]) {
         var index = 0
         while index < fetches.count {
@@ -1152,7 +1160,9 @@ final class CoherenceEngine {
             statistics.fetchNanoseconds += elapsed
             statistics.fetchLatency.record(elapsed)
             statistics.fetchOperations += 1
-            for run in runs { statistics.pagesFetched += UInt64(run.length >> pageShift) }
+            // Counted and subscribed as fetched pages: with `broadcast`, the homes push them
+            // at the next barriers, and a later read of them copies the pushed copy.
+            for run in runs { noteFetched(run.offset >> pageShift, count: run.length >> pageShift) }
             index += runs.count
         }
     }
