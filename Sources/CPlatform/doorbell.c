@@ -20,9 +20,22 @@ uint32_t cplatform_doorbell_arm(uint32_t *bell) {
 
 void cplatform_doorbell_disarm(uint32_t *bell) { __atomic_store_n(&bell[sleeping], 0, __ATOMIC_SEQ_CST); }
 
+static int64_t now_nanoseconds(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 int cplatform_doorbell_wait(uint32_t *bell, uint32_t seen, int64_t timeout_nanoseconds) {
-    struct timespec timeout = { .tv_sec = timeout_nanoseconds / 1000000000, .tv_nsec = timeout_nanoseconds % 1000000000 };
-    syscall(SYS_futex, &bell[rings], FUTEX_WAIT, seen, &timeout, NULL, 0);  // returns at once if rung since `seen`
+    int64_t deadline = now_nanoseconds() + timeout_nanoseconds;
+    // A futex wait may also end without a wake (a signal, or spuriously): wait again then.
+    for (;;) {
+        if (__atomic_load_n(&bell[rings], __ATOMIC_SEQ_CST) != seen) break;
+        int64_t left = deadline - now_nanoseconds();
+        if (left <= 0) break;
+        struct timespec timeout = { .tv_sec = left / 1000000000, .tv_nsec = left % 1000000000 };
+        syscall(SYS_futex, &bell[rings], FUTEX_WAIT, seen, &timeout, NULL, 0);  // at once if rung since `seen`
+    }
     cplatform_doorbell_disarm(bell);
     return __atomic_load_n(&bell[rings], __ATOMIC_SEQ_CST) != seen;
 }
