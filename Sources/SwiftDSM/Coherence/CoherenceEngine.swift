@@ -405,8 +405,12 @@ final class CoherenceEngine {
 
     /// What every fetched run leaves: its count, the subscription, the pages' fetch counts.
     private func noteFetched(_ page: Int, count: Int) {
-        statistics.pagesFetched += UInt64(count)
+        countFetched(page, count: count)
         subscribe(page, count: count)
+    }
+
+    private func countFetched(_ page: Int, count: Int) {
+        statistics.pagesFetched += UInt64(count)
         for index in page..<(page + count) where table.fetchCount[index] < UInt16.max { table.fetchCount[index] += 1 }
     }
 
@@ -1160,9 +1164,9 @@ final class CoherenceEngine {
             statistics.fetchNanoseconds += elapsed
             statistics.fetchLatency.record(elapsed)
             statistics.fetchOperations += 1
-            // Counted and subscribed as fetched pages: with `broadcast`, the homes push them
-            // at the next barriers, and a later read of them copies the pushed copy.
-            for run in runs { noteFetched(run.offset >> pageShift, count: run.length >> pageShift) }
+            // Counted as fetched (a memory balance weighs them), not subscribed: a push lands
+            // only in a cached copy, and these pages have none.
+            for run in runs { countFetched(run.offset >> pageShift, count: run.length >> pageShift) }
             index += runs.count
         }
     }
