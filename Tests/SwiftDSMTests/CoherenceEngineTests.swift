@@ -84,6 +84,26 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(engine.table.state(2), .readWrite)
     }
 
+    /// With `broadcast`, a small `DSM.read` caches exactly its own missing pages (where the
+    /// homes' pushes can land), not a fault's read-ahead.
+    func testASmallCopyOutWithBroadcastCachesOnlyItsPages() {
+        start(cachePages: 16, prefetchPages: 8)
+        engine.broadcastReads = true
+        for word in 0..<remotePages * wordsPerPage { homeWords[word] = word }
+        let first = 4 * wordsPerPage + 1, last = 6 * wordsPerPage + 2  // pages 4, 5, 6
+        let destination = UnsafeMutablePointer<Int>.allocate(capacity: last - first)
+        defer { destination.deallocate() }
+        engine.copyOut(words + first, length: (last - first) * 8, into: destination)
+        for word in first..<last where destination[word - first] != word {
+            XCTFail("word \(word): \(destination[word - first])")
+            break
+        }
+        XCTAssertEqual(engine.statistics.readFaults, 0)
+        for page in 4...6 { XCTAssertEqual(engine.table.state(page), .readOnly, "page \(page) is cached") }
+        XCTAssertEqual(engine.table.state(7), .uncached, "no read-ahead past the read")
+        XCTAssertEqual(engine.table.state(3), .uncached)
+    }
+
     func testWritesReachTheirHomeAtTheIntervalsEnd() {
         start(cachePages: 16)
         for page in 0..<10 { words[page * wordsPerPage + page] = 100 + page }

@@ -1081,8 +1081,9 @@ final class CoherenceEngine {
     /// memory), as reads of them would see them, without mapping anything: what is readable
     /// here (home pages, valid copies) comes from where it is, the rest straight from its
     /// homes (one gathered fetch per home; a page only partly wanted goes through a page of
-    /// scratch). No fault, no cache slot, no protection change for those. Other pages (pushed,
-    /// snapshot copies, freed or unallocated ones, and with `broadcast` those of a small read)
+    /// scratch). No fault, no cache slot, no protection change for those. With `broadcast`,
+    /// a small read's missing pages are cached instead, for pushes to land in. Other pages
+    /// (pushed, snapshot copies, freed or unallocated ones, and a small read's stale copies)
     /// take a fault's path, which also reports a mistake.
     func copyOut(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
         lock.whileFaulting { copyOutLocked(address, length: length, into: destination) }
@@ -1107,7 +1108,8 @@ final class CoherenceEngine {
         var fetches: [(home: Int, run: FetchRun)] = []
         var scratch: [(page: Int, from: Int, count: Int, into: UnsafeMutableRawPointer)] = []
         var page = space.page(of: address)
-        while page < space.page(of: end - 1) + 1 {
+        let lastPage = space.page(of: end - 1)
+        while page <= lastPage {
             let pageStart = UnsafeRawPointer(space.address(ofPage: page))
             let from = max(address, pageStart), to = min(end, pageStart + pageSize)
             let into = destination + (from - address), within = from - pageStart, count = to - from
@@ -1128,7 +1130,13 @@ final class CoherenceEngine {
                 } else {
                     fetches.append((home, FetchRun(offset: page << pageShift, length: pageSize, destination: into)))
                 }
-            case .uncached, .invalid, .pushed, .stale, .freed:
+            case .uncached:
+                // A small read with `broadcast`: cached (and subscribed) so that pushes can land,
+                // but only its own pages, not a fault's read-ahead (NPB IS's block header would
+                // otherwise bring its keys' first pages, which then came by push, not directly).
+                _ = fetchIntoNewSlots(page, limit: lastPage - page + 1, .read)
+                memcpy(into, cache.slotAddress(table.slot(page)!) + within, count)
+            case .invalid, .pushed, .stale, .freed:
                 _ = resolveFault(at: UnsafeMutableRawPointer(mutating: pageStart), isWrite: false)
                 memcpy(into, from, count)
             }
