@@ -48,8 +48,8 @@ cucx_node *cucx_open(const char *transports, const char *devices, int rank, int 
     if (devices && *devices && configure(config, "NET_DEVICES", devices, reason, reason_length)) return NULL;
     // A rank's threads share one worker. UCX guards it with a spinlock by default: a thread
     // preempted while holding it leaves the others on its core spinning out their time
-    // slices (measured: a remote lock on the ucx channel, ranks bound to cores, 2.5-2.9 ms
-    // with the spinlock, 48-60 us with a mutex). A user's own UCX_USE_MT_MUTEX wins.
+    // slices (measured: a remote lock on the ucx channel, one host, ranks bound to cores,
+    // 4.2-4.4 ms with the spinlock, 21-29 us with a mutex). A user's own UCX_USE_MT_MUTEX wins.
     if (!getenv("UCX_USE_MT_MUTEX") && configure(config, "USE_MT_MUTEX", "y", reason, reason_length)) return NULL;
     ucp_params_t params = {
         .field_mask = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_MT_WORKERS_SHARED,

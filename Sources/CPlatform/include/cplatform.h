@@ -35,6 +35,7 @@ void cplatform_remove_fault_handler(void);
 
 /// memfd_create(name, MFD_CLOEXEC) sized to `length` bytes, into `fd`. Returns 0 or errno.
 int cplatform_memfd(const char *name, int64_t length, int *fd);
+
 /// A doorbell (two words in memory shared between processes; doorbell.c): `arm` before a
 /// last look for work returns the rings seen, `wait` sleeps until a ring after them (or the
 /// timeout) and says whether one came, `disarm` when the last look found work, `ring` from
@@ -43,7 +44,6 @@ uint32_t cplatform_doorbell_arm(uint32_t *bell);
 void cplatform_doorbell_disarm(uint32_t *bell);
 int cplatform_doorbell_wait(uint32_t *bell, uint32_t seen, int64_t timeout_nanoseconds);
 void cplatform_doorbell_ring(uint32_t *bell);
-
 
 /// A PROT_NONE reservation of `length` bytes at `hint` (MAP_FIXED_NOREPLACE; EEXIST when
 /// the range is taken), or anywhere when `hint` is NULL, into `address`. Returns 0 or errno.

@@ -1099,8 +1099,8 @@ final class CoherenceEngine {
             Fatal.stop("DSM.read(from: \(address), byteCount: \(length), into: \(destination)): the destination is "
                 + "shared memory; read into private memory (copy shared to shared with plain loads and stores)")
         }
-        // With `broadcast`, a small read takes the fault path, so its pages are cached where
-        // the homes' pushes at the next barriers can land (across 4 test-bed hosts NPB CG,
+        // With `broadcast`, a small read caches its missing pages (below), where the homes'
+        // pushes at the next barriers can land (across 4 test-bed hosts NPB CG,
         // reading 7 pages per home each step, took 0.91 s fetching them directly and 0.61 s
         // on pushes); a bulk read is fetched directly (NPB IS: 0.17-0.20 s against 0.23-0.32).
         let direct = !broadcastReads || length >= Self.directReadBytes
