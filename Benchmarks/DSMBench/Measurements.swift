@@ -14,7 +14,7 @@ struct Measurements {
     let repetitions: Int
 
     var figures: [Figure] {
-        [
+        var figures = [
             Figure(name: "fault_read_us", unit: "us") { median { faultRead() } },
             Figure(name: "stream_read_mibs", unit: "MiB/s") { median { streamRead() } },
             Figure(name: "write_release_us_per_page", unit: "us") { median { writeRelease() } },
@@ -23,6 +23,11 @@ struct Measurements {
             Figure(name: "barrier_us", unit: "us") { median { barrierLatency() } },
             Figure(name: "idle_cpu_percent", unit: "%") { median(count: 3) { idleCPU() } },
         ]
+        // The ranks of one host read one clock.
+        if dsm.runtime.cluster.allOnOneHost {
+            figures.append(Figure(name: "grant_after_wait_us", unit: "us") { median { grantAfterWait() } })
+        }
+        return figures
     }
 
     private func median(count: Int? = nil, _ body: () -> Double) -> Double {
@@ -124,6 +129,27 @@ struct Measurements {
         dsm.barrier()
         let elapsed = seconds { for _ in 0..<rounds { dsm.barrier() } }
         return elapsed * 1e6 / Double(rounds)
+    }
+
+    /// How long after rank 1 releases a lock rank 0, asleep in its wait for it for 20 ms,
+    /// holds it (a thread that sleeps between its looks may see the grant late).
+    func grantAfterWait() -> Double {
+        let lock = dsm.lock(2)
+        if dsm.rank == 1 { lock.lock() }
+        dsm.rendezvous()
+        var times = [0.0, 0.0]
+        if dsm.rank == 0 {
+            lock.lock()
+            times[0] = Double(monotonicNanoseconds())
+            lock.unlock()
+        } else {
+            usleep(20_000)
+            times[1] = Double(monotonicNanoseconds())
+            lock.unlock()
+        }
+        dsm.rendezvous()
+        let both = Collectives.allreduce(times, .max)
+        return (both[0] - both[1]) / 1e3
     }
 
     /// CPU used by rank 0 (all its threads) while it waits one second for a lock held by rank 1.

@@ -1,7 +1,8 @@
 // A doorbell in memory shared between the processes of one host: two words, the count of
-// rings and whether its one sleeper sleeps. A service thread with nothing to serve sleeps
-// on it (a futex, so it costs no CPU); a rank that sends it a request rings it. Shared,
-// not private, futex operations: the word is a page of a memfd every rank maps.
+// rings and how many threads sleep on it. A service thread with nothing to serve sleeps on
+// its rank's request bell, threads waiting for replies on its reply bell (a futex, so
+// they cost no CPU); a rank that sends a request or a reply rings the bell it goes to.
+// Shared, not private, futex operations: the words are in a page of a memfd every rank maps.
 #define _GNU_SOURCE
 #include "cplatform.h"
 
@@ -13,12 +14,11 @@
 enum { rings = 0, sleeping = 1 };
 
 uint32_t cplatform_doorbell_arm(uint32_t *bell) {
-    uint32_t seen = __atomic_load_n(&bell[rings], __ATOMIC_SEQ_CST);
-    __atomic_store_n(&bell[sleeping], 1, __ATOMIC_SEQ_CST);
-    return seen;
+    __atomic_add_fetch(&bell[sleeping], 1, __ATOMIC_SEQ_CST);
+    return __atomic_load_n(&bell[rings], __ATOMIC_SEQ_CST);
 }
 
-void cplatform_doorbell_disarm(uint32_t *bell) { __atomic_store_n(&bell[sleeping], 0, __ATOMIC_SEQ_CST); }
+void cplatform_doorbell_disarm(uint32_t *bell) { __atomic_sub_fetch(&bell[sleeping], 1, __ATOMIC_SEQ_CST); }
 
 static int64_t now_nanoseconds(void) {
     struct timespec now;
@@ -42,5 +42,7 @@ int cplatform_doorbell_wait(uint32_t *bell, uint32_t seen, int64_t timeout_nanos
 
 void cplatform_doorbell_ring(uint32_t *bell) {
     __atomic_add_fetch(&bell[rings], 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&bell[sleeping], __ATOMIC_SEQ_CST)) syscall(SYS_futex, &bell[rings], FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (__atomic_load_n(&bell[sleeping], __ATOMIC_SEQ_CST)) {
+        syscall(SYS_futex, &bell[rings], FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);  // every sleeper looks again
+    }
 }

@@ -30,6 +30,36 @@ final class DoorbellTests: XCTestCase {
         }
     }
 
+    /// Threads waiting for replies share their rank's reply bell: one ring wakes them all
+    /// (each then looks for its own reply), none sleeps to its timeout.
+    func testOneRingWakesEverySleeper() {
+        twoMappings { sleeper, sender in
+            let woken = PostedWork()
+            let bell = SharedBell(pointer: sleeper)
+            let armed = PostedWork()
+            let threads = (0..<3).map { _ in
+                Thread {
+                    let seen = cplatform_doorbell_arm(bell.pointer)
+                    armed.count.add(1, ordering: .sequentiallyConsistent)
+                    if cplatform_doorbell_wait(bell.pointer, seen, 10_000_000_000) != 0 {
+                        woken.count.add(1, ordering: .sequentiallyConsistent)
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            while armed.count.load(ordering: .sequentiallyConsistent) < 3 { usleep(100) }
+            usleep(20_000)  // let them reach the futex
+            let start = monotonicNanoseconds()
+            cplatform_doorbell_ring(sender)
+            while woken.count.load(ordering: .sequentiallyConsistent) < 3 && monotonicNanoseconds() - start < 5_000_000_000 {
+                usleep(100)
+            }
+            XCTAssertEqual(woken.count.load(ordering: .sequentiallyConsistent), 3, "a sleeper missed the ring")
+            XCTAssertLessThan(monotonicNanoseconds() - start, 5_000_000_000)
+            XCTAssertEqual(sleeper[1], 0, "every sleeper disarmed")
+        }
+    }
+
     /// The service loop's protocol against a sender ringing after each piece of work: every
     /// wait ends by a ring, none by its (long) timeout, however the two interleave.
     func testNoRingIsLostBetweenTheLastLookAndTheSleep() {

@@ -38,8 +38,8 @@ int cplatform_memfd(const char *name, int64_t length, int *fd);
 
 /// A doorbell (two words in memory shared between processes; doorbell.c): `arm` before a
 /// last look for work returns the rings seen, `wait` sleeps until a ring after them (or the
-/// timeout) and says whether one came, `disarm` when the last look found work, `ring` from
-/// any process.
+/// timeout), says whether one came and disarms, `disarm` when the last look found work,
+/// `ring` from any process wakes every thread armed on the bell.
 uint32_t cplatform_doorbell_arm(uint32_t *bell);
 void cplatform_doorbell_disarm(uint32_t *bell);
 int cplatform_doorbell_wait(uint32_t *bell, uint32_t seen, int64_t timeout_nanoseconds);

@@ -1,21 +1,27 @@
 import CPlatform
 import Glibc
 
-/// One doorbell per rank, in memory the ranks of one host share, so that a service thread
-/// waiting on MPI (whose receives can only be polled) sleeps without polling: with nothing
-/// to serve it sleeps on its bell, and a rank sending it a request rings it. Without them
-/// an idle service thread tested MPI every 250 us at least, about 4% of a core taken from
-/// the rank's computation.
+/// Two doorbells per rank, in memory the ranks of one host share, so that threads waiting
+/// on MPI (whose receives can only be polled) sleep without polling: a service thread with
+/// nothing to serve sleeps on its rank's request bell, which a rank sending it a request
+/// rings; a thread waiting long for a reply (a lock or condition grant) sleeps on its
+/// rank's reply bell, which every reply to the rank rings. Without them an idle service
+/// thread tested MPI every 250 us at least, about 4% of a core taken from the rank's
+/// computation, and a thread waiting for a grant as much again.
 final class Doorbells: @unchecked Sendable {
-    /// Each rank's bell (two 32-bit words), mapped here.
-    private let bells: [UnsafeMutablePointer<UInt32>]
-    /// This rank's bell, for its service thread.
-    let own: UnsafeMutablePointer<UInt32>
+    /// Each rank's bells (two 32-bit words each), mapped here.
+    private let requestBells: [UnsafeMutablePointer<UInt32>]
+    private let replyBells: [UnsafeMutablePointer<UInt32>]
+    /// This rank's bells: for its service thread, and for its threads waiting for replies.
+    let ownRequests: UnsafeMutablePointer<UInt32>
+    let ownReplies: UnsafeMutablePointer<UInt32>
+    /// Where the reply bell lies in a rank's page, in words (its own cache line).
+    private static let replyWord = 16
     private let mine: MemoryFile
     private let peers: [UnsafeMutableRawPointer?]
 
-    /// How long a sleeping service thread waits for a ring before testing MPI once more (it
-    /// is also the one thread that drives MPI's progress while the application computes).
+    /// How long a sleeping thread waits for a ring before testing MPI once more (the service
+    /// thread is also the one that drives MPI's progress while the application computes).
     static let progressIntervalNanoseconds: Int64 = 4_000_000
 
     /// Collective. nil on every rank unless every rank is on this host and can map the others'
@@ -30,8 +36,10 @@ final class Doorbells: @unchecked Sendable {
 
     private init(mine: consuming MemoryFile, peers: [UnsafeMutableRawPointer?], rank: Int) {
         let own = mine.alias.assumingMemoryBound(to: UInt32.self)
-        bells = peers.indices.map { $0 == rank ? own : peers[$0]!.assumingMemoryBound(to: UInt32.self) }
-        self.own = own
+        requestBells = peers.indices.map { $0 == rank ? own : peers[$0]!.assumingMemoryBound(to: UInt32.self) }
+        replyBells = requestBells.map { $0 + Self.replyWord }
+        ownRequests = own
+        ownReplies = own + Self.replyWord
         self.mine = mine
         self.peers = peers
     }
@@ -40,5 +48,6 @@ final class Doorbells: @unchecked Sendable {
         for case let peer? in peers { munmap(peer, mine.length) }
     }
 
-    func ring(_ rank: Int) { cplatform_doorbell_ring(bells[rank]) }
+    /// Rings `rank`'s request bell (`request` true) or its reply bell.
+    func ring(_ rank: Int, request: Bool) { cplatform_doorbell_ring(request ? requestBells[rank] : replyBells[rank]) }
 }

@@ -5,7 +5,8 @@ import Glibc
 /// The DSM's messages as MPI two-sided messages: requests on the request communicator,
 /// replies on the reply communicator, so a service thread and its main thread never take
 /// each other's messages. Open MPI's receives can only be polled, so waits back off; on one
-/// host an idle service thread sleeps on its doorbell instead, rung by every request.
+/// host an idle service thread, and a thread waiting long for a reply, sleep on their rank's
+/// doorbells instead (`Doorbells`), rung by every request and every reply.
 final class MPIChannel: MessageChannel, @unchecked Sendable {
     let name = "mpi"
     private let cluster: Cluster
@@ -41,13 +42,12 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer, tag: Int32, to destination: Int) {
-        // A request wakes the destination's service thread before the send (a large one
-        // completes only when that thread receives it) and after it (the message is there).
-        let ring = tag == Tag.request ? doorbells : nil
-        ring?.ring(destination)
+        // A message wakes the destination's sleepers before the send (a large one completes
+        // only when its receiver takes it) and after it (the message is there).
+        doorbells?.ring(destination, request: tag == Tag.request)
         mpiCheck(MPI_Send(bytes.baseAddress, Int32(bytes.count), cmpi_byte(), Int32(destination), tag, comm(tag)),
                  "MPI_Send to rank \(destination)")
-        ring?.ring(destination)
+        doorbells?.ring(destination, request: tag == Tag.request)
         ThreadStatistics.sent(bytes: bytes.count)
     }
 
@@ -101,11 +101,23 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
         var status = MPI_Status()
-        while true {
+        func look() -> Bool {
             mpiCheck(MPI_Improbe(Int32(source ?? Int(cmpi_any_source())), tag, cluster.replyComm, &found, &message,
                                  &status), "MPI_Improbe")
-            if found != 0 { break }
-            backoff.pause()
+            return found != 0
+        }
+        while !look() {
+            guard let bell = doorbells?.ownReplies, backoff.wouldSleep else {
+                backoff.pause()
+                continue
+            }
+            // Armed before the last look, so a ring after it cannot be missed.
+            let seen = cplatform_doorbell_arm(bell)
+            if look() {
+                cplatform_doorbell_disarm(bell)
+                break
+            }
+            if cplatform_doorbell_wait(bell, seen, Doorbells.progressIntervalNanoseconds) != 0 { backoff.reset() }
         }
         var count: Int32 = 0
         mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
@@ -143,7 +155,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         }
         while true {
             if !probe() {
-                guard let bell = doorbells?.own, backoff.wouldSleep else {
+                guard let bell = doorbells?.ownRequests, backoff.wouldSleep else {
                     backoff.pause()
                     continue
                 }
