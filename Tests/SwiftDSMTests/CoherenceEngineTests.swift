@@ -17,12 +17,12 @@ final class CoherenceEngineTests: XCTestCase {
     private var engine: CoherenceEngine!
 
     /// Pages 0..<32 are homed on rank 1 (the loopback homes), pages 32..<64 here.
-    private func start(cachePages: Int, prefetchPages: Int = 4) {
+    private func start(cachePages: Int, prefetchPages: Int = 4, ranks: Int = 2) {
         let capacity = (remotePages + homePages) * pageSize
         space = try! AddressSpace.reserveLocally(capacity: capacity, pageSize: pageSize)
         store = PageStore(space: space)
         transport = LoopbackPages(length: capacity)
-        engine = CoherenceEngine(rank: 0, ranks: 2, space: space, store: store, cachePages: cachePages,
+        engine = CoherenceEngine(rank: 0, ranks: ranks, space: space, store: store, cachePages: cachePages,
                                  prefaultCache: false, transport: PageTransport(name: "loopback", transport),
                                  prefetchPages: prefetchPages)
         engine.addRegion(firstPage: 0, pages: remotePages, blockPages: remotePages, startRank: 1)
@@ -191,6 +191,25 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(words[10 * wordsPerPage], 8)
         XCTAssertEqual(engine.statistics.snapshotRefreshes, 1)
         XCTAssertEqual(transport.gatheredFetches, 1)
+    }
+
+    /// A refresh whose copies have several homes: one gathered fetch per home, in home
+    /// order, each with its runs in page order (the runs are sorted by home in one pass).
+    func testARefreshGathersOneFetchPerHome() {
+        start(cachePages: 32, prefetchPages: 1, ranks: 4)
+        // Pages 0-1 homed on rank 1, 2-3 on rank 2, 4-5 on rank 3, 6-7 here, 8-9 on rank 1.
+        engine.addRegion(firstPage: 0, pages: 10, blockPages: 2, startRank: 1, snapshotAge: 1)
+        let held = [0, 1, 2, 5, 8, 9]
+        for page in held { XCTAssertEqual(words[page * wordsPerPage], 0) }
+        for page in held { homeWords[page * wordsPerPage] = 200 + page }
+        engine.invalidate(held)
+        engine.invalidate([])
+        let fetches = transport.fetches
+        XCTAssertEqual(words[5 * wordsPerPage], 205)
+        XCTAssertEqual(engine.statistics.snapshotRefreshes, 1)
+        XCTAssertEqual(transport.gatheredHomes, [1, 2, 3], "rank 1's runs 0-1 and 8-9 in one fetch")
+        XCTAssertEqual(transport.fetches, fetches + 4, "runs: 0-1, 8-9 (rank 1), 2 (rank 2), 5 (rank 3)")
+        for page in held { XCTAssertEqual(words[page * wordsPerPage], 200 + page, "page \(page) refreshed") }
     }
 
     func testASmallCacheEvictsDirtyPagesWithoutLosingAWrite() {

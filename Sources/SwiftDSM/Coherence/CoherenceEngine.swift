@@ -67,7 +67,7 @@ final class CoherenceEngine {
     /// The fault path's lists for a region's refresh, made large enough at each invalidation
     /// (the runs are plain memory: an array of them allocates where the code is not specialized).
     private var refreshPages: [Int] = []
-    private var fetchRuns = UnsafeMutableBufferPointer<FetchRun>(start: nil, count: 0)
+    private var refreshRuns: RefreshRuns
     /// Tests only: the next fault reads the shared range's last page (never accessible) while
     /// it is being resolved, as a bug in the handler would.
     var faultInsideTheHandlerForTesting = false
@@ -106,6 +106,7 @@ final class CoherenceEngine {
         self.readWindow = self.prefetchPages
         self.batches = [RunBatch](repeating: RunBatch(), count: ranks)
         self.homeTwins = HomeTwins(bufferCount: cachePages, pageSize: space.pageSize)
+        self.refreshRuns = RefreshRuns(ranks: ranks)
         reserveFaultState()
     }
 
@@ -339,50 +340,49 @@ final class CoherenceEngine {
             }
         }
         guard refreshPages.count > 1, faulted else { return false }
-        for home in 0..<ranks where home != rank {
-            var runs = 0
-            var index = 0
-            while index < refreshPages.count {
-                let first = refreshPages[index]
-                guard Int(table.home[first]) == home, let slot = table.slot(first) else {
-                    index += 1
-                    continue
-                }
-                // A run: the following pages, on this home, in the following slots.
-                var count = 1
-                while index + count < refreshPages.count, count < maxPrefetchPages,
-                      refreshPages[index + count] == first + count, Int(table.home[first + count]) == home,
-                      let next = table.slot(first + count), next == slot + count {
-                    count += 1
-                }
-                fetchRuns[runs] = FetchRun(offset: first << pageShift, length: count << pageShift,
-                                           destination: cache.slotAddress(slot))
-                runs += 1
-                index += count
+        refreshRuns.removeAll()
+        var index = 0
+        while index < refreshPages.count {
+            let first = refreshPages[index]
+            let home = Int(table.home[first])
+            guard home != rank, let slot = table.slot(first) else {
+                index += 1
+                continue
             }
-            guard runs > 0 else { continue }
+            // A run: the following pages, on this home, in the following slots.
+            var count = 1
+            while index + count < refreshPages.count, count < maxPrefetchPages,
+                  refreshPages[index + count] == first + count, Int(table.home[first + count]) == home,
+                  let next = table.slot(first + count), next == slot + count {
+                count += 1
+            }
+            refreshRuns.append(FetchRun(offset: first << pageShift, length: count << pageShift,
+                                        destination: cache.slotAddress(slot)), home: home)
+            index += count
+        }
+        refreshRuns.forEachHome { home, runs in
             let start = monotonicNanoseconds()
-            transport.fetch(home: home, runs: UnsafeBufferPointer(start: fetchRuns.baseAddress, count: runs))
+            transport.fetch(home: home, runs: runs)
             let elapsed = monotonicNanoseconds() &- start
             statistics.fetchNanoseconds += elapsed
             statistics.fetchLatency.record(elapsed)
             statistics.fetchOperations += 1
             var pages = 0
-            for index in 0..<runs {
-                noteFetched(fetchRuns[index].offset >> pageShift, count: fetchRuns[index].length >> pageShift)
-                pages += fetchRuns[index].length >> pageShift
+            for run in runs {
+                noteFetched(run.offset >> pageShift, count: run.length >> pageShift)
+                pages += run.length >> pageShift
             }
             if DSMLog.tracing {
-                trace.record(.fetch(page: fetchRuns[0].offset >> pageShift, count: pages, home: Int32(home), nanoseconds: elapsed))
+                trace.record(.fetch(page: runs[0].offset >> pageShift, count: pages, home: Int32(home), nanoseconds: elapsed))
             }
         }
+        forEachRun(refreshPages) { first, count in protect(first, count: count, .read) }
         for index in 0..<refreshPages.count {
             let expired = refreshPages[index]
             table.staleSince[expired] = 0
             cache.versions[table.slot(expired)!] = 0
+            table.setState(expired, .readOnly)
         }
-        forEachRun(refreshPages) { first, count in protect(first, count: count, .read) }
-        for index in 0..<refreshPages.count { table.setState(refreshPages[index], .readOnly) }
         statistics.snapshotRefreshes += 1
         return true
     }
@@ -973,10 +973,7 @@ final class CoherenceEngine {
         if !snapshots.isEmpty {
             snapshots.tidy { table.state($0) == .invalid && table.slot($0) != nil }
             refreshPages.reserveCapacity(snapshots.expiredCount)
-            if fetchRuns.count < snapshots.expiredCount {
-                fetchRuns.deallocate()
-                fetchRuns = .allocate(capacity: snapshots.expiredCount)
-            }
+            refreshRuns.reserve(snapshots.expiredCount)
         }
         var keptStale: [Int] = []
         var droppedWritable = false
@@ -1182,8 +1179,7 @@ final class CoherenceEngine {
     /// Gives the cache's memory back at jia_exit (the page tables go with the engine).
     func close() {
         cache.close()
-        fetchRuns.deallocate()
-        fetchRuns = UnsafeMutableBufferPointer(start: nil, count: 0)
+        refreshRuns.deallocate()
     }
 
     /// Hands each run of consecutive pages in `sortedPages` to `body` as (first, count).

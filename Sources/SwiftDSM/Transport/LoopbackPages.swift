@@ -13,11 +13,15 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     private(set) var batchesWritten = 0
     /// Gathered fetches (each also counts its runs in `fetches`).
     private(set) var gatheredFetches = 0
+    /// The home of each gathered fetch, in order (room reserved: the fetches run in the
+    /// fault handler, which tests check allocates nothing).
+    private(set) var gatheredHomes: [Int] = []
 
     init(length: Int) {
         self.length = length
         homes = .allocate(byteCount: length, alignment: 4096)
         homes.initializeMemory(as: UInt8.self, repeating: 0, count: length)
+        gatheredHomes.reserveCapacity(4096)
     }
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
@@ -29,6 +33,7 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
 
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
         gatheredFetches += 1
+        gatheredHomes.append(home)
         for index in 0..<runs.count {
             fetch(home: home, offset: runs[index].offset, length: runs[index].length, into: runs[index].destination)
         }
