@@ -138,14 +138,18 @@ final class DiffEncoderTests: XCTestCase {
             (wire([(0, [1]), (12, [3])]), "not word-aligned"),
             (wire([(0, [1, 2]), (8, [3])], truncateBy: 12), "truncated"),
             ([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "run count"),
+            // Whole runs that parse, then partial runs that do not.
+            (wire([(0, [1, 2])]).dropLast(8) + [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "run count"),
         ]
         for (bytes, reason) in cases {
             var target = [UInt8](repeating: 0, count: 4096)
+            var announced = 0
             let failure: MalformedMessage? = bytes.withUnsafeBytes { raw in
                 var reader = MessageReader(raw)
                 return target.withUnsafeMutableBytes { arena -> MalformedMessage? in
                     do throws(MalformedMessage) {
-                        try RunBatch.applyEncoded(&reader, to: arena.baseAddress!, limit: 4096)
+                        try RunBatch.applyEncoded(&reader, to: arena.baseAddress!, limit: 4096,
+                                                  willChange: { _, _ in announced += 1 })
                         return nil
                     } catch {
                         return error
@@ -154,6 +158,7 @@ final class DiffEncoderTests: XCTestCase {
             }
             XCTAssertTrue(failure?.reason.contains(reason) ?? false, "\(String(describing: failure)) for \(reason)")
             XCTAssertEqual(target, [UInt8](repeating: 0, count: 4096), "applied part of a malformed batch (\(reason))")
+            XCTAssertEqual(announced, 0, "announced a change of a malformed batch to the page store (\(reason))")
         }
     }
 }

@@ -141,8 +141,15 @@ struct RunBatch {
                              willChange: ((Int, Int) -> Void)? = nil,
                              applied: (Int, Int) -> Void = { _, _ in }) throws(MalformedMessage) {
         var check = reader
-        try WordRuns.decode(&check, limit: limit) { offset, count, _ in willChange?(offset, count * 8) }
-        try WordRuns.decode(&check, limit: limit) { offset, count, _ in willChange?(offset, count * 8) }
+        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
+        try WordRuns.decode(&check, limit: limit) { _, _, _ in }
+        // Only a batch that parses is announced: a logging store must not record pages of
+        // one that is refused.
+        if let willChange {
+            var announce = reader
+            try WordRuns.decode(&announce, limit: limit) { offset, count, _ in willChange(offset, count * 8) }
+            try WordRuns.decode(&announce, limit: limit) { offset, count, _ in willChange(offset, count * 8) }
+        }
         try WordRuns.decode(&reader, limit: limit) { offset, count, values in
             memcpy(base + offset, values, count * 8)
             applied(offset, count * 8)
