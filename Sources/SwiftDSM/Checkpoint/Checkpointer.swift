@@ -292,9 +292,12 @@ final class Checkpointer {
             }
             var problem = ""
             var parts: [CheckpointPart.Reader] = []
+            var storeDigests: [PageDigests.Digest] = []
             do {
                 parts = try openParts(directory, chain: proposal.chain)
-                if let kept = proposal.chain[0].homeStore { try rollBackStore(to: proposal.chain[0], kept: kept, part: parts[0]) }
+                if let kept = proposal.chain[0].homeStore {
+                    storeDigests = try rollBackStore(to: proposal.chain[0], kept: kept, part: parts[0])
+                }
             } catch {
                 problem = "rank \(cluster.rank): \(error.description)"
             }
@@ -302,7 +305,7 @@ final class Checkpointer {
             let target = proposal.chain[0]
             if problems.isEmpty {
                 let homeBytes = broadcast(homes)
-                adopt(target, homes: homeBytes, parts: parts)
+                adopt(target, homes: homeBytes, parts: parts, storeDigests: storeDigests)
                 if cluster.rank == 0 && !rejected.isEmpty {
                     DSMLog.logger.warning("restart latest: newer checkpoints were skipped: \(rejected.joined(separator: "; "))")
                 }
@@ -387,16 +390,18 @@ final class Checkpointer {
     }
 
     /// A file home store's candidate (every rank): the store rolled back to the checkpoint
-    /// with the undo logs, then every home page checked against its digest.
+    /// with the undo logs, then every home page checked against its digest. Returns the
+    /// digests, for `adoptStore`.
     private func rollBackStore(to manifest: CheckpointManifest, kept: String, part: CheckpointPart.Reader)
-        throws(CheckpointProblem) {
+        throws(CheckpointProblem) -> [PageDigests.Digest] {
         guard let undo else {
             throw CheckpointProblem("checkpoint \(manifest.sequence) keeps its pages in the home store files "
                 + "(home-store \(kept)); restart with home-store \(kept) and the same files")
         }
         try undo.rollBack(to: manifest.sequence)
         let pageSize = engine.space.pageSize
-        for (page, digest) in zip(part.pages, try part.digests()) {
+        let saved = try part.digests()
+        for (page, digest) in zip(part.pages, saved) {
             guard page < engine.space.pageCount,
                   PageDigests.of(store.aliasAddress(ofPage: page), bytes: pageSize) == digest else {
                 throw CheckpointProblem("\(store.path!) does not hold checkpoint \(manifest.sequence) once rolled "
@@ -404,9 +409,11 @@ final class Checkpointer {
                     + "SwiftDSM, or the host stopped before its undo log reached the disk)")
             }
         }
+        return saved
     }
 
-    private func adopt(_ manifest: CheckpointManifest, homes bytes: [UInt8], parts: [CheckpointPart.Reader]) {
+    private func adopt(_ manifest: CheckpointManifest, homes bytes: [UInt8], parts: [CheckpointPart.Reader],
+                       storeDigests: [PageDigests.Digest]) {
         let count = bytes.count / 4
         var homes = [Int32](repeating: 0, count: count)
         homes.withUnsafeMutableBytes { $0.copyBytes(from: bytes.prefix(count * 4)) }
@@ -417,7 +424,7 @@ final class Checkpointer {
         conditions.restoreConditions(parts[0].conditions)
         let inStore = manifest.homeStore != nil
         if inStore {
-            adoptStore(manifest, part: parts[0])
+            adoptStore(manifest, part: parts[0], digests: storeDigests)
         } else if undo != nil {
             store.zero(firstPage: 0, count: engine.space.pageCount)  // the file's former contents
         }
@@ -432,16 +439,14 @@ final class Checkpointer {
     /// The store holds checkpoint `manifest` (rolled back and checked): the pages it does
     /// not list become zero, the checkpoints and undo logs after it go (the store no longer
     /// holds what they saved), and its undo log starts again.
-    private func adoptStore(_ manifest: CheckpointManifest, part: CheckpointPart.Reader) {
+    private func adoptStore(_ manifest: CheckpointManifest, part: CheckpointPart.Reader, digests saved: [PageDigests.Digest]) {
         var next = 0
         for page in part.pages {
             store.zero(firstPage: next, count: page - next)
             next = page + 1
         }
         store.zero(firstPage: next, count: engine.space.pageCount - next)
-        if let saved = try? part.digests() {
-            for (page, digest) in zip(part.pages, saved) { digests[page] = digest }
-        }
+        for (page, digest) in zip(part.pages, saved) { digests[page] = digest }
         if let directory {
             let later = directory.sequences().filter { $0 > manifest.sequence }
             for sequence in later { directory.remove(sequence: sequence, rank: cluster.rank) }
