@@ -48,6 +48,25 @@ final class Doorbells: @unchecked Sendable {
         for case let peer? in peers { munmap(peer, mine.length) }
     }
 
+    /// Returns once `look()` finds work: while `backoff` spins and yields, between its
+    /// pauses; then asleep on `bell` (nil: no bells here, only the backoff), waking at a
+    /// ring or every progress interval to look again.
+    static func wait(on bell: UnsafeMutablePointer<UInt32>?, backoff: inout Backoff, until look: () -> Bool) {
+        while !look() {
+            guard let bell, backoff.wouldSleep else {
+                backoff.pause()
+                continue
+            }
+            // Armed before the last look, so a ring after it cannot be missed.
+            let seen = cplatform_doorbell_arm(bell)
+            if look() {
+                cplatform_doorbell_disarm(bell)
+                return
+            }
+            if cplatform_doorbell_wait(bell, seen, progressIntervalNanoseconds) != 0 { backoff.reset() }
+        }
+    }
+
     /// Rings `rank`'s request bell (`request` true) or its reply bell.
     func ring(_ rank: Int, request: Bool) { cplatform_doorbell_ring(request ? requestBells[rank] : replyBells[rank]) }
 }

@@ -1,5 +1,4 @@
 import CMPI
-import CPlatform
 import Glibc
 
 /// The DSM's messages as MPI two-sided messages: requests on the request communicator,
@@ -101,23 +100,10 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
         var status = MPI_Status()
-        func look() -> Bool {
+        Doorbells.wait(on: doorbells?.ownReplies, backoff: &backoff) {
             mpiCheck(MPI_Improbe(Int32(source ?? Int(cmpi_any_source())), tag, cluster.replyComm, &found, &message,
                                  &status), "MPI_Improbe")
             return found != 0
-        }
-        while !look() {
-            guard let bell = doorbells?.ownReplies, backoff.wouldSleep else {
-                backoff.pause()
-                continue
-            }
-            // Armed before the last look, so a ring after it cannot be missed.
-            let seen = cplatform_doorbell_arm(bell)
-            if look() {
-                cplatform_doorbell_disarm(bell)
-                break
-            }
-            if cplatform_doorbell_wait(bell, seen, Doorbells.progressIntervalNanoseconds) != 0 { backoff.reset() }
         }
         var count: Int32 = 0
         mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
@@ -154,19 +140,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
             return found != 0
         }
         while true {
-            if !probe() {
-                guard let bell = doorbells?.ownRequests, backoff.wouldSleep else {
-                    backoff.pause()
-                    continue
-                }
-                // Armed before the last look, so a ring after it cannot be missed.
-                let seen = cplatform_doorbell_arm(bell)
-                if !probe() {
-                    if cplatform_doorbell_wait(bell, seen, Doorbells.progressIntervalNanoseconds) != 0 { backoff.reset() }
-                    continue
-                }
-                cplatform_doorbell_disarm(bell)
-            }
+            Doorbells.wait(on: doorbells?.ownRequests, backoff: &backoff, until: probe)
             backoff.reset()
             var count: Int32 = 0
             mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")

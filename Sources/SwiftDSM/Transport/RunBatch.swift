@@ -136,25 +136,23 @@ struct RunBatch {
 
     /// Applies a batch in wire form to the `limit`-byte page store alias at `base` without building a
     /// `RunBatch`, handing each run's (byte offset, byte length) to `applied`. Nothing is
-    /// applied unless the whole batch is well formed; `willChange` hears of every run first.
+    /// applied unless the whole batch is well formed; `willChange` hears of each run just
+    /// before it is applied (an undo log saves the page as it was).
     static func applyEncoded(_ reader: inout MessageReader, to base: UnsafeMutableRawPointer, limit: Int,
                              willChange: ((Int, Int) -> Void)? = nil,
                              applied: (Int, Int) -> Void = { _, _ in }) throws(MalformedMessage) {
+        // The whole batch is checked before any of it is announced or applied: a logging
+        // store must not record pages of a batch that is refused.
         var check = reader
         try WordRuns.decode(&check, limit: limit) { _, _, _ in }
         try WordRuns.decode(&check, limit: limit) { _, _, _ in }
-        // Only a batch that parses is announced: a logging store must not record pages of
-        // one that is refused.
-        if let willChange {
-            var announce = reader
-            try WordRuns.decode(&announce, limit: limit) { offset, count, _ in willChange(offset, count * 8) }
-            try WordRuns.decode(&announce, limit: limit) { offset, count, _ in willChange(offset, count * 8) }
-        }
         try WordRuns.decode(&reader, limit: limit) { offset, count, values in
+            willChange?(offset, count * 8)
             memcpy(base + offset, values, count * 8)
             applied(offset, count * 8)
         }
         try WordRuns.decode(&reader, limit: limit) { offset, count, deltas in
+            willChange?(offset, count * 8)
             cplatform_xor_words((base + offset).assumingMemoryBound(to: UInt64.self), deltas, count)
             applied(offset, count * 8)
         }
