@@ -9,6 +9,7 @@ MPI_Message cmpi_message_null(void) { return MPI_MESSAGE_NULL; }
 MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 MPI_Errhandler cmpi_errors_are_fatal(void) { return MPI_ERRORS_ARE_FATAL; }
 MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+MPI_Status *cmpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }
 MPI_Datatype cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
 
 MPI_Datatype cmpi_byte(void) { return MPI_BYTE; }

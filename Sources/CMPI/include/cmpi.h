@@ -15,6 +15,7 @@ MPI_Message cmpi_message_null(void);
 MPI_Errhandler cmpi_errors_return(void);
 MPI_Errhandler cmpi_errors_are_fatal(void);
 MPI_Status *cmpi_status_ignore(void);
+MPI_Status *cmpi_statuses_ignore(void);
 MPI_Datatype cmpi_datatype_null(void);
 void *cmpi_in_place(void);
 

@@ -1,4 +1,3 @@
-import CMPI
 import Glibc
 
 /// The MPI side of `ReadBroadcast`: inside a barrier (after its invalidations and home
@@ -51,9 +50,9 @@ final class PagePusher {
         let ordered = pages.sorted { (homes[$0], $0) < (homes[$1], $1) }
         var pageCounts = [Int](repeating: 0, count: cluster.size)
         for page in ordered { pageCounts[Int(homes[page])] += 1 }
-        let counts = pageCounts.map { Int32($0 * pageSize + tagsLength($0)) }
+        let counts = pageCounts.map { $0 * pageSize + tagsLength($0) }
         let displacements = Self.displacements(counts)
-        Self.reserve(&receiving, Int(displacements.last! + counts.last!))
+        Self.reserve(&receiving, displacements.last! + counts.last!)
         engine.pushingHomePages(pages.filter { Int(homes[$0]) == cluster.rank })
         let round = nextRound()
         receiving.withUnsafeMutableBytes { raw in
@@ -62,23 +61,16 @@ final class PagePusher {
             var positions = [Int](repeating: 0, count: ordered.count)
             for (index, page) in ordered.enumerated() {
                 let home = Int(homes[page])
-                positions[index] = Int(offsets[home])
-                offsets[home] += Int32(pageSize)
+                positions[index] = offsets[home]
+                offsets[home] += pageSize
                 if home == cluster.rank { copyOut(page, to: base + positions[index]) }
             }
             let everyone = UInt32.max
-            seal(base + Int(displacements[cluster.rank]), pages: pageCounts[cluster.rank], round: round, direction: everyone)
-            var request: MPI_Request? = cmpi_request_null()
-            counts.withUnsafeBufferPointer { countPointer in
-                displacements.withUnsafeBufferPointer { displacementPointer in
-                    mpiCheck(MPI_Iallgatherv(cmpi_in_place(), 0, cmpi_byte(), base, countPointer.baseAddress,
-                                             displacementPointer.baseAddress, cmpi_byte(), cluster.syncComm,
-                                             &request), "MPI_Iallgatherv (pages pushed to every rank)")
-                    cluster.wait(&request, backoff: .transfer)
-                }
-            }
+            seal(base + displacements[cluster.rank], pages: pageCounts[cluster.rank], round: round, direction: everyone)
+            cluster.allgatherv(base, counts: counts, displacements: displacements, backoff: .transfer,
+                               "pages pushed to every rank")
             for home in 0..<cluster.size where home != cluster.rank {
-                open(base + Int(displacements[home]), pages: pageCounts[home], from: home, round: round, direction: everyone)
+                open(base + displacements[home], pages: pageCounts[home], from: home, round: round, direction: everyone)
             }
             for (index, page) in ordered.enumerated() where Int(homes[page]) != cluster.rank {
                 engine.installBroadcast(page, from: base + positions[index])
@@ -107,48 +99,35 @@ final class PagePusher {
                 incoming[home].append(push.page)
             }
         }
-        let sendCounts = sendPages.map { Int32($0 * pageSize + tagsLength($0)) }
-        let receiveCounts = receivePages.map { Int32($0 * pageSize + tagsLength($0)) }
+        let sendCounts = sendPages.map { $0 * pageSize + tagsLength($0) }
+        let receiveCounts = receivePages.map { $0 * pageSize + tagsLength($0) }
         let round = nextRound()
         engine.pushingHomePages(mine)
         let sendDisplacements = Self.displacements(sendCounts)
         let receiveDisplacements = Self.displacements(receiveCounts)
-        Self.reserve(&sending, Int(sendDisplacements.last! + sendCounts.last!))
-        Self.reserve(&receiving, Int(receiveDisplacements.last! + receiveCounts.last!))
+        Self.reserve(&sending, sendDisplacements.last! + sendCounts.last!)
+        Self.reserve(&receiving, receiveDisplacements.last! + receiveCounts.last!)
         sending.withUnsafeMutableBytes { out in
             var filled = sendDisplacements
             for push in pushes where Int(homes[push.page]) == rank {
                 for reader in 0..<cluster.size where push.ranks & (1 << UInt64(reader)) != 0 {
-                    copyOut(push.page, to: out.baseAddress! + Int(filled[reader]))
-                    filled[reader] += Int32(pageSize)
+                    copyOut(push.page, to: out.baseAddress! + filled[reader])
+                    filled[reader] += pageSize
                 }
             }
             for reader in 0..<cluster.size {
-                seal(out.baseAddress! + Int(sendDisplacements[reader]), pages: sendPages[reader], round: round,
+                seal(out.baseAddress! + sendDisplacements[reader], pages: sendPages[reader], round: round,
                      direction: UInt32(reader))
             }
             receiving.withUnsafeMutableBytes { into in
-                var request: MPI_Request? = cmpi_request_null()
-                sendCounts.withUnsafeBufferPointer { sendCountPointer in
-                    sendDisplacements.withUnsafeBufferPointer { sendDisplacementPointer in
-                        receiveCounts.withUnsafeBufferPointer { receiveCountPointer in
-                            receiveDisplacements.withUnsafeBufferPointer { receiveDisplacementPointer in
-                                mpiCheck(MPI_Ialltoallv(out.baseAddress, sendCountPointer.baseAddress,
-                                                        sendDisplacementPointer.baseAddress, cmpi_byte(),
-                                                        into.baseAddress, receiveCountPointer.baseAddress,
-                                                        receiveDisplacementPointer.baseAddress, cmpi_byte(),
-                                                        cluster.syncComm, &request),
-                                         "MPI_Ialltoallv (pages pushed to their readers)")
-                                cluster.wait(&request, backoff: .transfer)
-                            }
-                        }
-                    }
-                }
+                cluster.alltoallv(send: out.baseAddress!, counts: sendCounts, displacements: sendDisplacements,
+                                  receive: into.baseAddress!, counts: receiveCounts, displacements: receiveDisplacements,
+                                  backoff: .transfer, "pages pushed to their readers")
                 for home in 0..<cluster.size {
-                    open(into.baseAddress! + Int(receiveDisplacements[home]), pages: receivePages[home], from: home,
+                    open(into.baseAddress! + receiveDisplacements[home], pages: receivePages[home], from: home,
                          round: round, direction: UInt32(rank))
                     for (index, page) in incoming[home].enumerated() {
-                        engine.installBroadcast(page, from: into.baseAddress! + Int(receiveDisplacements[home]) + index * pageSize)
+                        engine.installBroadcast(page, from: into.baseAddress! + receiveDisplacements[home] + index * pageSize)
                     }
                 }
             }
@@ -189,8 +168,8 @@ final class PagePusher {
         }
     }
 
-    private static func displacements(_ counts: [Int32]) -> [Int32] {
-        var displacements = [Int32](repeating: 0, count: counts.count)
+    private static func displacements(_ counts: [Int]) -> [Int] {
+        var displacements = [Int](repeating: 0, count: counts.count)
         for index in 1..<max(counts.count, 1) { displacements[index] = displacements[index - 1] + counts[index - 1] }
         return displacements
     }

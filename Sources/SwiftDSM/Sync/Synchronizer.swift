@@ -309,7 +309,9 @@ final class Synchronizer {
         for index in 0..<inline { block[CollectiveCall.headerWords + index] = mine[index] }
         noticeSeals?.seal(&block, count: CollectiveCall.sealedWords, rank: cluster.rank, sequence: sequence, part: .block)
         var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
-        allgather(&block, into: &all, count: CollectiveCall.blockWords)
+        block.withUnsafeBufferPointer { block in
+            all.withUnsafeMutableBufferPointer { cluster.allgather(block: block, into: $0) }
+        }
         // Every other rank's block crossed the wire (this rank's own was copied in place).
         for rank in 0..<cluster.size where rank != cluster.rank {
             noticeSeals?.check(&all, offset: rank * CollectiveCall.blockWords, count: CollectiveCall.sealedWords,
@@ -357,38 +359,15 @@ final class Synchronizer {
         return values
     }
 
-    private func allgather(_ block: inout [Int64], into all: inout [Int64], count: Int) {
-        var request: MPI_Request? = cmpi_request_null()
-        block.withUnsafeMutableBufferPointer { send in
-            all.withUnsafeMutableBufferPointer { receive in
-                mpiCheck(MPI_Iallgather(send.baseAddress, Int32(count), cmpi_int64(), receive.baseAddress,
-                                        Int32(count), cmpi_int64(), cluster.syncComm, &request),
-                         "MPI_Iallgather (collective call)")
-                cluster.wait(&request)
-            }
-        }
-    }
-
     private func allgatherv(_ mine: [Int64], counts: [Int]) -> [Int64] {
-        let counts32 = counts.map { Int32($0) }
-        var displacements = [Int32](repeating: 0, count: counts.count)
-        for rank in 1..<counts.count { displacements[rank] = displacements[rank - 1] + counts32[rank - 1] }
+        var displacements = [Int](repeating: 0, count: counts.count)
+        for rank in 1..<counts.count { displacements[rank] = displacements[rank - 1] + counts[rank - 1] }
         var everything = [Int64](repeating: 0, count: counts.reduce(0, +))
-        var mine64 = mine
-        var request: MPI_Request? = cmpi_request_null()
-        // Nonblocking: every buffer, counts included, must stay put until the wait returns.
-        mine64.withUnsafeMutableBufferPointer { send in
-            everything.withUnsafeMutableBufferPointer { receive in
-                counts32.withUnsafeBufferPointer { countPointer in
-                    displacements.withUnsafeBufferPointer { displacementPointer in
-                        mpiCheck(MPI_Iallgatherv(send.baseAddress, Int32(send.count), cmpi_int64(),
-                                                 receive.baseAddress, countPointer.baseAddress,
-                                                 displacementPointer.baseAddress, cmpi_int64(), cluster.syncComm,
-                                                 &request), "MPI_Iallgatherv (barrier notices)")
-                        cluster.wait(&request)
-                    }
-                }
-            }
+        guard !everything.isEmpty else { return everything }
+        everything.replaceSubrange(displacements[cluster.rank]..<(displacements[cluster.rank] + mine.count), with: mine)
+        everything.withUnsafeMutableBytes {
+            cluster.allgatherv($0.baseAddress!, counts: counts.map { $0 * 8 }, displacements: displacements.map { $0 * 8 },
+                               "barrier notices")
         }
         return everything
     }
