@@ -379,7 +379,7 @@ final class CrossHostTests: XCTestCase {
     func testAJIAJIAProgramRestartsAcrossHosts() {
         guard let binary = JIAJIATests.compile("Tests/C/checkpoint.c") else { return }
         let directory = NSTemporaryDirectory() + "swiftdsm-crosshost-c-checkpoints-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { for path in [directory, directory + "-whole"] { try? FileManager.default.removeItem(atPath: path) } }
         let flag = "--jia-checkpoint-dir=\(directory)"
         let whole = MPIRun.runAcrossHosts(path: binary, [flag + "-whole"], hosts: 2, ranksPerHost: 1, timeout: 120)
         XCTAssertEqual(whole.status, 0, whole.output)

@@ -16,11 +16,19 @@ final class JIAJIATests: XCTestCase {
         return MPIRun.binaryDirectory
     }()
 
+    /// The compiled programs and what they write; removed when the test run ends.
     static let outputDirectory: URL = {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swiftdsm-jiajia-\(getpid())")
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        XCTestObservationCenter.shared.addTestObserver(RemoveAtEnd(folder))
         return folder
     }()
+
+    private final class RemoveAtEnd: NSObject, XCTestObservation {
+        let folder: URL
+        init(_ folder: URL) { self.folder = folder }
+        func testBundleDidFinish(_ testBundle: Bundle) { try? FileManager.default.removeItem(at: folder) }
+    }
 
     nonisolated(unsafe) private static var compiled: [String: String] = [:]
     private static let compileLock = NSLock()
