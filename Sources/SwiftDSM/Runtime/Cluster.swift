@@ -19,6 +19,8 @@ public final class Cluster: @unchecked Sendable {
     public let allOnOneHost: Bool
     /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
     private let ownsMPI: Bool
+    /// Scratch of `allgather(block:into:)` (main thread, one collective call at a time).
+    var rotatedBlocks: [Int64] = []
 
     /// Whether SwiftDSM told Open MPI, before starting it, to serve RMA windows across hosts
     /// (not when the user chose Open MPI's osc components).

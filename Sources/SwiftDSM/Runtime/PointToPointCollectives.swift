@@ -16,16 +16,22 @@ extension Cluster {
         precondition(all.count == count * size, "SwiftDSM: allgather into \(all.count) words, not \(count * size)")
         // `rotated` holds the blocks of ranks rank, rank + 1, ... (mod N): each round sends
         // a prefix of it to the rank `distance` before and appends as many from the one after.
-        var rotated = [Int64](repeating: 0, count: count * size)
-        rotated.withUnsafeMutableBufferPointer { rotated in
+        if rotatedBlocks.count < count * size { rotatedBlocks = [Int64](repeating: 0, count: count * size) }
+        rotatedBlocks.withUnsafeMutableBufferPointer { rotated in
             _ = rotated.initialize(fromContentsOf: block)
             let words = UnsafeMutableRawPointer(rotated.baseAddress!)
             var distance = 1
             while distance < size {
-                let bytes = min(distance, size - distance) * count * 8
-                exchange([(words, bytes, (rank - distance + size) % size)],
-                         [(words + distance * count * 8, bytes, (rank + distance) % size)],
-                         tag: Tag.block, "collective call")
+                let bytes = Int32(min(distance, size - distance) * count * 8)
+                var requests = (cmpi_request_null(), cmpi_request_null())
+                withUnsafeMutableBytes(of: &requests) { raw in
+                    let pair = raw.baseAddress!.assumingMemoryBound(to: MPI_Request?.self)
+                    mpiCheck(MPI_Irecv(words + distance * count * 8, bytes, cmpi_byte(), Int32((rank + distance) % size),
+                                       Tag.block, syncComm, pair), "MPI_Irecv (collective call)")
+                    mpiCheck(MPI_Isend(words, bytes, cmpi_byte(), Int32((rank - distance + size) % size), Tag.block,
+                                       syncComm, pair + 1), "MPI_Isend (collective call)")
+                    waitAll(pair, count: 2, "collective call")
+                }
                 distance *= 2
             }
             for offset in 0..<size {
@@ -90,10 +96,15 @@ extension Cluster {
             mpiCheck(MPI_Isend(part.bytes, Int32(part.count), cmpi_byte(), Int32(part.rank), tag, syncComm,
                                &requests[receives.count + index]), "MPI_Isend (\(what), to rank \(part.rank))")
         }
+        requests.withUnsafeMutableBufferPointer { waitAll($0.baseAddress!, count: $0.count, backoff: backoff, what) }
+    }
+
+    private func waitAll(_ requests: UnsafeMutablePointer<MPI_Request?>, count: Int, backoff: Backoff = Backoff(),
+                         _ what: String) {
         var backoff = backoff
         var done: Int32 = 0
         while true {
-            mpiCheck(MPI_Testall(Int32(requests.count), &requests, &done, cmpi_statuses_ignore()), "MPI_Testall (\(what))")
+            mpiCheck(MPI_Testall(Int32(count), requests, &done, cmpi_statuses_ignore()), "MPI_Testall (\(what))")
             if done != 0 { return }
             backoff.pause()
         }

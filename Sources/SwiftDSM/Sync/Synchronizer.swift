@@ -287,6 +287,9 @@ final class Synchronizer {
     func wait() { _ = collectiveCall(.wait) }
 
     private var collectiveSequence = 0
+    /// This rank's block and every rank's, reused by each collective call.
+    private var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
+    private lazy var blocks = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
 
     /// Every collective DSM call (barrier, jia_wait, allocation, exit) starts with the same
     /// fixed-size allgather of what each rank is calling, so calls that differ between
@@ -303,29 +306,27 @@ final class Synchronizer {
     private func gather(_ call: CollectiveCall, notices mine: [Int64]) -> GatheredNotices {
         collectiveSequence += 1
         let sequence = collectiveSequence
-        var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
+        block.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
         call.write(sequence: sequence, noticeCount: mine.count, into: &block)
         let inline = min(mine.count, CollectiveCall.inlineNotices)
         for index in 0..<inline { block[CollectiveCall.headerWords + index] = mine[index] }
         noticeSeals?.seal(&block, count: CollectiveCall.sealedWords, rank: cluster.rank, sequence: sequence, part: .block)
-        var all = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
         block.withUnsafeBufferPointer { block in
-            all.withUnsafeMutableBufferPointer { cluster.allgather(block: block, into: $0) }
+            blocks.withUnsafeMutableBufferPointer { cluster.allgather(block: block, into: $0) }
         }
         // Every other rank's block crossed the wire (this rank's own was copied in place).
         for rank in 0..<cluster.size where rank != cluster.rank {
-            noticeSeals?.check(&all, offset: rank * CollectiveCall.blockWords, count: CollectiveCall.sealedWords,
+            noticeSeals?.check(&blocks, offset: rank * CollectiveCall.blockWords, count: CollectiveCall.sealedWords,
                                rank: rank, sequence: sequence, part: .block)
         }
 
-        let calls = (0..<cluster.size).map { CollectiveCall(reading: all, rank: $0) }
-        if calls.contains(where: { !$0.matches(calls[cluster.rank]) }) {
-            let described = calls.enumerated().map { "rank \($0.offset) called \($0.element.description)" }
-            Fatal.everyRank("collective calls differ between ranks: " + described.joined(separator: ", ")
-                + "; every rank must make the same jia_alloc*, jia_barrier, jia_wait and jia_exit calls, "
-                + "with the same arguments, in the same order", comm: cluster.syncComm)
+        let own = CollectiveCall(reading: blocks, rank: cluster.rank)
+        var counts = [Int](repeating: 0, count: cluster.size)
+        for rank in 0..<cluster.size {
+            let other = CollectiveCall(reading: blocks, rank: rank)
+            guard other.matches(own) else { reportDifferentCalls() }
+            counts[rank] = other.noticeCount
         }
-        let counts = calls.map(\.noticeCount)
         guard counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) else {
             return GatheredNotices(counts: counts, values: gatherLists(mine, counts: counts, sequence: sequence))
         }
@@ -333,9 +334,16 @@ final class Synchronizer {
         values.reserveCapacity(counts.reduce(0, +))
         for rank in 0..<cluster.size {
             let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
-            values.append(contentsOf: all[base..<(base + counts[rank])])
+            values.append(contentsOf: blocks[base..<(base + counts[rank])])
         }
         return GatheredNotices(counts: counts, values: values)
+    }
+
+    private func reportDifferentCalls() -> Never {
+        let described = (0..<cluster.size).map { "rank \($0) called \(CollectiveCall(reading: blocks, rank: $0).description)" }
+        Fatal.everyRank("collective calls differ between ranks: " + described.joined(separator: ", ")
+            + "; every rank must make the same jia_alloc*, jia_barrier, jia_wait and jia_exit calls, "
+            + "with the same arguments, in the same order", comm: cluster.syncComm)
     }
 
     /// Every rank's whole notice list, when one is too long for the block; each sealed on
