@@ -127,15 +127,22 @@ final class TCPLane: @unchecked Sendable {
         let payload: UnsafeRawBufferPointer
     }
 
+    /// Whether the last `fill` left the socket empty (it read less than it had room for, or
+    /// nothing): another read now would only fail with EAGAIN.
+    private(set) var drained = false
+
     /// Reads what the socket holds into the buffer without waiting. Returns false when
     /// nothing was there.
     func fill() throws(Failure) -> Bool {
         if tail == capacity { makeRoom(for: head > 0 ? capacity : capacity * 2) }
+        drained = true
         while true {
             var count = 0
-            let error = cplatform_receive(fd, storage + tail, capacity - tail, &count)
+            let room = capacity - tail
+            let error = cplatform_receive(fd, storage + tail, room, &count)
             if error == 0 && count > 0 {
                 tail += count
+                drained = count < room
                 return true
             }
             if error == 0 { throw .closed }
