@@ -42,13 +42,15 @@ struct ISParameters {
     }
 }
 
-/// IS: bucket sort of integer keys. Each rank generates its N/P keys, sorts them into
+/// IS: bucket sort of integer keys. Each rank generates its N/P keys, counts them into
 /// buckets, and the buckets are split into contiguous key ranges, one per rank (NPB-MPI's
-/// scheme). The key redistribution goes through shared memory: rank s packs the keys for
-/// rank d (16-bit offsets within their bucket, after a header of per-bucket counts) into
-/// block d of its own slab (page-aligned, homed on s); after one barrier rank d pulls
-/// block d of every other slab. Only the bucket counts
-/// (with the hidden test keys, as NPB does) go through an allreduce.
+/// scheme); only the bucket counts (with the hidden test keys, as NPB does) go through an
+/// allreduce. The key redistribution goes through shared memory: rank s scatters its keys
+/// once, straight into block d of its own slab for the rank d owning their bucket (16-bit
+/// offsets within the bucket, after a header of per-bucket counts; page-aligned, homed on
+/// s); after one barrier rank d pulls block d of every other slab and counts the keys as
+/// it reads them. NPB-MPI instead scatters 32-bit keys into bucket order, sends them with
+/// an all-to-all, and counts them from the receive buffer: two more passes over the keys.
 final class ISBenchmark {
     let context: RunContext
     let parameters: ISParameters
@@ -63,18 +65,24 @@ final class ISBenchmark {
     let iterations = 10
 
     let keyArray: UnsafeMutablePointer<Int32>
-    let keyBuff1: UnsafeMutablePointer<Int32>
+    /// The keys of this rank's own buckets, as 16-bit offsets laid out as in a block.
+    let ownOffsets: UnsafeMutablePointer<UInt16>
     let keyBuff2: UnsafeMutablePointer<Int32>
     let keyBuff2Capacity: Int
     let bucketSize: UnsafeMutablePointer<Int32>
     let bucketTotals: UnsafeMutablePointer<Int32>
-    let bucketPointers: UnsafeMutablePointer<Int>
+    /// Where the next key of each bucket goes during the scatter.
+    let bucketOffsets: UnsafeMutablePointer<UnsafeMutablePointer<UInt16>>
+    /// How many received keys have each value of this rank's range, then (summed) how many
+    /// are at most each value.
+    let keyCounts: UnsafeMutablePointer<Int32>
     var mailbox: Mailbox
     /// Private room for one block received (copied out of the sender's slab).
     let inbox: UnsafeMutableRawPointer
 
     var passed = 0
-    /// Seconds spent packing, in the publishing barrier, and pulling (for --progress).
+    /// Seconds spent scattering to the blocks, in the publishing barrier, and pulling and
+    /// counting (for --progress).
     var phaseTimes = (0.0, 0.0, 0.0)
     var totalLocalKeys = 0
     var minKeyValue = 0
@@ -90,20 +98,21 @@ final class ISBenchmark {
         rank = context.rank
         numKeys = totalKeys / ranks
         keyArray = .allocate(capacity: numKeys)
-        keyBuff1 = .allocate(capacity: max(numKeys, maxKey))
+        ownOffsets = .allocate(capacity: numKeys)
         keyBuff2Capacity = totalKeys
         keyBuff2 = .allocate(capacity: keyBuff2Capacity)
         bucketSize = .allocate(capacity: buckets + testCount)
         bucketTotals = .allocate(capacity: buckets + testCount)
-        bucketPointers = .allocate(capacity: buckets)
+        bucketOffsets = .allocate(capacity: buckets)
+        keyCounts = .allocate(capacity: maxKey)
         // A block holds a header and at most all of the sender's keys, 2 bytes each.
         mailbox = Mailbox(context.dsm, blockBytes: ISBenchmark.headerBytes(buckets) + numKeys * 2)
         inbox = .allocate(byteCount: mailbox.blockBytes, alignment: 4096)
     }
 
     deinit {
-        keyArray.deallocate(); keyBuff1.deallocate(); keyBuff2.deallocate()
-        bucketSize.deallocate(); bucketTotals.deallocate(); bucketPointers.deallocate()
+        keyArray.deallocate(); ownOffsets.deallocate(); keyBuff2.deallocate()
+        bucketSize.deallocate(); bucketTotals.deallocate(); bucketOffsets.deallocate(); keyCounts.deallocate()
         inbox.deallocate()
     }
 
@@ -137,11 +146,9 @@ final class ISBenchmark {
 
     func rankKeys(_ iteration: Int) {
         let keys = keyArray
-        let buff1 = keyBuff1
         let buff2 = keyBuff2
         let sizes = bucketSize
         let totals = bucketTotals
-        let pointers = bucketPointers
         let shift = self.shift
         let numKeys = self.numKeys
         let buckets = self.buckets
@@ -155,20 +162,10 @@ final class ISBenchmark {
             sizes[buckets + i] = keys[parameters.testIndex[i] % numKeys]
         }
         for i in 0..<numKeys { sizes[Int(keys[i]) &>> shift] &+= 1 }
-        pointers[0] = 0
-        for i in 1..<buckets { pointers[i] = pointers[i - 1] + Int(sizes[i - 1]) }
-        for i in 0..<numKeys {
-            let key = keys[i]
-            let bucket = Int(key) &>> shift
-            buff1[pointers[bucket]] = key
-            pointers[bucket] &+= 1
-        }
-
         Collectives.allreduce(UnsafePointer(sizes), into: totals, count: buckets + testCount, .sum)
 
         // Buckets to ranks: accumulate totals until they pass (j+1) * N/P.
         var sendCount = [Int](repeating: 0, count: ranks)
-        var sendDisplacement = [Int](repeating: 0, count: ranks)
         var firstBucket = [Int](repeating: 0, count: ranks)
         var lastBucket = [Int](repeating: 0, count: ranks)
         var accumulated = 0
@@ -179,10 +176,7 @@ final class ISBenchmark {
             localAccumulated += Int(sizes[i])
             if j < ranks && accumulated >= (j + 1) * numKeys {
                 sendCount[j] = localAccumulated
-                if j != 0 {
-                    sendDisplacement[j] = sendDisplacement[j - 1] + sendCount[j - 1]
-                    firstBucket[j] = lastBucket[j - 1] + 1
-                }
+                if j != 0 { firstBucket[j] = lastBucket[j - 1] + 1 }
                 lastBucket[j] = i
                 j += 1
                 localAccumulated = 0
@@ -197,75 +191,93 @@ final class ISBenchmark {
         // Redistribution through shared memory. A block is a header (key count, then the
         // sender's count for each bucket the receiver owns) and the keys as 16-bit offsets
         // within their bucket (a bucket spans 2^shift <= 2^11 key values): half the pages of
-        // 32-bit keys.
+        // 32-bit keys. The keys are scattered once, straight to where they travel: into the
+        // receiver's block, or for this rank's own buckets into `ownOffsets`, laid out alike.
         let packStart = wallSeconds()
-        if ranks > 1 {
-            for destination in 0..<ranks where destination != rank {
+        let offsets = bucketOffsets
+        for destination in 0..<ranks {
+            let first = firstBucket[destination], last = lastBucket[destination]
+            var payload = ownOffsets
+            if destination != rank {
+                // Every receiver reads its block, so one without buckets gets a count of 0.
                 let block = mailbox.outbox(to: destination)
-                let count = sendCount[destination]
-                let first = firstBucket[destination], last = lastBucket[destination]
-                let bucketCount = max(0, last - first + 1)
-                let header = ISBenchmark.headerBytes(bucketCount)
-                mailbox.board.prepareWrite(block, bytes: header + count * 2)
-                block.storeBytes(of: Int64(count), as: Int64.self)
+                let header = ISBenchmark.headerBytes(max(0, last - first + 1))
+                mailbox.board.prepareWrite(block, bytes: header + sendCount[destination] * 2)
+                block.storeBytes(of: Int64(sendCount[destination]), as: Int64.self)
                 let counts = (block + 8).assumingMemoryBound(to: Int32.self)
-                let payload = (block + header).assumingMemoryBound(to: UInt16.self)
-                var position = sendDisplacement[destination]
-                var written = 0
-                for b in 0..<bucketCount {
-                    let bucket = first + b
-                    let n = Int(sizes[bucket])
-                    counts[b] = Int32(n)
-                    let base = Int32(bucket << shift)
-                    for i in 0..<n { payload[written + i] = UInt16(truncatingIfNeeded: buff1[position + i] &- base) }
-                    position += n
-                    written += n
-                }
+                for bucket in first..<(last + 1) { counts[bucket - first] = sizes[bucket] }
+                payload = (block + header).assumingMemoryBound(to: UInt16.self)
             }
-            phaseTimes.0 += wallSeconds() - packStart
+            for bucket in first..<(last + 1) {
+                offsets[bucket] = payload
+                payload += Int(sizes[bucket])
+            }
+        }
+        let mask = UInt16(truncatingIfNeeded: (1 << shift) - 1)
+        for i in 0..<numKeys {
+            let key = keys[i]
+            let bucket = Int(key) &>> shift
+            offsets[bucket].pointee = UInt16(truncatingIfNeeded: key) & mask
+            offsets[bucket] += 1
+        }
+        phaseTimes.0 += wallSeconds() - packStart
+        if ranks > 1 {
             let deliverStart = wallSeconds()
             mailbox.deliver()
             phaseTimes.1 += wallSeconds() - deliverStart
         }
+
         let pullStart = wallSeconds()
         defer { phaseTimes.2 += wallSeconds() - pullStart }
-        var received = 0
-        let myFirst = firstBucket[rank], myLast = lastBucket[rank]
-        let myBuckets = max(0, myLast - myFirst + 1)
-        for source in 0..<ranks {
-            if source == rank {
-                let count = sendCount[rank]
-                if count > 0 { memcpy(buff2 + received, buff1 + sendDisplacement[rank], count * 4) }
-                received += count
-            } else {
-                // Copied out (DSM.read), not faulted in: each block is read once, after the
-                // barrier that published it.
-                let block = mailbox.inbox(from: source)
-                let header = ISBenchmark.headerBytes(myBuckets)
-                readShared(context.dsm, inbox, block, header)
-                let count = Int(inbox.load(as: Int64.self))
-                precondition(received + count <= keyBuff2Capacity, "IS receive buffer overflow")
-                readShared(context.dsm, inbox + header, block + header, count * 2)
-                let counts = (inbox + 8).assumingMemoryBound(to: Int32.self)
-                let payload = (inbox + header).assumingMemoryBound(to: UInt16.self)
-                var read = 0
-                let target = buff2 + received
-                for b in 0..<myBuckets {
-                    let n = Int(counts[b])
-                    let base = Int32((myFirst + b) << shift)
-                    for i in 0..<n { target[read + i] = base &+ Int32(payload[read + i]) }
-                    read += n
-                }
-                precondition(read == count, "IS: block from rank \(source) holds \(read) keys, header says \(count)")
-                received += count
-            }
-        }
-        mailbox.finishTurn()
-
         let minKey = firstBucket[rank] << shift
         let maxKeyValue = ((lastBucket[rank] + 1) << shift) - 1
         let width = maxKeyValue - minKey + 1
-        if width > 0 { buff1.initialize(repeating: 0, count: width) }
+        if width > 0 { keyCounts.initialize(repeating: 0, count: width) }
+        let counts = keyCounts - minKey
+        // Keys are counted as they arrive. Only the last iteration keeps them too (in
+        // keyBuff2, for the full verification): the ranks need nothing but the counts.
+        let keep = iteration == iterations
+        let myFirst = firstBucket[rank]
+        let myBuckets = max(0, lastBucket[rank] - myFirst + 1)
+        var received = 0
+        /// Counts (and, in the last iteration, keeps) `count` keys from `source`: for each of
+        /// this rank's buckets, `bucketCounts[b]` offsets in `payload`.
+        func take(_ payload: UnsafePointer<UInt16>, bucketCounts: UnsafePointer<Int32>, count: Int, from source: Int) {
+            precondition(received + count <= keyBuff2Capacity, "IS receive buffer overflow")
+            var read = 0
+            let target = buff2 + received
+            for b in 0..<myBuckets {
+                let n = Int(bucketCounts[b])
+                precondition(n >= 0 && read + n <= count, "IS: block from rank \(source) overruns its \(count) keys")
+                // A bucket's counts start at its first key: offsets index them directly.
+                let valueCounts = counts + ((myFirst + b) << shift)
+                if keep {
+                    let base = Int32((myFirst + b) << shift)
+                    for i in 0..<n { target[read + i] = base &+ Int32(payload[read + i]) }
+                }
+                for i in 0..<n { valueCounts[Int(payload[read + i])] &+= 1 }
+                read += n
+            }
+            precondition(read == count, "IS: block from rank \(source) holds \(read) keys, header says \(count)")
+            received += count
+        }
+        for source in 0..<ranks {
+            if source == rank {
+                take(ownOffsets, bucketCounts: sizes + myFirst, count: sendCount[rank], from: rank)
+                continue
+            }
+            // Copied out (DSM.read), not faulted in: each block is read once, after the
+            // barrier that published it.
+            let block = mailbox.inbox(from: source)
+            let header = ISBenchmark.headerBytes(myBuckets)
+            readShared(context.dsm, inbox, block, header)
+            let count = Int(inbox.load(as: Int64.self))
+            precondition(count >= 0 && header + count * 2 <= mailbox.blockBytes, "IS: block from rank \(source) too long")
+            readShared(context.dsm, inbox + header, block + header, count * 2)
+            take((inbox + header).assumingMemoryBound(to: UInt16.self),
+                 bucketCounts: (inbox + 8).assumingMemoryBound(to: Int32.self), count: count, from: source)
+        }
+        mailbox.finishTurn()
 
         var lesser = 0
         for k in 0..<rank where firstBucket[k] <= lastBucket[k] {
@@ -277,8 +289,6 @@ final class ISBenchmark {
         }
         precondition(local == received, "IS: received \(received) keys, expected \(local)")
 
-        let counts = buff1 - minKey
-        for i in 0..<local { counts[Int(buff2[i])] &+= 1 }
         if width > 1 {
             for i in minKey..<maxKeyValue { counts[i + 1] &+= counts[i] }
         }
@@ -307,7 +317,7 @@ final class ISBenchmark {
         let local = totalLocalKeys
         let sorted = UnsafeMutablePointer<Int32>.allocate(capacity: max(local, 1))
         defer { sorted.deallocate() }
-        let counts = keyBuff1 - minKeyValue
+        let counts = keyCounts - minKeyValue
         for i in 0..<local {
             let key = Int(keyBuff2[i])
             counts[key] -= 1
@@ -357,7 +367,7 @@ func runIS(_ context: RunContext) {
     let elapsed = Collectives.allreduce(wallSeconds() - start, .max)
     if context.progress {
         let t = benchmark.phaseTimes
-        err(String(format: "[npb] IS rank %d: pack %.4f s, barrier %.4f s, pull+rank %.4f s (11 iterations)",
+        err(String(format: "[npb] IS rank %d: scatter %.4f s, barrier %.4f s, pull+rank %.4f s (11 iterations)",
                    context.rank, t.0, t.1, t.2))
     }
 
