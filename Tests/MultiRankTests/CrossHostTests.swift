@@ -97,6 +97,7 @@ final class CrossHostTests: XCTestCase {
     func testWriteVectors() { scenario("wvec") }
     func testBroadcastOfReadSharedPages() { scenario("broadcast", ["--jia-broadcast=on"]) }
     func testLockHandOff() { scenario("handoff") }
+    func testDeferredReleases() { scenario("deferred") }
     func testEveryAdaptiveProtocolOn() { scenario("stress", ["--jia-broadcast=on"]) }
     /// The MPI message path stays selectable across hosts and keeps working.
     func testTheMessagePathAcrossHosts() {
@@ -405,7 +406,7 @@ final class CrossHostTests: XCTestCase {
         scenario("threads", ["--jia-cache-pages=16"], transport: "ucx")
         for name in ["stress", "multiwriter"] { scenario(name, ["--jia-ucx-fetch=get"], transport: "ucx") }
         // The messages as UCX active messages (ucx-messages ucx; auto takes the tcp lanes).
-        for name in ["counter", "stress", "cv", "handoff", "threads"] {
+        for name in ["counter", "stress", "cv", "handoff", "deferred", "threads"] {
             scenario(name, ["--jia-ucx-messages=ucx", "--jia-cache-pages=16"], transport: "ucx")
         }
         let lanes = MPIRun.runAcrossHosts("dsm-check", ["counter", "--jia-transport=ucx", "--jia-log-level=info"],

@@ -97,6 +97,14 @@ final class ScenarioTests: XCTestCase {
         runEverywhere("handoff", ["--jia-lock-handoff=off"])
     }
 
+    /// A lock one rank takes alone costs one message a round (the request carries the last
+    /// release); another rank still gets it, from the holder's service thread, while the
+    /// holder blocks in plain MPI. Off, every release is sent.
+    func testDeferredReleases() {
+        runEverywhere("deferred")
+        runEverywhere("deferred", ["--jia-lock-handoff=off"])
+    }
+
     /// jia_balance: a memory balance moves homes to the rank that keeps fetching them.
     func testBalanceMovesHomesToTheirReaders() { runEverywhere("balance") }
     /// jia_free: freed ranges are reused (200 MiB through a 32 MiB space), read as zeros, merge.

@@ -343,3 +343,50 @@ final class LockHandOffTests: XCTestCase {
         XCTAssertEqual(manager.holder(of: 5), 3)
     }
 }
+
+final class LockHolderTests: XCTestCase {
+    private func release(_ lock: Int, scope: Int, barriers: Int = 2, pages: [Int] = [7]) -> LockHolder.Release {
+        LockHolder.Release(lock: lock, manager: 0, scope: scope, barriers: barriers, pages: pages)
+    }
+
+    private func successor(_ lock: Int, scope: Int, barriers: Int = 2) -> LockManager.Successor {
+        LockManager.Successor(lock: lock, holder: 1, holderScope: scope, holderBarriers: barriers,
+                              grant: LockManager.Grant(rank: 2, scope: scope, pages: [9]))
+    }
+
+    func testADeferredReleaseTravelsWithTheNextRequestOrGoesToANamedSuccessor() {
+        var holder = LockHolder()
+        XCTAssertEqual(holder.release(release(4, scope: 3), deferrable: false), .send(release(4, scope: 3)))
+        XCTAssertEqual(holder.release(release(4, scope: 4), deferrable: true), .deferred)
+        XCTAssertEqual(holder.takeDeferred(4), release(4, scope: 4), "carried by the next request")
+        XCTAssertNil(holder.takeDeferred(4))
+        // Deferred, then another rank asks: the naming hands the lock off at once.
+        XCTAssertEqual(holder.release(release(4, scope: 5), deferrable: true), .deferred)
+        XCTAssertEqual(holder.named(successor(4, scope: 5)), .handOff(successor(4, scope: 5), release(4, scope: 5)))
+        XCTAssertEqual(holder.deferredCount, 0)
+    }
+
+    func testANamingForAnotherHoldingNeitherHandsOffNorSticks() {
+        var holder = LockHolder()
+        XCTAssertEqual(holder.release(release(1, scope: 6), deferrable: true), .deferred)
+        XCTAssertNil(holder.named(successor(1, scope: 5)), "named for the holding before: kept, not acted on")
+        XCTAssertNil(holder.named(successor(1, scope: 6, barriers: 1)), "same scope, another barrier")
+        XCTAssertEqual(holder.deferredCount, 1)
+        XCTAssertEqual(holder.release(release(1, scope: 7), deferrable: false), .send(release(1, scope: 7)),
+                       "the stale naming is dropped at the next release")
+    }
+
+    func testANamingBeforeTheReleaseIsUsedByIt() {
+        var holder = LockHolder()
+        XCTAssertNil(holder.named(successor(2, scope: 8)), "the lock is still held")
+        XCTAssertEqual(holder.release(release(2, scope: 8), deferrable: true),
+                       .handOff(successor(2, scope: 8), release(2, scope: 8)), "a waiter beats deferring")
+    }
+
+    func testEveryDeferredReleaseIsTakenInLockOrder() {
+        var holder = LockHolder()
+        for lock in [9, 3, 5] { _ = holder.release(release(lock, scope: 1), deferrable: true) }
+        XCTAssertEqual(holder.takeAllDeferred().map(\.lock), [3, 5, 9])
+        XCTAssertEqual(holder.deferredCount, 0)
+    }
+}

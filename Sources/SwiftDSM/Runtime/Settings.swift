@@ -148,7 +148,9 @@ public struct Settings: Sendable, Equatable {
     /// A lock's manager moves, at a barrier, to the rank that took it most since the last one.
     public var lockMigration: Bool = true
     /// A lock's manager names the next waiter to the holder, whose release then grants it
-    /// directly (one hop instead of two).
+    /// directly (one hop instead of two); and a rank that took a lock twice in a row keeps
+    /// its release for its next request of it (one message a round instead of two), handing
+    /// the lock off from its service thread if another rank asks first.
     public var lockHandoff: Bool = true
     /// Where `jia_checkpoint` writes: one subdirectory per checkpoint, each rank its own
     /// part (a shared or a node-local file system; `{host}` becomes each host's name).

@@ -11,12 +11,12 @@ final class SyncService: RequestHandler, @unchecked Sendable {
     private let conditions = Mutex(ConditionManager())
     /// Checkpoint markers received in the current round (`snapshotConditions`).
     private var markers = 0
-    /// The lock-handoff setting: this rank, as a manager, names successors to holders.
+    /// The lock-handoff setting: this rank, as a manager, names successors to holders, and as
+    /// a holder defers releases (which only a naming can recall).
     /// Set before the service thread starts.
     var handOff = true
-    /// Successors named to this rank as a holder (by the service thread), by lock, until its
-    /// application thread releases the lock.
-    private let successors = Mutex([Int: LockManager.Successor]())
+    /// This rank as the holder of locks other ranks manage: named successors, deferred releases.
+    private let holder = Mutex(LockHolder())
 
     private let maxLocks: Int
     private let maxConditions: Int
@@ -39,26 +39,14 @@ final class SyncService: RequestHandler, @unchecked Sendable {
             let lock = try body.int(in: 0..<maxLocks, "lock id")
             let lastScope = try body.int()
             let barriers = try body.int()
+            if try body.int(in: 0..<2, "release flag") == 1 {  // its deferred release of the lock
+                try applyRelease(of: lock, from: source, body: &body)
+            }
             let grant = locks.withLock { $0.acquire(lock, by: source, lastScope: lastScope, barriers: barriers) }
             if let grant { send(grant) } else { nameSuccessor(lock) }
         case .releaseLock:
             let lock = try body.int(in: 0..<maxLocks, "lock id")
-            let barriers = try body.int()
-            let handedOff = try body.int(in: 0..<2, "hand-off flag") == 1
-            let pages = try body.ints()
-            guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
-            let grant = try locks.withLock { manager throws(MalformedMessage) -> LockManager.Grant? in
-                if manager.isStale(lock, barriers: barriers) { return nil }  // sent before the manager moved
-                guard manager.mayRelease(lock, by: source) else {
-                    throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
-                }
-                guard !handedOff || manager.successor(of: lock, heldBy: source) != nil else {
-                    throw MalformedMessage(reason: "hand-off of lock \(lock) by rank \(source), which was named no successor")
-                }
-                return manager.release(lock, by: source, pages: pages, barriers: barriers, handedOff: handedOff)
-            }
-            if let grant { send(grant) }
-            nameSuccessor(lock)
+            try applyRelease(of: lock, from: source, body: &body)
         case .lockSuccessor:
             let lock = try body.int(in: 0..<maxLocks, "lock id")
             let holderScope = try body.int()
@@ -70,7 +58,7 @@ final class SyncService: RequestHandler, @unchecked Sendable {
             let successor = LockManager.Successor(lock: lock, holder: cluster.rank, holderScope: holderScope,
                                                   holderBarriers: holderBarriers,
                                                   grant: LockManager.Grant(rank: rank, scope: scope, pages: pages))
-            successors.withLock { $0[lock] = successor }
+            if let outcome = holder.withLock({ $0.named(successor) }) { carryOut(outcome) }
         case .setCondition:
             let cv = try body.int(in: 0..<maxConditions, "condition id")
             for rank in conditions.withLock({ $0.set(cv) }) { sendConditionGrant(to: rank) }
@@ -93,6 +81,27 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         default:
             throw MalformedMessage(reason: "the synchronization service takes no \(kind) requests")
         }
+    }
+
+    /// A release (`barriers`, hand-off flag, pages) of `lock` by `source`, alone or carried
+    /// by its next request of the lock.
+    private func applyRelease(of lock: Int, from source: Int, body: inout MessageReader) throws(MalformedMessage) {
+        let barriers = try body.int()
+        let handedOff = try body.int(in: 0..<2, "hand-off flag") == 1
+        let pages = try body.ints()
+        guard pages.allSatisfy({ $0 >= 0 }) else { throw MalformedMessage(reason: "a negative page number") }
+        let grant = try locks.withLock { manager throws(MalformedMessage) -> LockManager.Grant? in
+            if manager.isStale(lock, barriers: barriers) { return nil }  // sent before the manager moved
+            guard manager.mayRelease(lock, by: source) else {
+                throw MalformedMessage(reason: "release of lock \(lock), which rank \(source) does not hold")
+            }
+            guard !handedOff || manager.successor(of: lock, heldBy: source) != nil else {
+                throw MalformedMessage(reason: "hand-off of lock \(lock) by rank \(source), which was named no successor")
+            }
+            return manager.release(lock, by: source, pages: pages, barriers: barriers, handedOff: handedOff)
+        }
+        if let grant { send(grant) }
+        nameSuccessor(lock)
     }
 
     /// This rank's own acquire of a lock it manages: the grant at once if the lock is free;
@@ -123,13 +132,63 @@ final class SyncService: RequestHandler, @unchecked Sendable {
         channel.send(writer, to: successor.holder)
     }
 
-    /// For this rank's release of `lock`, held with a grant of `scope` after `barriers`
-    /// barriers: the successor named to it, if any (older namings are dropped).
-    func takeSuccessor(of lock: Int, scope: Int, barriers: Int) -> LockManager.Successor? {
-        successors.withLock { table in
-            guard let successor = table.removeValue(forKey: lock) else { return nil }
-            return successor.holderScope == scope && successor.holderBarriers == barriers ? successor : nil
+    /// This rank releases a lock another rank manages (see `LockHolder`): hands it to the
+    /// successor named for this holding, or defers the release if `deferrable`, or sends it.
+    func release(_ release: LockHolder.Release, deferrable: Bool) {
+        carryOut(holder.withLock { $0.release(release, deferrable: handOff && deferrable) })
+    }
+
+    /// A request for a lock another rank manages, carrying this rank's deferred release of it
+    /// if there is one; every other deferred release is sent first.
+    func request(_ lock: Int, from manager: Int, lastScope: Int, barriers: Int) {
+        let (carried, others) = holder.withLock { holder -> (LockHolder.Release?, [LockHolder.Release]) in
+            let carried = holder.takeDeferred(lock)
+            return (carried, holder.deferredCount == 0 ? [] : holder.takeAllDeferred())
         }
+        for release in others { send(release, handedOff: false) }
+        var request = MessageWriter(kind: .acquireLock, capacity: 72 + (carried?.pages.count ?? 0) * 8)
+        request.append(lock)
+        request.append(lastScope)
+        request.append(barriers)
+        request.append(carried == nil ? 0 : 1)
+        if let carried { Self.append(carried, handedOff: false, to: &request) }
+        channel.send(request, to: manager)
+    }
+
+    /// Sends every deferred release (before a collective call: none may outlive it).
+    func sendDeferredReleases() {
+        for release in holder.withLock({ $0.deferredCount == 0 ? [] : $0.takeAllDeferred() }) {
+            send(release, handedOff: false)
+        }
+    }
+
+    private func carryOut(_ outcome: LockHolder.Outcome) {
+        switch outcome {
+        case .handOff(let successor, let release):
+            var handed = successor.grant.pages + release.pages
+            handed.sort()
+            handed.removeDuplicatesFromSorted()
+            send(LockManager.Grant(rank: successor.grant.rank, scope: successor.grant.scope + 1, pages: handed))
+            send(release, handedOff: true)
+            ThreadStatistics.current.pointee.locksHandedOff &+= 1
+        case .send(let release):
+            send(release, handedOff: false)
+        case .deferred:
+            break
+        }
+    }
+
+    private func send(_ release: LockHolder.Release, handedOff: Bool) {
+        var writer = MessageWriter(kind: .releaseLock, capacity: 40 + release.pages.count * 8)
+        writer.append(release.lock)
+        Self.append(release, handedOff: handedOff, to: &writer)
+        channel.send(writer, to: release.manager)
+    }
+
+    private static func append(_ release: LockHolder.Release, handedOff: Bool, to writer: inout MessageWriter) {
+        writer.append(release.barriers)
+        writer.append(handedOff ? 1 : 0)
+        writer.append(release.pages)
     }
 
     /// At a barrier: `lock` is managed by another rank from now on, or by this one. Every

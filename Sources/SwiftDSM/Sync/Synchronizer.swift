@@ -12,6 +12,9 @@ final class Synchronizer {
     private var barrierNotices = BarrierNotices()
     /// For each lock, the scope of the last grant this rank received.
     private var lastScope: [Int]
+    /// For each lock, whether this rank was also its holder before the current holding (no
+    /// other rank took it in between): then its release is deferred (`LockHolder`).
+    private var tookItLast: [Bool]
     /// JIAJIA's HMIG: homes move to single writers at barriers. Must agree on every rank.
     var homeMigration = false
     /// Lock managers move at barriers to the rank that took the lock most. Must agree too.
@@ -42,6 +45,7 @@ final class Synchronizer {
         self.maxLocks = maxLocks
         self.maxConditions = maxConditions
         self.lastScope = [Int](repeating: 0, count: maxLocks)
+        self.tookItLast = [Bool](repeating: false, count: maxLocks)
         self.lockManager = (0..<maxLocks).map { Int32($0 % cluster.size) }
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
         self.pusher = PagePusher(cluster: cluster, engine: engine)
@@ -79,13 +83,20 @@ final class Synchronizer {
         endInterval()
         let start = monotonicNanoseconds()
         if lockMigration { acquiresSinceBarrier[lock, default: 0] += 1 }
-        let grant = manager(of: lock) == cluster.rank
-            ? managers.acquireHere(lock, lastScope: lastScope[lock], barriers: barriersPassed) ?? receiveGrant(lock)
-            : requestGrant(lock)
+        let grant: LockManager.Grant
+        if manager(of: lock) == cluster.rank {
+            managers.sendDeferredReleases()
+            grant = managers.acquireHere(lock, lastScope: lastScope[lock], barriers: barriersPassed) ?? receiveGrant(lock)
+        } else {
+            grant = requestGrant(lock)
+        }
         let waited = monotonicNanoseconds() - start
         engine.statistics.lockWaitNanoseconds += waited
         engine.statistics.lockLatency.record(waited)
         engine.statistics.lockAcquires += 1
+        // Each release raises the scope by one: one more than at this rank's last grant
+        // means its own release was the only one since.
+        tookItLast[lock] = grant.scope == lastScope[lock] + 1
         lastScope[lock] = grant.scope
         DSMLog.trace("grant lock \(lock) after \(waited) ns, \(grant.pages.count) pages to invalidate")
         engine.invalidate(grant.pages)
@@ -107,22 +118,11 @@ final class Synchronizer {
         if manager(of: lock) == cluster.rank {
             managers.releaseHere(lock, pages: pages, barriers: barriersPassed)
         } else {
-            // A successor named by the manager gets the lock from here, with these pages added.
-            let successor = managers.takeSuccessor(of: lock, scope: lastScope[lock], barriers: barriersPassed)
-            if let successor {
-                var handed = successor.grant.pages + pages
-                handed.sort()
-                handed.removeDuplicatesFromSorted()
-                managers.send(LockManager.Grant(rank: successor.grant.rank, scope: successor.grant.scope + 1,
-                                                pages: handed))
-                engine.statistics.locksHandedOff += 1
-            }
-            var release = MessageWriter(kind: .releaseLock, capacity: 40 + pages.count * 8)
-            release.append(lock)
-            release.append(barriersPassed)
-            release.append(successor == nil ? 0 : 1)
-            release.append(pages)
-            service.send(&release, to: manager(of: lock))
+            // To a successor the manager named, with these pages added; or kept for this
+            // rank's next request if it is the lock's only recent taker; or to the manager.
+            managers.release(LockHolder.Release(lock: lock, manager: manager(of: lock), scope: lastScope[lock],
+                                                barriers: barriersPassed, pages: pages),
+                             deferrable: tookItLast[lock])
         }
         engine.statistics.lockReleases += 1
         DSMLog.trace("release lock \(lock) with \(pages.count) notices")
@@ -130,11 +130,7 @@ final class Synchronizer {
 
     /// Asks the lock's manager (another rank) for it and waits for the grant.
     private func requestGrant(_ lock: Int) -> LockManager.Grant {
-        var request = MessageWriter(kind: .acquireLock)
-        request.append(lock)
-        request.append(lastScope[lock])
-        request.append(barriersPassed)
-        service.send(&request, to: manager(of: lock))
+        managers.request(lock, from: manager(of: lock), lastScope: lastScope[lock], barriers: barriersPassed)
         return receiveGrant(lock)
     }
 
@@ -304,6 +300,7 @@ final class Synchronizer {
     }
 
     private func gather(_ call: CollectiveCall, notices mine: [Int64]) -> GatheredNotices {
+        managers.sendDeferredReleases()  // every lock is free at a collective call
         collectiveSequence += 1
         let sequence = collectiveSequence
         block.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }

@@ -27,6 +27,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "wvec": writeVectorScenario,
     "broadcast": broadcastScenario,
     "handoff": lockHandOffScenario,
+    "deferred": deferredReleaseScenario,
     "autobalance": autoBalanceScenario,
     "threads": threadsScenario,
     "marker": markerScenario,
