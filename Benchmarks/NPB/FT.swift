@@ -178,8 +178,8 @@ final class BlockFFT {
 /// y-slab, [y][z][x]), x fastest in both. Forward: x and y FFTs in X, transpose, z FFT in Y.
 /// Inverse: z and x FFTs in Y, transpose, y FFT in X. Each transpose goes through shared
 /// memory: the sender packs the block for each destination contiguously into its own slab
-/// (page-aligned, homed on itself), a barrier publishes it, the receiver pulls whole
-/// blocks (prefetched runs of pages) and unpacks them line by line.
+/// (page-aligned, homed on itself), a barrier publishes it, the receiver copies each whole
+/// block out with `DSM.read` and unpacks it line by line.
 final class FTBenchmark {
     let context: RunContext
     let parameters: FTParameters
@@ -193,6 +193,8 @@ final class FTBenchmark {
     let twiddle: UnsafeMutablePointer<Double>  // Y layout, real
     let fft: BlockFFT
     var mailbox: Mailbox?
+    /// One received block, unpacked from here line by line.
+    let inbox: UnsafeMutablePointer<Double>
     let local: Int
     var sums: [(Double, Double)] = []
 
@@ -213,6 +215,7 @@ final class FTBenchmark {
         u2.initialize(repeating: 0, count: 2 * local)
         twiddle.initialize(repeating: 0, count: local)
         fft = BlockFFT(maxLength: max(nx, max(ny, nz)))
+        inbox = .allocate(capacity: ranks > 1 ? 2 * nzl * nyl * nx : 0)
         if ranks > 1 { mailbox = Mailbox(context.dsm, blockBytes: nzl * nyl * nx * 16) }
     }
 
@@ -245,6 +248,13 @@ final class FTBenchmark {
         }
     }
 
+    /// Copies `source`'s block for this rank (`bytes`) out of shared memory into `inbox`
+    /// (`DSM.read`: no faults, no cache slots; across hosts one bulk fetch from its home).
+    func receive(_ mailbox: Mailbox, from source: Int, bytes: Int) -> UnsafeMutablePointer<Double> {
+        readShared(context.dsm, UnsafeMutableRawPointer(inbox), UnsafeRawPointer(mailbox.inbox(from: source)), bytes)
+        return inbox
+    }
+
     /// X layout (source) to Y layout (target).
     func transposeXY(_ source: UnsafeMutablePointer<Double>, _ target: UnsafeMutablePointer<Double>) {
         let lineBytes = nx * 16
@@ -266,8 +276,7 @@ final class FTBenchmark {
         }
         mailbox.deliver()
         for s in 0..<ranks where s != rank {
-            let block = mailbox.inbox(from: s).assumingMemoryBound(to: Double.self)
-            touchShared(UnsafeRawPointer(block), nzl * nyl * lineBytes)
+            let block = receive(mailbox, from: s, bytes: nzl * nyl * lineBytes)
             let zs = s * nzl
             for zl in 0..<nzl {
                 for yl in 0..<nyl {
@@ -300,8 +309,7 @@ final class FTBenchmark {
         }
         mailbox.deliver()
         for s in 0..<ranks where s != rank {
-            let block = mailbox.inbox(from: s).assumingMemoryBound(to: Double.self)
-            touchShared(UnsafeRawPointer(block), nzl * nyl * lineBytes)
+            let block = receive(mailbox, from: s, bytes: nzl * nyl * lineBytes)
             let ys = s * nyl
             for yl in 0..<nyl {
                 for zl in 0..<nzl {
