@@ -90,7 +90,8 @@ final class UCXTests: XCTestCase {
     /// The messages as UCX active messages over shared memory (ucx-messages ucx; auto takes
     /// MPI's here), and as tcp lanes on one host: the scenarios that message most.
     func testEveryMessageChannelUnderUCX() {
-        for (channel, scenarios) in [("ucx", ["counter", "stress", "cv", "handoff", "threads"]), ("tcp", ["counter", "cv"])] {
+        let scenarios = [("ucx", ["counter", "stress", "cv", "handoff", "deferred", "threads"]), ("tcp", ["counter", "cv"])]
+        for (channel, scenarios) in scenarios {
             for scenario in scenarios {
                 for ranks in [2, 4] {
                     let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=ucx", "--jia-ucx-messages=\(channel)",
