@@ -98,6 +98,7 @@ final class CrossHostTests: XCTestCase {
     func testBroadcastOfReadSharedPages() { scenario("broadcast", ["--jia-broadcast=on"]) }
     func testLockHandOff() { scenario("handoff") }
     func testDeferredReleases() { scenario("deferred") }
+    func testDirectReads() { scenario("read") }
     func testEveryAdaptiveProtocolOn() { scenario("stress", ["--jia-broadcast=on"]) }
     /// The MPI message path stays selectable across hosts and keeps working.
     func testTheMessagePathAcrossHosts() {
@@ -399,7 +400,7 @@ final class CrossHostTests: XCTestCase {
     /// the tcp lanes): the core scenarios on every layout, a JIAJIA program and NPB class S,
     /// and the log names the lanes (tcp on the hosts' eth0).
     func testTheUCXTransportAcrossHosts() {
-        for name in ["counter", "scope", "multiwriter", "stress", "adaptive", "cv", "lockmove"] {
+        for name in ["counter", "scope", "multiwriter", "stress", "adaptive", "cv", "lockmove", "read"] {
             scenario(name, transport: "ucx")
         }
         scenario("sweep", ["--jia-cache-pages=16"], transport: "ucx")

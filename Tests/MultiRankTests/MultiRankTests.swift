@@ -97,6 +97,10 @@ final class ScenarioTests: XCTestCase {
         runEverywhere("handoff", ["--jia-lock-handoff=off"])
     }
 
+    /// DSM.read copies what the barrier published and leaves no read notice: the home's
+    /// next writes to pages only read that way take no write fault; a cached copy stays coherent.
+    func testDirectReadsLeaveNoReadNotices() { runEverywhere("read") }
+
     /// A lock one rank takes alone costs one message a round (the request carries the last
     /// release); another rank still gets it, from the holder's service thread, while the
     /// holder blocks in plain MPI. Off, every release is sent.

@@ -30,7 +30,7 @@ final class UCXTests: XCTestCase {
     /// Fetches as UCP gets (what RDMA lanes use), which here UCX emulates: the coherence
     /// scenarios hold on that path too (the suite runs the request path, auto's choice here).
     func testFetchesByGet() {
-        for scenario in ["counter", "scope", "multiwriter", "stress", "threads", "adaptive"] {
+        for scenario in ["counter", "scope", "multiwriter", "stress", "threads", "adaptive", "read"] {
             for ranks in [2, 4] {
                 let cache = scenario == "threads" ? ["--jia-cache-pages=16"] : []
                 let result = MPIRun.run("dsm-check", [scenario, "--jia-transport=ucx", "--jia-ucx-fetch=get"] + cache,

@@ -65,10 +65,13 @@ final class CoherenceEngineTests: XCTestCase {
         words[2 * wordsPerPage + 7] = -1  // page 2: a copy written here (not yet home)
         for word in 0..<homePages * wordsPerPage { words[remotePages * wordsPerPage + word] = -word }  // home pages
         let faults = engine.statistics.readFaults + engine.statistics.writeFaults
+        let (reads, gathered) = (transport.reads, transport.gatheredFetches)
         let first = wordsPerPage - 3, last = (remotePages + 2) * wordsPerPage + 5  // pages 0 ... 34
         let destination = UnsafeMutablePointer<Int>.allocate(capacity: last - first)
         defer { destination.deallocate() }
         engine.copyOut(words + first, length: (last - first) * 8, into: destination)
+        XCTAssertEqual(transport.reads - reads, 1, "one gathered read from the remote home")
+        XCTAssertEqual(transport.gatheredFetches - gathered, 1, "and no fetch that leaves read notices")
         for word in first..<last {
             let page = word / wordsPerPage
             let expected = page >= remotePages ? -(word - remotePages * wordsPerPage) : (word == 2 * wordsPerPage + 7 ? -1 : word)
@@ -93,7 +96,9 @@ final class CoherenceEngineTests: XCTestCase {
         let first = 4 * wordsPerPage + 1, last = 6 * wordsPerPage + 2  // pages 4, 5, 6
         let destination = UnsafeMutablePointer<Int>.allocate(capacity: last - first)
         defer { destination.deallocate() }
+        let reads = transport.reads
         engine.copyOut(words + first, length: (last - first) * 8, into: destination)
+        XCTAssertEqual(transport.reads, reads, "cached copies are fetched, with read notices")
         for word in first..<last where destination[word - first] != word {
             XCTFail("word \(word): \(destination[word - first])")
             break

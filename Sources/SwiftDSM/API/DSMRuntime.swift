@@ -56,7 +56,7 @@ public final class DSMRuntime: @unchecked Sendable {
         let channel = DSMRuntime.chooseChannel(choice, settings, cluster: cluster, capacity: capacity, ucx: ucx)
         service = ServiceThread(channel: channel)
         let pageServer = PageServer(channel: channel, store: store, pagesLength: capacity, pageShift: space.pageShift)
-        service.register(pageServer, for: [.fetchPages, .fetchRuns, .refetchPages, .diff])
+        service.register(pageServer, for: [.fetchPages, .fetchRuns, .readRuns, .refetchPages, .diff])
         let syncService = SyncService(cluster: cluster, channel: channel, maxLocks: settings.maxLocks,
                                       maxConditions: settings.maxConditionVariables)
         syncService.handOff = settings.lockHandoff

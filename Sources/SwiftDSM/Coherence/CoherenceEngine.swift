@@ -1164,7 +1164,7 @@ final class CoherenceEngine {
             let home = fetches[index].home
             let runs = fetches[index...].prefix { $0.home == home }.map(\.run)
             let start = monotonicNanoseconds()
-            runs.withUnsafeBufferPointer { transport.fetch(home: home, runs: $0) }
+            runs.withUnsafeBufferPointer { transport.read(home: home, runs: $0) }  // no copy kept: no read notices
             let elapsed = monotonicNanoseconds() &- start
             statistics.fetchNanoseconds += elapsed
             statistics.fetchLatency.record(elapsed)

@@ -11,8 +11,10 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     private(set) var fetches = 0
     private(set) var fetchedBytes = 0
     private(set) var batchesWritten = 0
-    /// Gathered fetches (each also counts its runs in `fetches`).
+    /// Gathered fetches (each also counts its runs in `fetches`), and of them those that
+    /// leave no read notices (`read(home:runs:)`).
     private(set) var gatheredFetches = 0
+    private(set) var reads = 0
     /// The home of each gathered fetch, in order (room reserved: the fetches run in the
     /// fault handler, which tests check allocates nothing).
     private(set) var gatheredHomes: [Int] = []
@@ -37,6 +39,12 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
         for index in 0..<runs.count {
             fetch(home: home, offset: runs[index].offset, length: runs[index].length, into: runs[index].destination)
         }
+    }
+
+    /// A gathered fetch as any other (the loopback keeps no read notices), counted in `reads` too.
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        reads += 1
+        fetch(home: home, runs: runs)
     }
 
     func write(_ batch: RunBatch, to home: Int) {

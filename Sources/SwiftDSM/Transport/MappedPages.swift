@@ -39,6 +39,10 @@ final class MappedPages: PageFetcher, DiffSink, TransportPart {
         memcpy(destination, peers[home]! + offset, length)
     }
 
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        for run in runs { memcpy(run.destination, peers[home]! + run.offset, run.length) }
+    }
+
     func write(_ batch: RunBatch, to home: Int) {
         batch.apply(to: peers[home]!)
     }

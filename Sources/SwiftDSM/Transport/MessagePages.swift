@@ -39,11 +39,16 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
     /// own, received straight into the run's destination (a channel keeps one sender's
     /// messages of one tag in order). A request's replies are taken before the next request
     /// goes, so the home never waits on a reader that is still sending.
-    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+    func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) { requestRuns(runs, from: home, kind: .fetchRuns) }
+
+    /// As `fetch(home:runs:)`, asking the home to leave no read notices.
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) { requestRuns(runs, from: home, kind: .readRuns) }
+
+    private func requestRuns(_ runs: UnsafeBufferPointer<FetchRun>, from home: Int, kind: RequestKind) {
         var first = 0
         while first < runs.count {
             let part = runs[first..<min(first + Self.runsPerRequest, runs.count)]
-            gather.reset(kind: .fetchRuns)
+            gather.reset(kind: kind)
             gather.append(part.count)
             for run in part {
                 gather.append(run.offset)
@@ -126,6 +131,7 @@ extension RequestKind {
     static let diff = RequestKind(2, "diff")
     static let refetchPages = RequestKind(10, "refetchPages")
     static let fetchRuns = RequestKind(13, "fetchRuns")
+    static let readRuns = RequestKind(14, "readRuns")
 }
 
 extension Tag {
@@ -162,8 +168,8 @@ final class PageServer: RequestHandler {
         switch kind {
         case .fetchPages:
             let run = try pageRun(&body)
-            serve(run, to: source)
-        case .fetchRuns:
+            serve(run, to: source, markingCopies: true)
+        case .fetchRuns, .readRuns:
             // Every run is checked before any is served: a malformed request gets no reply.
             let count = try body.int(in: 1..<(MessagePages.runsPerRequest + 1), "run count")
             guard body.remaining == count * 16 else {
@@ -171,7 +177,7 @@ final class PageServer: RequestHandler {
             }
             runs.removeAll(keepingCapacity: true)
             for _ in 0..<count { runs.append(try pageRun(&body)) }
-            for run in runs { serve(run, to: source) }
+            for run in runs { serve(run, to: source, markingCopies: kind == .fetchRuns) }
         case .refetchPages:
             try refetch(from: source, body: &body)
         case .diff:
@@ -206,9 +212,9 @@ final class PageServer: RequestHandler {
         return (offset, length)
     }
 
-    /// Sends a run of pages after setting their read notices.
-    private func serve(_ run: (offset: Int, length: Int), to source: Int) {
-        readNotices.mark(first: run.offset >> pageShift, count: run.length >> pageShift)
+    /// Sends a run of pages, after setting their read notices unless the reader keeps no copy.
+    private func serve(_ run: (offset: Int, length: Int), to source: Int, markingCopies: Bool) {
+        if markingCopies { readNotices.mark(first: run.offset >> pageShift, count: run.length >> pageShift) }
         channel.send([UnsafeRawBufferPointer(start: alias + run.offset, count: run.length)], tag: Tag.pageData,
                      to: source)
     }

@@ -9,6 +9,11 @@ protocol PageFetcher: AnyObject {
     /// Copies every run of `runs` from `home` (each as `fetch` would), returning when all
     /// are there. Transports that can keep many in flight, or ask for all in one request, do.
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>)
+
+    /// Copies every run as `fetch(home:runs:)` does, but leaves no read notices: for data
+    /// copied out and not kept (`DSM.read`), which no later write at the home can make stale,
+    /// so the home need not write-protect those pages at its next interval.
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>)
 }
 
 /// One run of whole pages a gathered fetch copies: `length` bytes at `offset` of the
@@ -112,6 +117,8 @@ final class PageTransport {
     }
 
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) { fetcher.fetch(home: home, runs: runs) }
+
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) { fetcher.read(home: home, runs: runs) }
 
     func write(_ batch: RunBatch, to home: Int) { diffs.write(batch, to: home) }
 

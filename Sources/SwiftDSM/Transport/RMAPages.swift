@@ -76,6 +76,16 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
     }
 
+    /// Every get, one flush; no notices.
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        for run in runs {
+            mpiCheck(MPI_Get(run.destination, Int32(run.length), cmpi_byte(), Int32(home), MPI_Aint(run.offset),
+                             Int32(run.length), cmpi_byte(), window), "MPI_Get from rank \(home)")
+        }
+        ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
+        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+    }
+
     private func markCopies(home: Int, first: Int, count: Int) {
         if ones.count < count { ones = [UInt8](repeating: 1, count: count) }
         putNotices(home: home, first: first, count: count)

@@ -121,6 +121,14 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
         wait(cucx_wait, "a page fetch")
     }
 
+    /// Gets, whether fetches go by get or by request: a request's home would set the
+    /// notices, and a get alone costs what a request does.
+    func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
+        for run in runs { cucx_get(node, Int32(home), run.destination, run.length, UInt64(run.offset)) }
+        ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
+        wait(cucx_wait, "a page read")
+    }
+
     private func markCopies(home: Int, first: Int, count: Int) {
         let chunks = ((first + count - 1) >> ReadNotices.chunkShift) - (first >> ReadNotices.chunkShift) + 1
         if ones.count < count { ones = [UInt8](repeating: 1, count: count) }

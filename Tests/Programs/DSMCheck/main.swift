@@ -28,6 +28,7 @@ let scenarios: [String: (DSM) -> Void] = [
     "broadcast": broadcastScenario,
     "handoff": lockHandOffScenario,
     "deferred": deferredReleaseScenario,
+    "read": directReadScenario,
     "autobalance": autoBalanceScenario,
     "threads": threadsScenario,
     "marker": markerScenario,
