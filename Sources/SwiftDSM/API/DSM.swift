@@ -115,9 +115,12 @@ public struct DSM: Sendable {
     /// Copies `byteCount` bytes of shared memory at `address` into private memory at
     /// `destination`, as reading them would, but without faults: pages this rank holds are
     /// copied from where they are, the others straight from their homes into `destination`
-    /// (one gathered fetch per home), and nothing is mapped or cached. For bulk reads of data
-    /// another rank published (a halo, a block of an all-to-all) that is used once: a copy
-    /// instead of faults, cache slots and protection changes.
+    /// (one gathered fetch per home), and nothing is mapped or cached. The fetch leaves no
+    /// read notice, so the home need not watch its later writes for a copy nobody keeps.
+    /// (With `broadcast`, a read under 256 KiB caches its pages instead, where the homes'
+    /// pushes can land.) For bulk reads of data another rank published (a halo, a block of
+    /// an all-to-all) that is used once: a copy instead of faults, cache slots and
+    /// protection changes.
     public func read(from address: UnsafeRawPointer, byteCount: Int, into destination: UnsafeMutableRawPointer) {
         runtime.read(from: address, byteCount: byteCount, into: destination)
     }
