@@ -68,12 +68,7 @@ final class RMAPages: PageFetcher, WholeWordSink, TransportPart {
         if ones.count < longest { ones = [UInt8](repeating: 1, count: longest) }
         for run in runs { putNotices(home: home, first: run.offset >> pageShift, count: run.length >> pageShift) }
         mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
-        for run in runs {
-            mpiCheck(MPI_Get(run.destination, Int32(run.length), cmpi_byte(), Int32(home), MPI_Aint(run.offset),
-                             Int32(run.length), cmpi_byte(), window), "MPI_Get from rank \(home)")
-        }
-        ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
-        mpiCheck(MPI_Win_flush(Int32(home), window), "MPI_Win_flush(\(home))")
+        read(home: home, runs: runs)
     }
 
     /// Every get, one flush; no notices.

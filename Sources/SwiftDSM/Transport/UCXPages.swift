@@ -115,8 +115,9 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
             if ones.count < longest { ones = [UInt8](repeating: 1, count: longest) }
             for run in runs { markCopies(home: home, first: run.offset >> pageShift, count: run.length >> pageShift) }
             cucx_fence(node)
-            for run in runs { cucx_get(node, Int32(home), run.destination, run.length, UInt64(run.offset)) }
-            ThreadStatistics.current.pointee.rmaOperations &+= UInt64(3 * runs.count)
+            ThreadStatistics.current.pointee.rmaOperations &+= UInt64(2 * runs.count)  // the notice puts
+            read(home: home, runs: runs)  // the gets, and one wait for everything
+            return
         }
         wait(cucx_wait, "a page fetch")
     }
@@ -126,7 +127,7 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
     func read(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
         for run in runs { cucx_get(node, Int32(home), run.destination, run.length, UInt64(run.offset)) }
         ThreadStatistics.current.pointee.rmaOperations &+= UInt64(runs.count)
-        wait(cucx_wait, "a page read")
+        wait(cucx_wait, "a page fetch")
     }
 
     private func markCopies(home: Int, first: Int, count: Int) {
