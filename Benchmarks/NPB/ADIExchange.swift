@@ -40,10 +40,9 @@ final class ADIExchange {
     /// One received block, unpacked from here plane by plane.
     private let inbox: UnsafeMutableRawPointer
 
-    /// Copies `source`'s block for this rank (`bytes`) out of shared memory into `inbox`
-    /// (`DSM.read`: no faults, no cache slots; across hosts one bulk fetch from its home).
+    /// `source`'s block for this rank (`bytes`), copied into `inbox`.
     private func receive(from source: Int, bytes: Int) -> UnsafePointer<Double> {
-        readShared(dsm, inbox, mailbox.inbox(from: source), bytes)
+        mailbox.receive(from: source, bytes: bytes, into: inbox)
         return UnsafePointer(inbox.assumingMemoryBound(to: Double.self))
     }
 

@@ -41,7 +41,7 @@ struct SlabBoard {
 
 /// All-to-all blocks through shared memory: slab s holds P page-aligned blocks, block d
 /// being what rank s sends to rank d. The sender packs each destination's data
-/// contiguously into its own slab; after the barrier the receiver pulls whole blocks.
+/// contiguously into its own slab; after the barrier the receiver reads whole blocks.
 struct Mailbox {
     let board: SlabBoard
     let blockBytes: Int
@@ -64,6 +64,12 @@ struct Mailbox {
     @inline(__always)
     func inbox(from source: Int) -> UnsafeMutableRawPointer {
         board.slab(source, buffer: turn) + board.dsm.rank * blockBytes
+    }
+
+    /// Copies the first `bytes` of what `source` sent this rank into `destination` (after the
+    /// barrier) with `DSM.read`: no faults, no cache slots; across hosts one bulk fetch.
+    func receive(from source: Int, bytes: Int, into destination: UnsafeMutableRawPointer) {
+        readShared(board.dsm, destination, inbox(from: source), bytes)
     }
 
     /// The barrier that publishes the outboxes.

@@ -248,13 +248,6 @@ final class FTBenchmark {
         }
     }
 
-    /// Copies `source`'s block for this rank (`bytes`) out of shared memory into `inbox`
-    /// (`DSM.read`: no faults, no cache slots; across hosts one bulk fetch from its home).
-    func receive(_ mailbox: Mailbox, from source: Int, bytes: Int) -> UnsafeMutablePointer<Double> {
-        readShared(context.dsm, UnsafeMutableRawPointer(inbox), UnsafeRawPointer(mailbox.inbox(from: source)), bytes)
-        return inbox
-    }
-
     /// X layout (source) to Y layout (target).
     func transposeXY(_ source: UnsafeMutablePointer<Double>, _ target: UnsafeMutablePointer<Double>) {
         let lineBytes = nx * 16
@@ -276,7 +269,8 @@ final class FTBenchmark {
         }
         mailbox.deliver()
         for s in 0..<ranks where s != rank {
-            let block = receive(mailbox, from: s, bytes: nzl * nyl * lineBytes)
+            mailbox.receive(from: s, bytes: nzl * nyl * lineBytes, into: inbox)
+            let block = inbox
             let zs = s * nzl
             for zl in 0..<nzl {
                 for yl in 0..<nyl {
@@ -309,7 +303,8 @@ final class FTBenchmark {
         }
         mailbox.deliver()
         for s in 0..<ranks where s != rank {
-            let block = receive(mailbox, from: s, bytes: nzl * nyl * lineBytes)
+            mailbox.receive(from: s, bytes: nzl * nyl * lineBytes, into: inbox)
+            let block = inbox
             let ys = s * nyl
             for yl in 0..<nyl {
                 for zl in 0..<nzl {
