@@ -5,92 +5,97 @@ import Glibc
 /// of an interval pushes to the homes, and what an invalidation drops. Any thread of the
 /// rank may fault; `lock` lets one at a time in (see `EngineLock`).
 ///
+/// Its stored properties are `@exclusivity(unchecked)`: one thread at a time works on the
+/// engine, and Swift's run-time exclusivity checks of them (an access-set lookup each)
+/// cost about a fifth of a barrier or a lock round on one host (BENCHMARKS.md). The same
+/// holds for the other classes on those paths that say so.
+///
 /// A fetched page lands in a cache slot (memory reused from page to page), which is then
 /// mapped at the page's address; a stale copy keeps its slot and is refetched in place.
 final class CoherenceEngine {
     let rank: Int
     let ranks: Int
     let space: AddressSpace
-    var table: PageTable
+    @exclusivity(unchecked) var table: PageTable
     let store: PageStore
     let cache: PageCache
     let transport: PageTransport
     private let prefetchPages: Int
     /// Sequential read faults double the prefetch window up to this many pages.
     private let maxPrefetchPages: Int
-    private var readWindow: Int
-    private var lastReadRunStart = -1
-    private var lastReadRunEnd = -1
-    var statistics = Statistics()
+    @exclusivity(unchecked) private var readWindow: Int
+    @exclusivity(unchecked) private var lastReadRunStart = -1
+    @exclusivity(unchecked) private var lastReadRunEnd = -1
+    @exclusivity(unchecked) var statistics = Statistics()
     /// Held by the thread that works on the engine: a fault's, or a synchronization call's.
     let lock = EngineLock()
     /// Tests only: called right after a fetched run (first page, count) is mapped, where
     /// another thread of the rank could already be writing it.
-    var runMappedForTesting: ((Int, Int) -> Void)?
+    @exclusivity(unchecked) var runMappedForTesting: ((Int, Int) -> Void)?
     /// JIAJIA's ADWD: cached pages written in consecutive intervals stay writable with their
     /// twin (diffed at each release), and home pages written in a barrier interval stay
     /// writable into the next. Settable at any time (jia_config); each rank decides alone.
-    var adaptiveWriteDetection = false
+    @exclusivity(unchecked) var adaptiveWriteDetection = false
     /// This rank's count of intervals, for "written recently" (0 means never: the count
     /// starts beyond the ADWD window).
-    private var interval: UInt32 = CoherenceEngine.firstInterval
+    @exclusivity(unchecked) private var interval: UInt32 = CoherenceEngine.firstInterval
     private static let firstInterval: UInt32 = 16
     /// This rank's count of barrier intervals (from 2, so 0 and 1 mean "never written").
-    private var barrierInterval: UInt32 = 2
+    @exclusivity(unchecked) private var barrierInterval: UInt32 = 2
     /// JIAJIA's WVEC: where the transport can (the message paths), a refetch of stale copies
     /// moves only the blocks changed since they were made. Settable at any time (jia_config).
-    var useWriteVectors = false
+    @exclusivity(unchecked) var useWriteVectors = false
     /// The transport's refetch through the homes' write vectors, where it has one.
-    var refetcher: PageRefetching?
+    @exclusivity(unchecked) var refetcher: PageRefetching?
     /// The broadcast setting (JIAJIA's BROADCAST): the pages this rank fetches become
     /// subscriptions of the next barrier (see `ReadBroadcast`). Must agree on every rank.
-    var broadcastReads = false
+    @exclusivity(unchecked) var broadcastReads = false
     /// Subscriptions and unsubscriptions for the next barrier's notices.
-    private var subscriptionChanges: [Int64] = []
+    @exclusivity(unchecked) private var subscriptionChanges: [Int64] = []
     /// The read-ahead over pushed copies (see `useBroadcastCopy`).
-    private var pushedWindow = 1
-    private var lastPushedRunEnd = -1
+    @exclusivity(unchecked) private var pushedWindow = 1
+    @exclusivity(unchecked) private var lastPushedRunEnd = -1
     /// A barrier's subscriptions stop growing here (so its notice lists stay bounded).
     private static let subscriptionLimit = 1 << 16
     /// This rank's write vectors as a home, where its service thread serves refetches.
-    var writeVectors: WriteVectors?
-    private var homeTwins: HomeTwins
-    private var homeChanges: [(page: Int, mask: UInt64)] = []
+    @exclusivity(unchecked) var writeVectors: WriteVectors?
+    @exclusivity(unchecked) private var homeTwins: HomeTwins
+    @exclusivity(unchecked) private var homeChanges: [(page: Int, mask: UInt64)] = []
 
     /// Synchronizations (invalidations by a barrier or a lock grant) so far: the clock of
     /// snapshot reads' ages.
-    private var synchronizations: UInt32 = 1
+    @exclusivity(unchecked) private var synchronizations: UInt32 = 1
     /// Pages whose copy here went stale under snapshot reads, until refetched or too old.
-    private var staleCopies: [Int] = []
+    @exclusivity(unchecked) private var staleCopies: [Int] = []
     /// The snapshot allocations and their copies too old to use (see `refreshExpiredCopies`).
-    private var snapshots = SnapshotRegions()
+    @exclusivity(unchecked) private var snapshots = SnapshotRegions()
     /// The fault path's lists for a region's refresh, made large enough at each invalidation
     /// (the runs are plain memory: an array of them allocates where the code is not specialized).
-    private var refreshPages: [Int] = []
-    private var refreshRuns: RefreshRuns
+    @exclusivity(unchecked) private var refreshPages: [Int] = []
+    @exclusivity(unchecked) private var refreshRuns: RefreshRuns
     /// Tests only: the next fault reads the shared range's last page (never accessible) while
     /// it is being resolved, as a bug in the handler would.
-    var faultInsideTheHandlerForTesting = false
+    @exclusivity(unchecked) var faultInsideTheHandlerForTesting = false
     /// Names the allocation a freed page belonged to, for the error of a use after free.
-    var describeFreed: ((Int) -> String)?
+    @exclusivity(unchecked) var describeFreed: ((Int) -> String)?
     /// Pages changed since the last checkpoint; nil unless checkpoints are on.
-    var checkpointChanges: ChangedPages?
+    @exclusivity(unchecked) var checkpointChanges: ChangedPages?
 
     /// Cached pages made writable (twinned) in this interval, or kept writable from the last.
-    private var dirtyPages: [Int] = []
+    @exclusivity(unchecked) private var dirtyPages: [Int] = []
     /// Home pages made writable in this interval.
-    private var dirtyHomePages: [Int] = []
+    @exclusivity(unchecked) private var dirtyHomePages: [Int] = []
     /// Pages written in this interval whose diff already went home because they were evicted.
-    private var evictedWrites: [Int] = []
+    @exclusivity(unchecked) private var evictedWrites: [Int] = []
     /// One reusable batch per home rank.
-    private var batches: [RunBatch]
-    private var flushed: [Int] = []
-    private var kept: [Int] = []
-    private var arrived: [Int] = []
-    private var departed: [Int] = []
-    private var victims: [Int] = []
+    @exclusivity(unchecked) private var batches: [RunBatch]
+    @exclusivity(unchecked) private var flushed: [Int] = []
+    @exclusivity(unchecked) private var kept: [Int] = []
+    @exclusivity(unchecked) private var arrived: [Int] = []
+    @exclusivity(unchecked) private var departed: [Int] = []
+    @exclusivity(unchecked) private var victims: [Int] = []
     /// Faults and fetches for the debug log, logged outside the fault handler.
-    private var trace = FaultTrace(enabled: DSMLog.tracing)
+    @exclusivity(unchecked) private var trace = FaultTrace(enabled: DSMLog.tracing)
 
     init(rank: Int, ranks: Int, space: AddressSpace, store: PageStore, cachePages: Int, prefaultCache: Bool,
          transport: PageTransport, prefetchPages: Int) {

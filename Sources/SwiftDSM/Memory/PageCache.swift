@@ -24,20 +24,21 @@ struct SlotRing {
 /// are mapped at the cached pages' global addresses, an always-writable alias of it that
 /// fetches land in, twins of the slots being written, and which page each slot holds. Slots are reused,
 /// so a fetch copies into memory that already exists: allocating fresh pages costs about
-/// 4.5 us each on this kind of machine, six times the copy (BENCHMARKS.md).
+/// 4.5 us each on this kind of machine, six times the copy (BENCHMARKS.md). Stored
+/// properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class PageCache {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
-    private var file: MemoryFile?
+    @exclusivity(unchecked) private var file: MemoryFile?
     private let twinStorage: PageArray<UInt8>
     /// Twin buffer of each slot while its page is being written (-1 otherwise). Buffers are
     /// reused last-in first-out, so the next interval's twins land in memory that exists.
-    private var twinOfSlot: [Int32]
-    private var freeTwins: [Int32]
+    @exclusivity(unchecked) private var twinOfSlot: [Int32]
+    @exclusivity(unchecked) private var freeTwins: [Int32]
     let pageSize: Int
-    var ring: SlotRing
+    @exclusivity(unchecked) var ring: SlotRing
     /// Page held by each slot, or -1.
-    private(set) var owner: [Int]
+    @exclusivity(unchecked) private(set) var owner: [Int]
     /// The home's write-vector version of each slot's copy (0: unknown, refetched whole).
     let versions: PageArray<UInt64>
 

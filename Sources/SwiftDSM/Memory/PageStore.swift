@@ -11,6 +11,7 @@ import Glibc
 /// notices (`ReadNotices`), which only the alias maps. With `home-store: file:DIR` the file
 /// is `DIR/rank-R.pages` instead of a memfd; with checkpoints on, every change of a home
 /// page is announced first (`willChange`), so that the undo log keeps what it replaces.
+/// Stored properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class PageStore {
     let fd: Int32
     let alias: UnsafeMutableRawPointer
@@ -22,8 +23,8 @@ final class PageStore {
     let path: String?
     let directory: String?
     /// Set by the checkpointer where the store is a file and checkpoints are on.
-    var undo: UndoLog?
-    private var file: MemoryFile?
+    @exclusivity(unchecked) var undo: UndoLog?
+    @exclusivity(unchecked) private var file: MemoryFile?
 
     /// A memory store (a memfd), as every store is without `home-store`.
     convenience init(space: AddressSpace) {

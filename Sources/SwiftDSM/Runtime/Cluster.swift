@@ -3,6 +3,7 @@ import Foundation
 
 /// The MPI side of a run: this rank, the number of ranks, and the DSM's own communicators
 /// (duplicates of MPI_COMM_WORLD, so application messages never match DSM traffic).
+/// Stored properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 public final class Cluster: @unchecked Sendable {
     public let rank: Int
     public let size: Int
@@ -20,7 +21,7 @@ public final class Cluster: @unchecked Sendable {
     /// True when SwiftDSM called MPI_Init and so must call MPI_Finalize.
     private let ownsMPI: Bool
     /// Scratch of `allgather(block:into:)` (main thread, one collective call at a time).
-    var rotatedBlocks: [Int64] = []
+    @exclusivity(unchecked) var rotatedBlocks: [Int64] = []
 
     /// Whether SwiftDSM told Open MPI, before starting it, to serve RMA windows across hosts
     /// (not when the user chose Open MPI's osc components).

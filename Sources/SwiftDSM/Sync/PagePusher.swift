@@ -5,12 +5,13 @@ import Glibc
 /// allgather for the pages every rank reads and one all-to-all for the others. Every rank
 /// computes the same pushes, so the counts of both collectives need no exchange. A home
 /// marks the read notices of what it pushes first, so its next writes are noticed.
+/// Stored properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class PagePusher {
     private let cluster: Cluster
     private let engine: CoherenceEngine
     private let decisions: ReadBroadcast
-    private var sending: [UInt8] = []
-    private var receiving: [UInt8] = []
+    @exclusivity(unchecked) private var sending: [UInt8] = []
+    @exclusivity(unchecked) private var receiving: [UInt8] = []
 
     init(cluster: Cluster, engine: CoherenceEngine) {
         self.cluster = cluster
@@ -138,8 +139,8 @@ final class PagePusher {
 
     /// Under `security`, each rank's seal of what it pushes (`JobKeys.pushSeal`); the
     /// collectives then carry each part sealed, its tag after its pages.
-    var seals: [FrameSeal]?
-    private var rounds: UInt64 = 0
+    @exclusivity(unchecked) var seals: [FrameSeal]?
+    @exclusivity(unchecked) private var rounds: UInt64 = 0
     /// The tags after a part of `pages` pages (none after an empty part).
     private func tagsLength(_ pages: Int) -> Int {
         guard let seals, pages > 0 else { return 0 }

@@ -4,17 +4,18 @@ import Synchronization
 /// Runs the lock and condition-variable managers of this rank on its service thread and
 /// sends their grants. The locks this rank manages are also taken and released by its own
 /// application thread directly (`acquireHere`, `releaseHere`), without a message to
-/// itself: the lock table is shared by the two threads under a mutex.
+/// itself: the lock table is shared by the two threads under a mutex. Stored properties
+/// unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class SyncService: RequestHandler, @unchecked Sendable {
     private let cluster: Cluster
     private let locks = Mutex(LockManager())
     private let conditions = Mutex(ConditionManager())
     /// Checkpoint markers received in the current round (`snapshotConditions`).
-    private var markers = 0
+    @exclusivity(unchecked) private var markers = 0
     /// The lock-handoff setting: this rank, as a manager, names successors to holders, and as
     /// a holder defers releases (which only a naming can recall).
     /// Set before the service thread starts.
-    var handOff = true
+    @exclusivity(unchecked) var handOff = true
     /// This rank as the holder of locks other ranks manage: named successors, deferred releases.
     private let holder = Mutex(LockHolder())
 

@@ -2,23 +2,24 @@ import CMPI
 
 /// The application side of locks, barriers and condition variables: ends intervals,
 /// publishes write notices, and invalidates what others wrote (JIAJIA's scope consistency).
+/// Stored properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class Synchronizer {
     private let cluster: Cluster
     private let engine: CoherenceEngine
     private let service: ServiceThread
     private let maxLocks: Int
     private let maxConditions: Int
-    private var notices = NoticeStack()
-    private var barrierNotices = BarrierNotices()
+    @exclusivity(unchecked) private var notices = NoticeStack()
+    @exclusivity(unchecked) private var barrierNotices = BarrierNotices()
     /// For each lock, the scope of the last grant this rank received.
-    private var lastScope: [Int]
+    @exclusivity(unchecked) private var lastScope: [Int]
     /// For each lock, whether this rank was also its holder before the current holding (no
     /// other rank took it in between): then its release is deferred (`LockHolder`).
-    private var tookItLast: [Bool]
+    @exclusivity(unchecked) private var tookItLast: [Bool]
     /// JIAJIA's HMIG: homes move to single writers at barriers. Must agree on every rank.
-    var homeMigration = false
+    @exclusivity(unchecked) var homeMigration = false
     /// Lock managers move at barriers to the rank that took the lock most. Must agree too.
-    var lockMigration = false
+    @exclusivity(unchecked) var lockMigration = false
     /// Read-shared pages are broadcast by their homes at barriers (`ReadBroadcast`). Must agree too.
     var broadcast: Bool {
         get { engine.broadcastReads }
@@ -26,12 +27,12 @@ final class Synchronizer {
     }
     private let pusher: PagePusher
     /// The rank managing each lock: `lock % ranks` until its manager moves.
-    private var lockManager: [Int32]
+    @exclusivity(unchecked) private var lockManager: [Int32]
     /// How often this rank took each lock since the last barrier.
-    private var acquiresSinceBarrier: [Int: Int] = [:]
+    @exclusivity(unchecked) private var acquiresSinceBarrier: [Int: Int] = [:]
     /// Barriers this rank has passed (statistics count only the reported interval).
-    private var barriersPassed = 0
-    private var migration: HomeMigration
+    @exclusivity(unchecked) private var barriersPassed = 0
+    @exclusivity(unchecked) private var migration: HomeMigration
 
     /// This rank's lock managers, for the locks it manages itself.
     private let managers: SyncService
@@ -49,6 +50,7 @@ final class Synchronizer {
         self.lockManager = (0..<maxLocks).map { Int32($0 % cluster.size) }
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
         self.pusher = PagePusher(cluster: cluster, engine: engine)
+        self.blocks = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
     }
 
     /// Under `security`, the seals of every rank's page pushes (`JobKeys.pushSeal`).
@@ -58,7 +60,7 @@ final class Synchronizer {
     }
 
     /// Under `security`, the seals of every rank's contributions to collective calls.
-    var noticeSeals: NoticeSeals?
+    @exclusivity(unchecked) var noticeSeals: NoticeSeals?
 
     var heldLocks: [Int] { notices.heldLocks }
 
@@ -282,10 +284,10 @@ final class Synchronizer {
     /// Rendezvous of all ranks without coherence (JIAJIA's jia_wait).
     func wait() { _ = collectiveCall(.wait) }
 
-    private var collectiveSequence = 0
+    @exclusivity(unchecked) private var collectiveSequence = 0
     /// This rank's block and every rank's, reused by each collective call.
-    private var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
-    private lazy var blocks = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
+    @exclusivity(unchecked) private var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
+    @exclusivity(unchecked) private var blocks: [Int64]
 
     /// Every collective DSM call (barrier, jia_wait, allocation, exit) starts with the same
     /// fixed-size allgather of what each rank is calling, so calls that differ between

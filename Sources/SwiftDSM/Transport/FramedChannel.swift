@@ -8,7 +8,8 @@ import Synchronization
 /// with the tag, its seal's nonce). MPI delivers one sender's messages of one tag in the
 /// order they were sent, so both ends count alike: the sending lock keeps a counter and its
 /// send together, the receiving lock a receive and its opening. A message that does not
-/// open stops the job naming its sender; nothing of it reaches memory.
+/// open stops the job naming its sender; nothing of it reaches memory. Stored properties
+/// unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class FramedChannel: SealingChannel, @unchecked Sendable {
     var name: String { inner.name }
     /// The job's keys under `security` (nil with compression alone).
@@ -23,7 +24,7 @@ final class FramedChannel: SealingChannel, @unchecked Sendable {
     private let receiving = Mutex(())
     /// Where a reply's frame lands before it is opened into the waiting thread's buffer
     /// (under `receiving`; grown to the largest reply awaited, then reused).
-    private var replyFrame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) private var replyFrame = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     /// Requests, by source (the service thread's own).
     private let requests: [Stream]
 

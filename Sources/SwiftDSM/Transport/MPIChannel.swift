@@ -5,14 +5,15 @@ import Glibc
 /// replies on the reply communicator, so a service thread and its main thread never take
 /// each other's messages. Open MPI's receives can only be polled, so waits back off; on one
 /// host an idle service thread, and a thread waiting long for a reply, sleep on their rank's
-/// doorbells instead (`Doorbells`), rung by every request and every reply.
+/// doorbells instead (`Doorbells`), rung by every request and every reply. Stored
+/// properties unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class MPIChannel: MessageChannel, @unchecked Sendable {
     let name = "mpi"
     private let cluster: Cluster
     /// Where a message of several parts is packed (MPI sends one buffer), per sending thread.
     private let packing = ThreadPackingBuffers()
     /// The service loop's receive buffer (service thread only).
-    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    @exclusivity(unchecked) private var buffer = [UInt8](repeating: 0, count: 1 << 16)
 
     /// Where every rank is on one host (nil elsewhere).
     private let doorbells: Doorbells?
@@ -133,14 +134,14 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         var status = MPI_Status()
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
-        func probe() -> Bool {
-            message = cmpi_message_null()
-            mpiCheck(MPI_Improbe(cmpi_any_source(), Tag.request, cluster.requestComm, &found, &message, &status),
-                     "MPI_Improbe (service thread)")
-            return found != 0
-        }
         while true {
-            Doorbells.wait(on: doorbells?.ownRequests, backoff: &backoff, until: probe)
+            // A closure literal, not a local function: its captures need no dynamic exclusivity checks.
+            Doorbells.wait(on: doorbells?.ownRequests, backoff: &backoff) {
+                message = cmpi_message_null()
+                mpiCheck(MPI_Improbe(cmpi_any_source(), Tag.request, cluster.requestComm, &found, &message, &status),
+                         "MPI_Improbe (service thread)")
+                return found != 0
+            }
             backoff.reset()
             var count: Int32 = 0
             mpiCheck(MPI_Get_count(&status, cmpi_byte(), &count), "MPI_Get_count")
@@ -176,9 +177,10 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
 /// One packing buffer for the service thread and one for the application's threads, so
 /// two threads sending at once never share one (the application's threads send several
 /// parts only from the coherence engine, which `EngineLock` keeps to one thread at a time).
+/// Unchecked for exclusivity at run time, as `CoherenceEngine` says why.
 final class ThreadPackingBuffers: @unchecked Sendable {
-    private var buffers: [UnsafeMutableRawBufferPointer] = [.allocate(byteCount: 1 << 16, alignment: 16),
-                                                            .allocate(byteCount: 1 << 16, alignment: 16)]
+    @exclusivity(unchecked) private var buffers: [UnsafeMutableRawBufferPointer] =
+        [.allocate(byteCount: 1 << 16, alignment: 16), .allocate(byteCount: 1 << 16, alignment: 16)]
 
     func withBuffer<T>(length: Int, _ body: (UnsafeMutableRawBufferPointer) -> T) -> T {
         let slot = pthread_equal(pthread_self(), ThreadStatistics.serviceThread) != 0 ? 1 : 0

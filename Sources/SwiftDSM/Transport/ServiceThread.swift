@@ -9,14 +9,15 @@ protocol RequestHandler: AnyObject {
 
 /// One thread per rank that serves other ranks' requests (page fetches and diffs on the
 /// message paths, lock and condition-variable managers on every path), as they arrive on
-/// the rank's message channel.
+/// the rank's message channel. Stored properties unchecked for exclusivity at run time, as
+/// `CoherenceEngine` says why.
 final class ServiceThread: @unchecked Sendable {
     let channel: MessageChannel
-    private var handlers: [Int64: (kind: RequestKind, handler: RequestHandler)] = [:]
+    @exclusivity(unchecked) private var handlers: [Int64: (kind: RequestKind, handler: RequestHandler)] = [:]
     private let finished = DispatchSemaphore(value: 0)
-    private var running = false
+    @exclusivity(unchecked) private var running = false
     /// Written by the service thread only.
-    private(set) var statistics = Statistics()
+    @exclusivity(unchecked) private(set) var statistics = Statistics()
 
     init(channel: MessageChannel) { self.channel = channel }
 
