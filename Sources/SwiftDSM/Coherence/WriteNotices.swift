@@ -72,16 +72,20 @@ extension Array where Element: Equatable {
 /// pages, negative ones for lock statistics (`LockMigration`), and broadcast subscriptions
 /// (`ReadBroadcast`).
 struct GatheredNotices {
-    let counts: [Int]
     let values: [Int64]
+    /// Rank r's notices are `values[offsets[r]..<offsets[r + 1]]`.
     private let offsets: [Int]
 
     init(counts: [Int], values: [Int64]) {
-        self.counts = counts
-        self.values = values
-        var offsets = [0]
-        for count in counts { offsets.append(offsets[offsets.count - 1] + count) }
+        var offsets = [Int](repeating: 0, count: counts.count + 1)
+        for (rank, count) in counts.enumerated() { offsets[rank + 1] = offsets[rank] + count }
+        self.init(offsets: offsets, values: values)
+    }
+
+    init(offsets: [Int], values: [Int64]) {
+        precondition(offsets.first == 0 && offsets.last == values.count, "SwiftDSM: notice offsets do not cover the notices")
         self.offsets = offsets
+        self.values = values
     }
 
     func list(of rank: Int) -> ArraySlice<Int64> { values[offsets[rank]..<offsets[rank + 1]] }
@@ -89,8 +93,8 @@ struct GatheredNotices {
     /// The pages the other ranks wrote.
     func pages(excluding rank: Int) -> [Int] {
         var pages: [Int] = []
-        pages.reserveCapacity(values.count - counts[rank])
-        for other in counts.indices where other != rank {
+        pages.reserveCapacity(values.count - list(of: rank).count)
+        for other in 0..<(offsets.count - 1) where other != rank {
             for notice in list(of: other) where HomeMigration.isWriteNotice(notice) {
                 pages.append(HomeMigration.page(notice))
             }

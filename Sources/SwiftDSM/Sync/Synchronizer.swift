@@ -51,6 +51,7 @@ final class Synchronizer {
         self.migration = HomeMigration(pageCount: engine.space.pageCount)
         self.pusher = PagePusher(cluster: cluster, engine: engine)
         self.blocks = [Int64](repeating: 0, count: CollectiveCall.blockWords * cluster.size)
+        self.noticeOffsets = [Int](repeating: 0, count: cluster.size + 1)
     }
 
     /// Under `security`, the seals of every rank's page pushes (`JobKeys.pushSeal`).
@@ -288,6 +289,8 @@ final class Synchronizer {
     /// This rank's block and every rank's, reused by each collective call.
     @exclusivity(unchecked) private var block = [Int64](repeating: 0, count: CollectiveCall.blockWords)
     @exclusivity(unchecked) private var blocks: [Int64]
+    /// Where each rank's notices start in the gathered list (and where the last ends), reused.
+    @exclusivity(unchecked) private var noticeOffsets: [Int]
 
     /// Every collective DSM call (barrier, jia_wait, allocation, exit) starts with the same
     /// fixed-size allgather of what each rank is calling, so calls that differ between
@@ -320,22 +323,30 @@ final class Synchronizer {
         }
 
         let own = CollectiveCall(reading: blocks, rank: cluster.rank)
-        var counts = [Int](repeating: 0, count: cluster.size)
+        var inlineOnly = true
         for rank in 0..<cluster.size {
             let other = CollectiveCall(reading: blocks, rank: rank)
             guard other.matches(own) else { reportDifferentCalls() }
-            counts[rank] = other.noticeCount
+            guard other.noticeCount >= 0 else {
+                Fatal.stop("rank \(rank) sent a collective call with \(other.noticeCount) notices; its block is corrupt")
+            }
+            noticeOffsets[rank + 1] = noticeOffsets[rank] + other.noticeCount
+            inlineOnly = inlineOnly && other.noticeCount <= CollectiveCall.inlineNotices
         }
-        guard counts.allSatisfy({ $0 <= CollectiveCall.inlineNotices }) else {
-            return GatheredNotices(counts: counts, values: gatherLists(mine, counts: counts, sequence: sequence))
+        guard inlineOnly else {
+            let counts = (0..<cluster.size).map { noticeOffsets[$0 + 1] - noticeOffsets[$0] }
+            return GatheredNotices(offsets: noticeOffsets, values: gatherLists(mine, counts: counts, sequence: sequence))
         }
         var values: [Int64] = []
-        values.reserveCapacity(counts.reduce(0, +))
-        for rank in 0..<cluster.size {
-            let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
-            values.append(contentsOf: blocks[base..<(base + counts[rank])])
+        if noticeOffsets[cluster.size] > 0 {
+            values.reserveCapacity(noticeOffsets[cluster.size])
+            for rank in 0..<cluster.size {
+                let base = rank * CollectiveCall.blockWords + CollectiveCall.headerWords
+                values.append(contentsOf: blocks[base..<(base + noticeOffsets[rank + 1] - noticeOffsets[rank])])
+            }
         }
-        return GatheredNotices(counts: counts, values: values)
+        // Shares `noticeOffsets`' storage: the next call writes it in place once this result is gone.
+        return GatheredNotices(offsets: noticeOffsets, values: values)
     }
 
     private func reportDifferentCalls() -> Never {
