@@ -72,3 +72,15 @@ public func c_jia_prepare(_ address: UnsafeRawPointer?, _ length: Int, _ writing
     guard let address, let dsm = DSM.current else { return }
     dsm.prepare(address, length: length, for: writing != 0 ? .writing : .reading)
 }
+
+/// Copies `length` bytes of shared memory at `source` into private `destination` without
+/// faults (`DSM.read`).
+@_cdecl("jia_read")
+public func c_jia_read(_ destination: UnsafeMutableRawPointer?, _ source: UnsafeRawPointer?, _ length: Int) {
+    guard length > 0 else { return }
+    guard let destination, let source else {
+        Fatal.stop("jia_read(\(String(describing: destination)), \(String(describing: source)), \(length)): "
+            + "a NULL pointer; pass private memory to read into and shared memory from jia_alloc*")
+    }
+    jia_read(destination, source, length)
+}

@@ -305,6 +305,25 @@ int main(int argc, char **argv) {
     }
     ok("free restarted");
 
+    /* jia_read (not in 2.1): another rank's block copied out without faults, from a word
+     * inside its first page to one inside its last; a length of 0 copies nothing */
+    {
+        int *blocks = (int *)jia_alloc3(hosts * 2048 * sizeof(int), 2048 * sizeof(int), 0);
+        int *copy = (int *)malloc(2048 * sizeof(int));
+        int from = (me + 1) % hosts;
+        for (i = 0; i < 2048; i++) blocks[me * 2048 + i] = me * 100000 + i;
+        jia_barrier();
+        copy[0] = copy[2047] = -1;
+        jia_read(copy + 1, blocks + from * 2048 + 1, 2046 * sizeof(int));
+        for (i = 1; i < 2047; i++) CHECK(copy[i] == from * 100000 + i, "jia_read word %d: %d", i, copy[i]);
+        CHECK(copy[0] == -1 && copy[2047] == -1, "jia_read wrote outside its range: %d %d", copy[0], copy[2047]);
+        jia_read(copy, blocks, 0);
+        CHECK(copy[0] == -1, "jia_read of 0 bytes wrote %d", copy[0]);
+        free(copy);
+        jia_free(blocks);
+    }
+    ok("read");
+
     /* macros that expand to nothing */
     jia_wtnt(&a[0], 4);
     jia_wtntw(&a[0]);

@@ -86,7 +86,7 @@ final class JIAJIATests: XCTestCase {
         let parts = ["identity", "alloc3 alloc2 alloc2p alloc1 alloc G_MALLOC G2_MALLOC", "divtask",
                      "lock unlock LOCK UNLOCK ALOCK AULOCK BARRIER", "setcv resetcv waitcv wait",
                      "clock CLOCK startstat stopstat", "config", "send recv", "bcast", "reduce",
-                     "LOADBAL loadcheck", "balance", "free restarted", "wtnt PAUSE GS MAIN_ENV WAIT_FOR_END"]
+                     "LOADBAL loadcheck", "balance", "free restarted", "read", "wtnt PAUSE GS MAIN_ENV WAIT_FOR_END"]
         for (ranks, network) in Self.configurations {
             let run = MPIRun.run(path: binary, ["alpha", "7"], ranks: ranks, network: network, timeout: 120)
             let context = "coverage at np \(ranks) over \(network.rawValue):\n\(run.output)"
@@ -128,6 +128,7 @@ final class JIAJIATests: XCTestCase {
         }
     }
 
+    /// jia_error, jia_errexit and a jia_read into shared memory stop every rank, naming the mistake.
     func testJiaErrorStopsEveryRankWithTheFormattedMessage() {
         guard let binary = Self.compile("Tests/C/error.c") else { return }
         for network in MPIRun.Network.allCases {
@@ -138,6 +139,11 @@ final class JIAJIATests: XCTestCase {
             let alias = MPIRun.run(path: binary, ["errexit"], ranks: 2, network: network, timeout: 60)
             XCTAssertNotEqual(alias.status, 0, alias.output)
             XCTAssertTrue(alias.output.contains("alias used by host 0"), alias.output)
+            let read = MPIRun.run(path: binary, ["read"], ranks: 2, network: network, timeout: 60)
+            XCTAssertNotEqual(read.status, 0, read.output)
+            XCTAssertTrue(read.output.contains("jia_read: 4096 bytes from"), read.output)
+            XCTAssertTrue(read.output.contains("the destination is shared memory"), read.output)
+            XCTAssertFalse(read.output.contains("not reached"), read.output)
         }
     }
 

@@ -590,8 +590,10 @@ public final class DSMRuntime: @unchecked Sendable {
         engine.makeAccessible(address, length: length, forWriting: forWriting)
     }
 
-    public func read(from address: UnsafeRawPointer, byteCount: Int, into destination: UnsafeMutableRawPointer) {
-        engine.copyOut(address, length: byteCount, into: destination)
+    /// `call` names the API call in the errors (`DSM.read`, `jia_read`).
+    public func read(from address: UnsafeRawPointer, byteCount: Int, into destination: UnsafeMutableRawPointer,
+                     call: StaticString = "DSM.read") {
+        engine.copyOut(address, length: byteCount, into: destination, call: call)
     }
 
     // MARK: checkpoints

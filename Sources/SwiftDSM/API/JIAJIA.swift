@@ -69,6 +69,13 @@ public func jia_free(_ address: UnsafeRawPointer) {
     runtime("jia_free").free(address, call: "jia_free(\(address))")
 }
 
+/// Not in JIAJIA 2.1: copies `length` bytes of shared memory at `source` into private
+/// memory at `destination` without faults, straight from the homes where this rank holds
+/// no copy (`DSM.read`): for data another rank published that is read once.
+public func jia_read(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ length: Int) {
+    runtime("jia_read").read(from: source, byteCount: length, into: destination, call: "jia_read")
+}
+
 /// Acquires lock `lockid`; writes published under it by earlier holders become visible.
 public func jia_lock(_ lockid: Int) { runtime("jia_lock").sync.lock(lockid) }
 

@@ -1087,19 +1087,23 @@ final class CoherenceEngine {
     /// a small read's missing pages are cached instead, for pushes to land in. Other pages
     /// (pushed, snapshot copies, freed or unallocated ones, and a small read's stale copies)
     /// take a fault's path, which also reports a mistake.
-    func copyOut(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
-        lock.whileFaulting { copyOutLocked(address, length: length, into: destination) }
+    /// `call` names the API call (`DSM.read`, `jia_read`) in the errors.
+    func copyOut(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer,
+                 call: StaticString = "DSM.read") {
+        lock.whileFaulting { copyOutLocked(address, length: length, into: destination, call: call) }
     }
 
-    private func copyOutLocked(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer) {
+    private func copyOutLocked(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer,
+                               call: StaticString) {
         guard length > 0 else { return }
+        let what = "\(call): \(length) bytes from \(address) into \(destination)"
         guard space.contains(address), space.contains(address + (length - 1)) else {
-            Fatal.stop("DSM.read(from: \(address), byteCount: \(length)): the range is not inside the shared memory "
+            Fatal.stop("\(what): the range read is not inside the shared memory "
                 + "[\(space.base), \(space.address(ofPage: space.pageCount))); only memory returned by jia_alloc may be read")
         }
         if space.contains(destination) || space.contains(destination + (length - 1)) {
-            Fatal.stop("DSM.read(from: \(address), byteCount: \(length), into: \(destination)): the destination is "
-                + "shared memory; read into private memory (copy shared to shared with plain loads and stores)")
+            Fatal.stop("\(what): the destination is shared memory; read into private memory (copy shared to "
+                + "shared with plain loads and stores)")
         }
         // With `broadcast`, a small read caches its missing pages (below), where the homes'
         // pushes at the next barriers can land (across 4 test-bed hosts NPB CG,
