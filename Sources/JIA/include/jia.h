@@ -98,13 +98,13 @@ static inline void jia_error(char *fmt, ...) {
  * jia_init would replace it); the handler it replaces goes to old. 0 or an errno. */
 struct sigaction;
 void jia_prepare(void *address, size_t length, int writing);
+int jia_set_segv_handler(const struct sigaction *action, struct sigaction *old);
 
 /* Not in JIAJIA 2.1: copies length bytes of shared memory at source into private memory
  * at destination, as reading them would, but without faults: pages this rank holds are
  * copied from where they are, the others straight from their homes, and nothing is
  * cached. For data another rank published (a halo, a block of an exchange) read once. */
 void jia_read(void *destination, const void *source, size_t length);
-int jia_set_segv_handler(const struct sigaction *action, struct sigaction *old);
 
 /* JIAJIA 2.1's library also exported assert(condition, message) (its tools.c), which its
  * applications call: a false condition stops every rank with the message. Declared only

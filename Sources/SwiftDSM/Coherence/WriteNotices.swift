@@ -83,7 +83,8 @@ struct GatheredNotices {
     }
 
     init(offsets: [Int], values: [Int64]) {
-        precondition(offsets.first == 0 && offsets.last == values.count, "SwiftDSM: notice offsets do not cover the notices")
+        precondition(offsets.first == 0 && offsets.last == values.count,
+                     "SwiftDSM: notice offsets do not cover the notices")
         self.offsets = offsets
         self.values = values
     }
