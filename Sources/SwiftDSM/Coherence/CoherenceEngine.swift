@@ -1096,13 +1096,13 @@ final class CoherenceEngine {
     private func copyOutLocked(_ address: UnsafeRawPointer, length: Int, into destination: UnsafeMutableRawPointer,
                                call: StaticString) {
         guard length > 0 else { return }
-        let what = "\(call): \(length) bytes from \(address) into \(destination)"
+        func what() -> String { "\(call): \(length) bytes from \(address) into \(destination)" }  // errors only
         guard space.contains(address), space.contains(address + (length - 1)) else {
-            Fatal.stop("\(what): the range read is not inside the shared memory "
+            Fatal.stop("\(what()): the range read is not inside the shared memory "
                 + "[\(space.base), \(space.address(ofPage: space.pageCount))); only memory returned by jia_alloc may be read")
         }
         if space.contains(destination) || space.contains(destination + (length - 1)) {
-            Fatal.stop("\(what): the destination is shared memory; read into private memory (copy shared to "
+            Fatal.stop("\(what()): the destination is shared memory; read into private memory (copy shared to "
                 + "shared with plain loads and stores)")
         }
         // With `broadcast`, a small read caches its missing pages (below), where the homes'
