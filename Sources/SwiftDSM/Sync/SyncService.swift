@@ -169,9 +169,10 @@ final class SyncService: RequestHandler, @unchecked Sendable {
             var handed = successor.grant.pages + release.pages
             handed.sort()
             handed.removeDuplicatesFromSorted()
+            // Counted before the grant leaves: its taker may report back at once.
+            ThreadStatistics.current.pointee.locksHandedOff &+= 1
             send(LockManager.Grant(rank: successor.grant.rank, scope: successor.grant.scope + 1, pages: handed))
             send(release, handedOff: true)
-            ThreadStatistics.current.pointee.locksHandedOff &+= 1
         case .send(let release):
             send(release, handedOff: false)
         case .deferred:
