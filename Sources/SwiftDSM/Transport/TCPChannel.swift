@@ -77,11 +77,13 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         case .system(let error):
             Fatal.stop("the connection to \(peer) failed: \(errnoText(error))")
         case .forged:
-            shutdown(lane.fd, Int32(SHUT_RDWR))
+            // Closed for reading only: a FIN would reach the peer, which would print the loss
+            // as news, before this rank's report does.
+            shutdown(lane.fd, Int32(SHUT_RD))
             Fatal.stop("\(peer) sent a frame that fails authentication: it was changed on the way, replayed, or "
                 + "sealed with another key; its connection was closed and nothing of it was applied")
         case .malformed(let problem):
-            shutdown(lane.fd, Int32(SHUT_RDWR))
+            shutdown(lane.fd, Int32(SHUT_RD))
             Fatal.stop("\(peer) sent a malformed frame (\(problem.reason)); its connection was closed and "
                 + "nothing of it was applied")
         }

@@ -26,13 +26,13 @@ func markerScenario(_ dsm: DSM) {
 /// that the word at its home never changed.
 func tamperedDiffScenario(_ dsm: DSM) {
     let words = dsm.allocate(UInt64.self, count: 512, homes: .onRank(0))
-    dsm.barrier()
-    if dsm.rank == 0 {
+    if dsm.rank == 0 {  // before the barrier: the tampered frame may come while rank 0 is still leaving it
         let home = UnsafeSendable(words.base)
         dsm.runtime.whenStoppingForTesting {
             FileHandle.standardError.write(Data("rank 0: home word after the tampered frame: \(home.value[0])\n".utf8))
         }
     }
+    dsm.barrier()
     if dsm.rank == dsm.rankCount - 1 {
         words[0] = 0x5EC7
         guard dsm.runtime.tamperWithNextRequestForTesting(to: 0) else {
