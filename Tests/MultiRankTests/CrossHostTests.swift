@@ -106,8 +106,6 @@ final class CrossHostTests: XCTestCase {
         scenario("sweep", ["--jia-cache-pages=16"], transport: "message")
     }
 
-    /// A frame that fails its header check, sent across hosts: the lane closes and every
-    /// rank stops, naming the sender and its host.
     /// Snapshot reads across hosts: the program checks itself (see ExampleTests), here with
     /// its expired copies refreshed by gathered fetches over the tcp lanes and over UCX.
     func testPageRankWithSnapshotReadsAcrossHosts() {
@@ -120,6 +118,8 @@ final class CrossHostTests: XCTestCase {
         }
     }
 
+    /// A frame that fails its header check, sent across hosts: every rank stops, naming the
+    /// sender and its host.
     func testACorruptFrameStopsEveryRankOnEveryHost() {
         let result = MPIRun.runAcrossHosts("dsm-check", ["error-malformed-frame"], hosts: 2, ranksPerHost: 2,
                                            timeout: 120)
