@@ -17,12 +17,18 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
 
     /// Where every rank is on one host (nil elsewhere).
     private let doorbells: Doorbells?
+    /// Whether waits bound their yields in time (see `Backoff.boundedInTime`): where ranks
+    /// are on several hosts.
+    private let yieldsBoundedInTime: Bool
 
     /// Collective (the doorbells are set up among all ranks).
     init(cluster: Cluster) {
         self.cluster = cluster
         doorbells = Doorbells.open(cluster: cluster)
+        yieldsBoundedInTime = !cluster.allOnOneHost
     }
+
+    private func paced(_ counted: Backoff) -> Backoff { yieldsBoundedInTime ? counted.boundedInTime() : counted }
 
     private func comm(_ tag: Int32) -> MPI_Comm { tag == Tag.request ? cluster.requestComm : cluster.replyComm }
 
@@ -60,7 +66,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
         send(request, tag: Tag.request, to: destination)
         var status = MPI_Status()
         var done: Int32 = 0
-        var backoff = Backoff.transfer
+        var backoff = paced(.transfer)
         while true {
             mpiCheck(MPI_Test(&pending, &done, &status), "MPI_Test (reply from rank \(destination))")
             if done != 0 { break }
@@ -97,7 +103,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     private func probe(tag: Int32, from source: Int?) -> (MPI_Message?, MPI_Status, Int) {
         // Page data and diff acknowledgements answer a request just sent (a framed channel
         // takes its page data here): they are on their way, so look for them closely.
-        var backoff = tag == Tag.diffAcknowledgement || tag == Tag.pageData ? Backoff.transfer : Backoff()
+        var backoff = paced(tag == Tag.diffAcknowledgement || tag == Tag.pageData ? .transfer : Backoff())
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
         var status = MPI_Status()
@@ -130,7 +136,7 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void) {
-        var backoff = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
+        var backoff = paced(Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250))
         var status = MPI_Status()
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()

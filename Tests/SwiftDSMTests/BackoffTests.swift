@@ -1,0 +1,51 @@
+import Foundation
+import Synchronization
+import XCTest
+@testable import SwiftDSM
+
+/// How a wait for MPI paces itself: spins, then yields, then sleeps.
+final class BackoffTests: XCTestCase {
+    func testCountedYieldsEndAtTheirCount() {
+        var backoff = Backoff(spinAttempts: 3, yieldAttempts: 5, capMicroseconds: 1)
+        for pause in 1...8 {
+            XCTAssertFalse(backoff.wouldSleep, "asleep before pause \(pause)")
+            backoff.pause()
+        }
+        XCTAssertTrue(backoff.wouldSleep)
+        backoff.pause()
+        XCTAssertTrue(backoff.wouldSleep)
+        backoff.reset()
+        XCTAssertFalse(backoff.wouldSleep)
+    }
+
+    /// With every core busy with a thread that never yields, a yield takes longer than on an
+    /// idle core (200,000 of them, about 0.15 s on an idle core, took 0.6 s here): yields
+    /// bounded in time end before their count.
+    func testYieldsBoundedInTimeEndWhenTheCoreIsBusy() {
+        let stop = Atomic<Bool>(false)
+        let spinners = ProcessInfo.processInfo.activeProcessorCount
+        let finished = DispatchGroup()
+        for _ in 0..<spinners {
+            finished.enter()
+            Thread {
+                var turns = 0
+                while !stop.load(ordering: .relaxed) { turns &+= 1 }
+                finished.leave()
+            }.start()
+        }
+        defer {
+            stop.store(true, ordering: .relaxed)
+            finished.wait()
+        }
+        usleep(20_000)  // the spinners run
+        var backoff = Backoff(spinAttempts: 0, yieldAttempts: 200_000, capMicroseconds: 1).boundedInTime()
+        var pauses = 0
+        let deadline = monotonicNanoseconds() + 10_000_000_000
+        while !backoff.wouldSleep && monotonicNanoseconds() < deadline {
+            backoff.pause()
+            pauses += 1
+        }
+        XCTAssertTrue(backoff.wouldSleep, "still yielding after 10 s (\(pauses) yields)")
+        XCTAssertLessThan(pauses, 200_000, "the yields ended at their count, not in time")
+    }
+}
