@@ -29,9 +29,9 @@ struct Backoff {
     /// Where threads that never yield share the cores (a computation, another job), a yield
     /// takes up to a time slice, and counted yields stretched every wait: the message path
     /// with 4 ranks on 2 test-bed hosts ran about ten times slower beside one busy process,
-    /// five to seven times with the bound. Between the ranks of one host the yields stay counted: there a
-    /// yield is how a waiting thread hands the core to the thread it waits for, which a
-    /// sleep does slower.
+    /// five to seven times with the bound. Between the ranks of one host the yields stay
+    /// counted: there a yield is how a waiting thread hands the core to the thread it waits
+    /// for, which a sleep does slower.
     func boundedInTime() -> Backoff {
         var bounded = self
         bounded.yieldNanoseconds = UInt64(yieldAttempts) * 750
