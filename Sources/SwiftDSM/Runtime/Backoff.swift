@@ -11,14 +11,14 @@ struct Backoff {
     private var sleepNanoseconds = 1_000
     private let spinAttempts: Int
     private let yieldAttempts: Int
-    private var yieldNanoseconds: UInt64
+    /// How long the yields may last (`boundedInTime`); nil: only their count ends them.
+    private var yieldBound: UInt64? = nil
     private let capNanoseconds: Int
 
     /// `capMicroseconds` bounds the extra latency a waiter adds once it has gone to sleep.
     init(spinAttempts: Int = 50, yieldAttempts: Int = 400, capMicroseconds: Int = 250) {
         self.spinAttempts = spinAttempts
         self.yieldAttempts = yieldAttempts
-        self.yieldNanoseconds = .max
         self.capNanoseconds = capMicroseconds * 1_000
     }
 
@@ -34,7 +34,7 @@ struct Backoff {
     /// for, which a sleep does slower.
     func boundedInTime() -> Backoff {
         var bounded = self
-        bounded.yieldNanoseconds = UInt64(yieldAttempts) * 750
+        bounded.yieldBound = UInt64(yieldAttempts) * 750
         return bounded
     }
 
@@ -57,14 +57,13 @@ struct Backoff {
             attempts += 1
             if attempts <= spinAttempts { return }
             if attempts <= spinAttempts + yieldAttempts {
-                let timed = yieldNanoseconds != .max
-                if timed && attempts == spinAttempts + 1 { yieldsStarted = monotonicNanoseconds() }
+                if yieldBound != nil && attempts == spinAttempts + 1 { yieldsStarted = monotonicNanoseconds() }
                 sched_yield()
                 sleeping = attempts == spinAttempts + yieldAttempts
-                    || (timed && monotonicNanoseconds() - yieldsStarted >= yieldNanoseconds)
+                    || yieldBound.map { monotonicNanoseconds() - yieldsStarted >= $0 } ?? false
                 return
             }
-            sleeping = true
+            sleeping = true  // no yields at all
         }
         var request = timespec(tv_sec: 0, tv_nsec: sleepNanoseconds)
         nanosleep(&request, nil)
