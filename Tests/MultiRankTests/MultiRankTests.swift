@@ -61,7 +61,10 @@ final class ScenarioTests: XCTestCase {
     /// SwiftDSM's fault path (it runs in a signal handler) makes no heap allocation in a
     /// release build: fetched runs, writes to copies and home pages, refetches, clean
     /// evictions of a 16-page cache (MPI's and UCX's own allocations are printed, not counted).
-    func testTheFaultPathAllocatesNothing() { runEverywhere("fault-allocations", ["--jia-cache-pages=16"]) }
+    /// With the cache's slots populated at start-up, as by default (`MPIRun.quickStart`).
+    func testTheFaultPathAllocatesNothing() {
+        runEverywhere("fault-allocations", ["--jia-cache-pages=16", "--jia-cache-prefault=on"])
+    }
 
     /// Home migration and adaptive write detection, each on and off, seen acting through
     /// their counters (and a migrated page served by its new home).
