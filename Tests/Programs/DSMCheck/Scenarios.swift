@@ -140,10 +140,10 @@ func multipleWriterScenario(_ dsm: DSM) {
     }
 }
 
-/// A 16-page cache sweeping thousands of remote pages, writing then reading, with results
-/// checked (run with --jia-cache-pages=16).
+/// A 16-page cache sweeping a thousand remote pages (64 times its size), writing then
+/// reading, with results checked (run with --jia-cache-pages=16).
 func sweepScenario(_ dsm: DSM) {
-    let pages = 3000
+    let pages = 1024
     let intsPerPage = dsm.pageSize / 8
     let data = dsm.allocate(Int.self, count: pages * intsPerPage, homes: .blockCyclic(bytes: 4096))
     // Each rank writes word `rank` of every page, so every page is dirty on every rank.
@@ -451,7 +451,7 @@ func writeVectorScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
     let blockWords = words / 64
-    let pages = 16
+    let pages = 1024
     let data = dsm.allocate(Int.self, count: pages * words, homes: .onRank(0))
     for page in 0..<pages where rank == 0 { data[page * words + 9 * blockWords] = page }
     dsm.barrier()
@@ -497,7 +497,7 @@ func writeVectorScenario(_ dsm: DSM) {
 func broadcastScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
-    let pages = 12
+    let pages = 1024
     let buffers = [dsm.allocate(Int.self, count: pages * words, homes: .onRank(0)),
                    dsm.allocate(Int.self, count: pages * words, homes: .onRank(0))]
     let rounds = 12, warmup = 4

@@ -2,7 +2,11 @@
 // checks its own results on every rank and exits non-zero on any mismatch; the error
 // scenarios make a deliberate mistake and must stop every rank with a clear message.
 //
-//   mpirun -np 4 .build/release/dsm-check <scenario> [--jia-<setting>=<value> ...]
+//   mpirun -np 4 .build/release/dsm-check <scenario>[,<scenario>...] [--jia-<setting>=<value> ...]
+//
+// Several scenarios, comma-separated, run one after the other in one DSM session, each
+// with its own verdict line: the model scenarios that way cost one start-up of MPI and
+// the DSM instead of one each.
 import CMPI
 import Foundation
 import SwiftDSM
@@ -131,12 +135,18 @@ func malformedRequest(_ dsm: DSM, _ words: [Int64]) {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count >= 2, let name = Optional(arguments[1]),
-      scenarios[name] != nil || errorScenarios[name] != nil else {
-    let names = (scenarios.keys.sorted() + errorScenarios.keys.sorted()).joined(separator: ", ")
-    FileHandle.standardError.write("usage: dsm-check <scenario> [--jia-<setting>=<value> ...]\nscenarios: \(names)\n".data(using: .utf8)!)
+let names = arguments.count >= 2 ? arguments[1].split(separator: ",").map(String.init) : []
+let startsMPIItself: Set = ["preinit", "error-thread-level"]
+guard !names.isEmpty, names.allSatisfy({ scenarios[$0] != nil }) || (names.count == 1 && errorScenarios[names[0]] != nil),
+      names.count == 1 || startsMPIItself.isDisjoint(with: names) else {
+    let known = (scenarios.keys.sorted() + errorScenarios.keys.sorted()).joined(separator: ", ")
+    let unknown = names.filter { scenarios[$0] == nil && errorScenarios[$0] == nil }
+    FileHandle.standardError.write(((unknown.isEmpty ? "" : "dsm-check: no scenario named \(unknown.joined(separator: ", "))\n")
+        + "usage: dsm-check <scenario>[,<scenario>...] [--jia-<setting>=<value> ...]\n"
+        + "scenarios: \(known)\n(an error scenario, preinit and error-thread-level run alone)\n").data(using: .utf8)!)
     exit(2)
 }
+let name = names[0]
 
 // The application may initialize MPI itself; SwiftDSM then leaves finalizing to it.
 if name == "preinit" || name == "error-thread-level" {
@@ -145,9 +155,14 @@ if name == "preinit" || name == "error-thread-level" {
     MPI_Init_thread(nil, nil, level, &provided)
 }
 let dsm = DSM.start()
-if let scenario = scenarios[name] {
-    scenario(dsm)
-    let failures = Check.verdict(name, dsm)
+if scenarios[name] != nil {
+    var failures = 0
+    for (index, name) in names.enumerated() {
+        if index > 0 { dsm.barrier() }
+        scenarios[name]!(dsm)
+        failures += Check.verdict(name, dsm)
+        Check.failures = 0
+    }
     dsm.finish()
     if name == "preinit" {
         // MPI is still usable after jia_exit when the application owns it.
