@@ -451,7 +451,7 @@ func writeVectorScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
     let blockWords = words / 64
-    let pages = 1024
+    let pages = 16
     let data = dsm.allocate(Int.self, count: pages * words, homes: .onRank(0))
     for page in 0..<pages where rank == 0 { data[page * words + 9 * blockWords] = page }
     dsm.barrier()
@@ -497,7 +497,7 @@ func writeVectorScenario(_ dsm: DSM) {
 func broadcastScenario(_ dsm: DSM) {
     let ranks = dsm.rankCount, rank = dsm.rank, runtime = dsm.runtime
     let words = runtime.pageSize / MemoryLayout<Int>.stride
-    let pages = 1024
+    let pages = 12
     let buffers = [dsm.allocate(Int.self, count: pages * words, homes: .onRank(0)),
                    dsm.allocate(Int.self, count: pages * words, homes: .onRank(0))]
     let rounds = 12, warmup = 4
