@@ -129,7 +129,7 @@ final class ScenarioTests: XCTestCase {
 
     /// The scenarios that check coherence against a model, with the adaptive protocols at
     /// the opposite of their defaults (the other tests run the defaults).
-    /// (One session each, one after the other: see `coherence`.)
+    /// The model scenarios run one after another in one session (`coherence`).
     func testCoherenceWithAdaptiveProtocolsOff() {
         runEverywhere(Self.coherence, ["--jia-hmig=off", "--jia-adwd=off", "--jia-lock-migration=off", "--jia-wvec=off",
                                        "--jia-lock-handoff=off", "--jia-broadcast=on"])

@@ -149,7 +149,7 @@ guard !names.isEmpty, names.allSatisfy({ scenarios[$0] != nil }) || (names.count
 let name = names[0]
 
 // The application may initialize MPI itself; SwiftDSM then leaves finalizing to it.
-if name == "preinit" || name == "error-thread-level" {
+if startsMPIItself.contains(name) {
     var provided: Int32 = 0
     let level = name == "preinit" ? Int32(MPI_THREAD_MULTIPLE) : Int32(MPI_THREAD_SINGLE)
     MPI_Init_thread(nil, nil, level, &provided)
