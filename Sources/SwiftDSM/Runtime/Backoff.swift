@@ -32,9 +32,12 @@ struct Backoff {
     /// five to seven times with the bound. Between the ranks of one host the yields stay
     /// counted: there a yield is how a waiting thread hands the core to the thread it waits
     /// for, which a sleep does slower.
-    func boundedInTime() -> Backoff {
+    func boundedInTime() -> Backoff { yielding(atMostNanoseconds: UInt64(yieldAttempts) * 750) }
+
+    /// This backoff with its yields also ending once they have lasted `nanoseconds`.
+    func yielding(atMostNanoseconds nanoseconds: UInt64) -> Backoff {
         var bounded = self
-        bounded.yieldBound = UInt64(yieldAttempts) * 750
+        bounded.yieldBound = nanoseconds
         return bounded
     }
 
