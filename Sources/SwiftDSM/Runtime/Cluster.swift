@@ -22,6 +22,10 @@ public final class Cluster: @unchecked Sendable {
     private let ownsMPI: Bool
     /// Scratch of `allgather(block:into:)` (main thread, one collective call at a time).
     @exclusivity(unchecked) var rotatedBlocks: [Int64] = []
+    /// Where ranks are on several hosts and the tcp lanes run: the connections that carry
+    /// `allgather(block:into:)` instead of MPI's messages (set at start-up, before any
+    /// collective call).
+    @exclusivity(unchecked) var collectiveLinks: CollectiveLinks?
 
     /// Whether SwiftDSM told Open MPI, before starting it, to serve RMA windows across hosts
     /// (not when the user chose Open MPI's osc components).
@@ -89,6 +93,7 @@ public final class Cluster: @unchecked Sendable {
 
     /// Frees the communicators and finalizes MPI if SwiftDSM initialized it.
     func finish() {
+        collectiveLinks?.close()
         for comm in [requestComm, replyComm, syncComm, userComm] {
             var handle: MPI_Comm? = comm
             MPI_Comm_free(&handle)

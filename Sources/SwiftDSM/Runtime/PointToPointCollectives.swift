@@ -7,7 +7,8 @@ import Glibc
 /// program, same sitting) they cost more than the same messages posted directly:
 /// MPI_Iallgather of 264 B 9.3-9.6 us against 8.3-9.2 across 2 hosts and 50-52 us against
 /// 37-39 across 4; MPI_Iallgatherv of 28 KiB a rank 98-155 us against 87-110 across 4.
-/// A waiting rank still backs off (see `Backoff`), as in `Cluster.wait`.
+/// A waiting rank still backs off (see `Backoff`), as in `Cluster.wait`. Across hosts with
+/// the tcp lanes, the blocks go on `CollectiveLinks` instead.
 extension Cluster {
     /// Every rank's `block` in rank order in `all` (`block.count * size` words), in
     /// Bruck's ceil(log2 N) rounds (any N).
@@ -23,6 +24,13 @@ extension Cluster {
             var distance = 1
             while distance < size {
                 let bytes = Int32(min(distance, size - distance) * count * 8)
+                if let links = collectiveLinks {
+                    links.exchange(UnsafeRawBufferPointer(start: words, count: Int(bytes)), to: (rank - distance + size) % size,
+                                   into: UnsafeMutableRawBufferPointer(start: words + distance * count * 8, count: Int(bytes)),
+                                   from: (rank + distance) % size)
+                    distance *= 2
+                    continue
+                }
                 var requests = (cmpi_request_null(), cmpi_request_null())
                 withUnsafeMutableBytes(of: &requests) { raw in
                     let pair = raw.baseAddress!.assumingMemoryBound(to: MPI_Request?.self)

@@ -7,7 +7,9 @@ import Foundation
 /// interface, the addresses go round in an MPI allgather, then every rank connects to
 /// every rank (itself included: requests to the own service thread take the same path)
 /// and accepts one connection from each, identified by a hello carrying the job's id and,
-/// with `security`, proof that the peer holds the job's key (`JobKeys`).
+/// with `security`, proof that the peer holds the job's key (`JobKeys`). Where ranks are
+/// on several hosts, each rank also connects once to every higher rank for the collective
+/// calls' blocks (`CollectiveLinks`), and gives them to the cluster.
 enum TCPConnector {
     /// What a rank tells the others: the status of its listener, where it listens, its host.
     private struct Endpoint {
@@ -24,9 +26,10 @@ enum TCPConnector {
     private static let acceptTimeoutMilliseconds: Int32 = 30_000
 
     /// A hello: magic, job, rank, security and compression (`SecurityChoice` index | the
-    /// `CompressionChoice` index << 8), then the proof.
+    /// `CompressionChoice` index << 8 | `linkFlag` on a collective link), then the proof.
     private static let helloWords = 4
     private static let helloBytes = helloWords * 8 + JobKeys.proofLength
+    private static let linkFlag: UInt64 = 1 << 16
 
     static func connect(cluster: Cluster, settings: Settings, maxPayload: Int) -> TCPChannel {
         var (address, problem) = chooseAddress(interface: settings.tcpInterface, cluster: cluster)
@@ -66,17 +69,22 @@ enum TCPConnector {
             | UInt64(CompressionChoice.allCases.firstIndex(of: settings.compression)!) << 8
 
         var asking: [TCPLane] = []
+        var serving = [TCPLane?](repeating: nil, count: cluster.size)
+        var links = [Int32](repeating: -1, count: cluster.size)
         var connectProblem: String?
-        for (peer, endpoint) in endpoints.enumerated() {
+        var refused = false
+        /// A connection to `peer` with its hello sent, or nil (and `connectProblem` set).
+        func open(_ peer: Int, link: Bool) -> Int32? {
+            let endpoint = endpoints[peer]
             var fd: Int32 = -1
             let code = cplatform_tcp_connect(endpoint.address, endpoint.port, connectTimeoutMilliseconds, &fd)
             if code != 0 {
                 connectProblem = "could not connect to rank \(peer) on host \(endpoint.host) at "
                     + "\(text(endpoint.address)):\(endpoint.port): \(errnoText(code))"
-                break
+                return nil
             }
             var hello = [UInt8]()
-            for word in [helloMagic, job, UInt64(rank), security] {
+            for word in [helloMagic, job, UInt64(rank), security | (link ? linkFlag : 0)] {
                 withUnsafeBytes(of: word.littleEndian) { hello.append(contentsOf: $0) }
             }
             hello += keys?.helloProof(asker: rank, server: peer) ?? [UInt8](repeating: 0, count: JobKeys.proofLength)
@@ -86,59 +94,85 @@ enum TCPConnector {
                 var sent = 0
                 return cplatform_sendv(fd, &vector, 1, &sent)
             }
-            asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: rank, server: peer, asks: true)))
+            return fd
         }
-        var serving = [TCPLane?](repeating: nil, count: cluster.size)
-        var refused = false
-        var accepted = 0
-        let deadline = monotonicNanoseconds() + UInt64(acceptTimeoutMilliseconds) * 1_000_000
-        while connectProblem == nil && accepted < cluster.size {
-            let left = Int64(deadline) - Int64(monotonicNanoseconds())
-            var fd: Int32 = -1
-            let code = cplatform_tcp_accept(listener, Int32(max(left / 1_000_000, 0)), &fd)
-            if code != 0 {
-                connectProblem = "accepted connections from \(accepted) of \(cluster.size) ranks within "
-                    + "\(acceptTimeoutMilliseconds / 1000) s: \(errnoText(code))"
-                break
+        /// Accepts connections until `take` has kept `count` of them; one it does not keep
+        /// (not a rank of this job, a second hello) is closed.
+        func accept(_ count: Int, _ what: String, take: (Int32, Hello) -> Bool) {
+            var kept = 0
+            let deadline = monotonicNanoseconds() + UInt64(acceptTimeoutMilliseconds) * 1_000_000
+            while connectProblem == nil && kept < count {
+                let left = Int64(deadline) - Int64(monotonicNanoseconds())
+                var fd: Int32 = -1
+                let code = cplatform_tcp_accept(listener, Int32(max(left / 1_000_000, 0)), &fd)
+                if code != 0 {
+                    connectProblem = "accepted \(kept) of the \(count) \(what) within "
+                        + "\(acceptTimeoutMilliseconds / 1000) s: \(errnoText(code))"
+                    break
+                }
+                let hello = readHello(fd, job: job, ranks: cluster.size, server: rank, security: settings.security,
+                                      compression: settings.compression, keys: keys)
+                if case .refused(let found, let reason) = hello {
+                    Glibc.close(fd)
+                    connectProblem = "refused rank \(found) on host \(endpoints[found].host): \(reason)"
+                    refused = true
+                } else if take(fd, hello) {
+                    kept += 1
+                } else {
+                    Glibc.close(fd)
+                }
             }
-            let peer: Int
-            switch readHello(fd, job: job, ranks: cluster.size, server: rank, security: settings.security,
-                               compression: settings.compression, keys: keys) {
-            case .peer(let found) where serving[found] == nil:
-                peer = found
-            case .peer, .stray:
-                // Not a rank of this job (a stray connection, or a second hello): ignore it.
-                Glibc.close(fd)
-                continue
-            case .refused(let found, let reason):
-                Glibc.close(fd)
-                connectProblem = "refused rank \(found) on host \(endpoints[found].host): \(reason)"
-                refused = true
-                continue
-            }
-            serving[peer] = TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: peer, server: rank, asks: false))
-            accepted += 1
         }
-        Glibc.close(listener)
-        var ok: Int32 = connectProblem == nil ? 1 : 0
-        var everyone: Int32 = 0
-        mpiCheck(MPI_Allreduce(&ok, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
-                 "MPI_Allreduce (tcp lanes)")
-        if everyone == 0 {
+        /// Stops every rank if any rank has a problem (collective).
+        func stopIfAnyRankFailed() {
+            var ok: Int32 = connectProblem == nil ? 1 : 0
+            var everyone: Int32 = 0
+            mpiCheck(MPI_Allreduce(&ok, &everyone, 1, cmpi_int32(), cmpi_op_min(), cluster.syncComm),
+                     "MPI_Allreduce (tcp lanes)")
+            guard everyone == 0 else { return }
             let advice = refused ? "" : "; choose the network every host reaches with the tcp-interface setting "
                 + "(JIA_TCP_INTERFACE, an interface name or a network such as 10.0.0.0/24)"
             Fatal.everyRank(connectProblem.map { "the tcp transport \($0)" + advice }
                 ?? "the tcp transport could not connect every pair of ranks (see the other ranks' messages)",
                 comm: cluster.syncComm)
         }
+
+        // The lanes: one to every rank, and one from every rank.
+        for peer in endpoints.indices {
+            guard let fd = open(peer, link: false) else { break }
+            asking.append(TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: rank, server: peer, asks: true)))
+        }
+        accept(cluster.size, "connections from the ranks") { fd, hello in
+            guard case .peer(let peer, link: false) = hello, serving[peer] == nil else { return false }
+            serving[peer] = TCPLane(fd: fd, peer: peer, maxPayload: maxPayload, codec: codec(asker: peer, server: rank, asks: false))
+            return true
+        }
+        stopIfAnyRankFailed()
+        // Across hosts, the collective links: once every lane is up (so a refusal is always
+        // a lane's), each rank connects to the higher ranks and accepts the lower ones.
+        if !cluster.allOnOneHost {
+            for peer in (rank + 1)..<cluster.size {
+                guard let fd = open(peer, link: true) else { break }
+                links[peer] = fd
+            }
+            accept(rank, "collective links from the lower ranks") { fd, hello in
+                guard case .peer(let peer, link: true) = hello, peer < rank, links[peer] < 0 else { return false }
+                links[peer] = fd
+                return true
+            }
+            stopIfAnyRankFailed()
+            cluster.collectiveLinks = CollectiveLinks(fds: links, hosts: endpoints.map(\.host), progressMPI: cluster.progressMPI)
+        }
+        Glibc.close(listener)
         return TCPChannel(hosts: endpoints.map(\.host), keys: keys, asking: asking,
                           serving: serving.map { $0! }, spinMicroseconds: settings.tcpSpin,
                           progressMPI: cluster.progressMPI)
     }
 
     private enum Hello {
-        /// A rank of this job, which proved it holds the key if security is on.
-        case peer(Int)
+        /// A rank of this job, which proved it holds the key if security is on; on a
+        /// collective link or a lane.
+        case peer(Int, link: Bool)
         /// Not a hello of this job.
         case stray
         /// A rank of this job that cannot be let in.
@@ -171,12 +205,12 @@ enum TCPConnector {
         }
         guard received == helloBytes, words[0] == helloMagic, words[1] == job, words[2] < UInt64(ranks) else { return .stray }
         let peer = Int(words[2])
-        guard words[3] & 0xFF < UInt64(SecurityChoice.allCases.count), words[3] >> 16 == 0,
-              (words[3] >> 8) < UInt64(CompressionChoice.allCases.count) else {
+        guard words[3] & 0xFF < UInt64(SecurityChoice.allCases.count), words[3] >> 17 == 0,
+              (words[3] >> 8) & 0xFF < UInt64(CompressionChoice.allCases.count) else {
             return .refused(peer, "its hello is malformed")
         }
         let theirs = SecurityChoice.allCases[Int(words[3] & 0xFF)]
-        let theirCompression = CompressionChoice.allCases[Int(words[3] >> 8)]
+        let theirCompression = CompressionChoice.allCases[Int((words[3] >> 8) & 0xFF)]
         guard theirCompression == compression else {
             return .refused(peer, "it runs with compression \(theirCompression), this rank with compression "
                 + "\(compression); every rank needs the same compression setting")
@@ -189,7 +223,7 @@ enum TCPConnector {
             return .refused(peer, "it does not hold this rank's key (its hello fails authentication); every rank "
                 + "must read a copy of the same key file")
         }
-        return .peer(peer)
+        return .peer(peer, link: words[3] & linkFlag != 0)
     }
 
     /// The address to listen on: the tcp-interface setting, else the interface Open MPI was
