@@ -40,8 +40,9 @@ final class CollectiveLinks: @unchecked Sendable {
     private static let magic: UInt32 = 0x4B4C_4344  // "DCLK" in memory order
     private static let headerBytes = 8
     /// A waiting rank tries `recv` again at once, then between yields (other ranks may share
-    /// its core), as MPI's waits do (`Backoff`); then it sleeps in `poll`, this long at most.
-    private static let sleepMilliseconds: Int32 = 1
+    /// its core), as MPI's waits do (`Backoff`); then it sleeps in `poll`, which a frame ends,
+    /// for 1 ms, doubling to this, driving MPI's progress between sleeps (as `TCPChannel`).
+    private static let longestPollMilliseconds: Int32 = 16
 
     init(fds: [Int32], hosts: [String], progressMPI: @escaping () -> Void) {
         self.fds = fds
@@ -97,7 +98,7 @@ final class CollectiveLinks: @unchecked Sendable {
             let code = cplatform_sendv(fds[rank], vectors + first, Int32(2 - first), &sent)
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR {
                 var ready: Int32 = 0
-                _ = cplatform_wait_fd(fds[rank], 1, Self.sleepMilliseconds, &ready)
+                _ = cplatform_wait_fd(fds[rank], 1, 1, &ready)
                 progressMPI()
                 continue
             }
@@ -125,6 +126,7 @@ final class CollectiveLinks: @unchecked Sendable {
         }
         var received = 0
         var backoff = Backoff().boundedInTime()
+        var pollMilliseconds: Int32 = 1
         // Exactly this frame's bytes: the peer's next frame may already follow it.
         while received < total {
             var count = 0
@@ -140,8 +142,11 @@ final class CollectiveLinks: @unchecked Sendable {
                 continue
             }
             var ready: Int32 = 0
-            _ = cplatform_wait_fd(fds[rank], 0, Self.sleepMilliseconds, &ready)
-            if ready == 0 { progressMPI() }
+            _ = cplatform_wait_fd(fds[rank], 0, pollMilliseconds, &ready)
+            if ready == 0 {
+                progressMPI()
+                pollMilliseconds = min(pollMilliseconds * 2, Self.longestPollMilliseconds)
+            }
         }
         let magic = UInt32(littleEndian: incoming.loadUnaligned(as: UInt32.self))
         let length = UInt32(littleEndian: incoming.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
