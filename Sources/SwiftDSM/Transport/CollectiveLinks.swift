@@ -40,8 +40,11 @@ final class CollectiveLinks: @unchecked Sendable {
     private static let magic: UInt32 = 0x4B4C_4344  // "DCLK" in memory order
     private static let headerBytes = 8
     /// A waiting rank tries `recv` again at once, then between yields (other ranks may share
-    /// its core), as MPI's waits do (`Backoff`); then it sleeps in `poll`, which a frame ends,
-    /// for 1 ms, doubling to this, driving MPI's progress between sleeps (as `TCPChannel`).
+    /// its core), as MPI's waits do (`Backoff`), driving MPI's progress between tries: the
+    /// ranks that are through pour their page pushes into MPI's connections meanwhile, and
+    /// a rank waiting in MPI took them in as it waited (without it NPB CG across 4 test-bed
+    /// hosts measured up to 6% slower). Then it sleeps in `poll`, which a frame ends, for 1 ms,
+    /// doubling to this, driving MPI's progress between sleeps (as `TCPChannel`).
     private static let longestPollMilliseconds: Int32 = 16
 
     init(fds: [Int32], hosts: [String], progressMPI: @escaping () -> Void) {
@@ -138,6 +141,7 @@ final class CollectiveLinks: @unchecked Sendable {
             }
             guard code == EAGAIN || code == EWOULDBLOCK || code == EINTR else { throw .lost(code) }
             if !backoff.wouldSleep {
+                progressMPI()
                 backoff.pause()
                 continue
             }
