@@ -26,8 +26,7 @@ final class CollectiveLinks: @unchecked Sendable {
     private var fds: [Int32]
     /// Host names by rank, for messages naming a peer.
     private let hosts: [String]
-    /// Drives MPI's progress between sleeps: a rank waiting here may still owe a rank
-    /// MPI's progress on what it sent (a barrier's page pushes follow its block exchange).
+    /// Drives MPI's progress while a rank waits here (see `longestPollMilliseconds`).
     private let progressMPI: () -> Void
     /// Header and payload of the frame being read.
     private var incoming = UnsafeMutableRawPointer.allocate(byteCount: 1 << 12, alignment: 8)
