@@ -136,15 +136,15 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     func serve(_ deliver: (Int, UnsafeRawBufferPointer) -> Void) {
-        // Yields also bounded in time on one host, by 20 ms. The service thread shares its core
+        // Yields bounded in time on one host too, by 20 ms. The service thread shares its core
         // with the application's thread, so while that one computes each counted yield lasts
         // a scheduler tick: a thread with nothing to serve took the core back every 4 ms for
         // the whole computation (about 800 times a run of NPB MG class A). After its yields it
-        // sleeps on the doorbell every request rings. A bound of 750 us (as across hosts) made
-        // contended locks slower here: the manager slept between requests its own rank's busy
-        // thread delayed, and each one then waited for a wake-up.
-        var backoff = paced(Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250))
-        if !yieldsBoundedInTime { backoff = backoff.yielding(atMostNanoseconds: 20_000_000) }
+        // sleeps on the doorbell every request rings. A bound of 750 us (as across hosts)
+        // measured slower contended locks here, likely because the manager then slept between
+        // requests its own rank's busy thread delayed, and each one waited for a wake-up.
+        let counted = Backoff(spinAttempts: 100, yieldAttempts: 1_000, capMicroseconds: 250)
+        var backoff = yieldsBoundedInTime ? counted.boundedInTime() : counted.yielding(atMostNanoseconds: 20_000_000)
         var status = MPI_Status()
         var found: Int32 = 0
         var message: MPI_Message? = cmpi_message_null()
