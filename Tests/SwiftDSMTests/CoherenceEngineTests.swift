@@ -252,6 +252,53 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(homeWords[2 * perPage + 9], 4242, "the write in the window was lost")
     }
 
+    /// Where a fetch waits for its reply, a short run is mapped while the bytes are on their
+    /// way, inaccessible, and opened after: the page is `---s` in /proc/self/maps during the
+    /// fetch, then readable (a read) or writable with a twin (a write), with the home's data.
+    func testAShortRunIsMappedInaccessibleWhileItsBytesAreOnTheirWay() {
+        start(cachePages: 16, prefetchPages: 1)
+        transport.waitsForReplies = true
+        let maps = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
+        defer { maps.deallocate() }
+        var mapsLength = 0
+        transport.inFlight = {
+            // Raw reads into a buffer allocated before: this runs in the fault handler.
+            let fd = open("/proc/self/maps", O_RDONLY)
+            mapsLength = 0
+            while mapsLength < maps.count {
+                let count = read(fd, maps.baseAddress! + mapsLength, maps.count - mapsLength)
+                if count <= 0 { break }
+                mapsLength += count
+            }
+            close(fd)
+        }
+        func permissions(ofPage page: Int) -> String? {
+            let address = UInt(bitPattern: space.address(ofPage: page))
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: maps[0..<mapsLength]), as: UTF8.self)
+            for line in text.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                let range = fields[0].split(separator: "-").map { UInt($0, radix: 16)! }
+                if range[0] <= address && address < range[1] { return String(fields[1]) }
+            }
+            return nil
+        }
+        homeWords[3 * wordsPerPage + 5] = 42
+        homeWords[7 * wordsPerPage + 3] = 9
+        let protectionCalls = engine.statistics.protectionCalls
+        XCTAssertEqual(words[3 * wordsPerPage + 5], 42)
+        XCTAssertEqual(permissions(ofPage: 3), "---s", "mapped, inaccessible, during the fetch")
+        XCTAssertEqual(engine.statistics.protectionCalls, protectionCalls + 2, "the mapping, then its opening")
+        words[7 * wordsPerPage] = 5  // a write fault on an uncached page: fetched, twinned, opened writable
+        XCTAssertEqual(permissions(ofPage: 7), "---s")
+        XCTAssertEqual(words[7 * wordsPerPage + 3], 9)
+        XCTAssertEqual(engine.statistics.readFaults, 1)
+        XCTAssertEqual(engine.statistics.writeFaults, 1)
+        _ = engine.endInterval(atBarrier: false)
+        XCTAssertEqual(homeWords[7 * wordsPerPage], 5, "the write reached its home (its twin was made)")
+        XCTAssertEqual(homeWords[7 * wordsPerPage + 3], 9)
+        transport.inFlight = nil
+    }
+
     /// The fault path runs in a signal handler, so it must not allocate (malloc is not
     /// async-signal-safe): every kind of fault makes no heap allocation on the faulting
     /// thread, in the rounds after a first (where the Swift runtime instantiates what a

@@ -281,20 +281,34 @@ final class CoherenceEngine {
 
     /// Fetches a run of uncached pages into consecutive free slots with one transfer and
     /// maps the slots at the pages' addresses with one call. Returns the run's length.
+    ///
+    /// A short run is mapped while its bytes are on their way, inaccessible (another thread
+    /// touching it waits in its own fault), and opened once they are there. Measured across
+    /// 2 hosts: the mmap, 3.3-3.8 us, hides in a 17 us fetch; opening the untouched mapping
+    /// takes 1.1-1.3 us, where the mmap after the fetch took 4.0. A longer run is mapped
+    /// after, pre-filled (`populate`), which saves more than the overlap would.
     private func fetchIntoNewSlots(_ page: Int, limit: Int, _ protection: Protection) -> Int {
         let wanted = run(from: page, in: .uncached, sameHome: true, limit: limit)
         let slots = takeSlots(wanted)
         let count = slots.count
-        fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
+        let populate = count >= 4
+        var premapped = false
+        if populate {
+            fetch(page, count: count, into: cache.slotAddress(slots.lowerBound))
+        } else {
+            premapped = fetch(page, count: count, into: cache.slotAddress(slots.lowerBound)) {
+                mapSlots(slots, at: page, .none, populate: false)
+            }
+        }
         if protection == .readWrite {
             // Twins first: once the pages are mapped writable, another thread may write them.
             for slot in slots { cache.makeTwin(of: slot) }
         }
-        let mapStart = monotonicNanoseconds()
-        space.mapShared(firstPage: page, count: count, protection, fd: cache.fd,
-                        fileOffset: slots.lowerBound * pageSize, populate: count >= 4)
-        statistics.protectionNanoseconds &+= monotonicNanoseconds() &- mapStart
-        statistics.protectionCalls += 1
+        if premapped {
+            protect(page, count: count, protection)
+        } else {
+            mapSlots(slots, at: page, protection, populate: populate)
+        }
         runMappedForTesting?(page, count)
         for index in 0..<count {
             table.setSlot(page + index, slots.lowerBound + index)
@@ -397,6 +411,26 @@ final class CoherenceEngine {
         transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
                         into: destination)
         countFetch(page, count: count, since: start)
+    }
+
+    /// As `fetch(_:count:into:)`, running `meanwhile` while the bytes are on their way where
+    /// the transport waits for them; returns whether it ran.
+    private func fetch(_ page: Int, count: Int, into destination: UnsafeMutableRawPointer,
+                       meanwhile: () -> Void) -> Bool {
+        let start = monotonicNanoseconds()
+        let ran = transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
+                                  into: destination, meanwhile: meanwhile)
+        countFetch(page, count: count, since: start)
+        return ran
+    }
+
+    /// Maps `slots` of the cache at the addresses of the pages from `page`, with one call.
+    private func mapSlots(_ slots: Range<Int>, at page: Int, _ protection: Protection, populate: Bool) {
+        let start = monotonicNanoseconds()
+        space.mapShared(firstPage: page, count: slots.count, protection, fd: cache.fd,
+                        fileOffset: slots.lowerBound * pageSize, populate: populate)
+        statistics.protectionNanoseconds &+= monotonicNanoseconds() &- start
+        statistics.protectionCalls += 1
     }
 
     private func countFetch(_ page: Int, count: Int, since start: UInt64) {

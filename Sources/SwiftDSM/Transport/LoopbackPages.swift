@@ -18,6 +18,10 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
     /// The home of each gathered fetch, in order (room reserved: the fetches run in the
     /// fault handler, which tests check allocates nothing).
     private(set) var gatheredHomes: [Int] = []
+    /// When set, a fetch does as a path that waits for its reply: it runs the caller's
+    /// `meanwhile` work, then `inFlight` (where a test looks at the page), then copies.
+    var waitsForReplies = false
+    var inFlight: (() -> Void)?
 
     init(length: Int) {
         self.length = length
@@ -31,6 +35,16 @@ final class LoopbackPages: PageFetcher, DiffSink, TransportPart {
         memcpy(destination, homes + offset, length)
         fetches += 1
         fetchedBytes += length
+    }
+
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool {
+        if waitsForReplies {
+            meanwhile()
+            inFlight?()
+        }
+        fetch(home: home, offset: offset, length: length, into: destination)
+        return waitsForReplies
     }
 
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {

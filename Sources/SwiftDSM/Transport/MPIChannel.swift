@@ -58,12 +58,13 @@ final class MPIChannel: MessageChannel, @unchecked Sendable {
     }
 
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
-              into buffer: UnsafeMutableRawBufferPointer) -> Int {
+              into buffer: UnsafeMutableRawBufferPointer, meanwhile: () -> Void) -> Int {
         var pending: MPI_Request? = cmpi_request_null()
         // Post the receive first so the reply lands straight in the buffer.
         mpiCheck(MPI_Irecv(buffer.baseAddress, Int32(buffer.count), cmpi_byte(), Int32(destination), replyTag,
                            cluster.replyComm, &pending), "MPI_Irecv (reply from rank \(destination))")
         send(request, tag: Tag.request, to: destination)
+        meanwhile()
         var status = MPI_Status()
         var done: Int32 = 0
         var backoff = paced(.transfer)

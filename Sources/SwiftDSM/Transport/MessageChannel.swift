@@ -10,11 +10,12 @@ protocol MessageChannel: AnyObject, Sendable {
     /// this one included). Any thread may send; the parts may be reused on return.
     func send(_ parts: [UnsafeRawBufferPointer], tag: Int32, to destination: Int)
 
-    /// Sends `request` to `destination`'s service thread and receives its reply with
-    /// `replyTag` into `buffer`. Returns the reply's length (at most `buffer.count`: a longer
-    /// reply is malformed and stops the job).
+    /// Sends `request` to `destination`'s service thread, runs `meanwhile` (work that needs
+    /// no reply, done while the reply is on its way), and receives the reply with `replyTag`
+    /// into `buffer`. Returns the reply's length (at most `buffer.count`: a longer reply is
+    /// malformed and stops the job).
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
-              into buffer: UnsafeMutableRawBufferPointer) -> Int
+              into buffer: UnsafeMutableRawBufferPointer, meanwhile: () -> Void) -> Int
 
     /// The next reply with `tag` from `source` (nil: from any rank), waiting for it.
     func receive(tag: Int32, from source: Int?) -> (source: Int, bytes: [UInt8])
@@ -60,4 +61,12 @@ extension MessageChannel {
 protocol SealingChannel: MessageChannel {
     var keys: JobKeys? { get }
     var hosts: [String] { get }
+}
+
+extension MessageChannel {
+    /// A call with nothing to do while the reply is on its way.
+    func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
+              into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        call(request, to: destination, replyTag: replyTag, into: buffer, meanwhile: {})
+    }
 }

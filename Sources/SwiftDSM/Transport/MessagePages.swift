@@ -23,16 +23,22 @@ final class MessagePages: PageFetcher, DiffSink, PageRefetching {
         awaitingAcknowledgement.reserveCapacity(64)
     }
 
-    /// The request is built on the stack: a fetch runs in the fault handler, which allocates nothing.
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        _ = fetch(home: home, offset: offset, length: length, into: destination, meanwhile: {})
+    }
+
+    /// The request is built on the stack: a fetch runs in the fault handler, which allocates nothing.
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool {
         var request = (RequestKind.fetchPages.rawValue.littleEndian, Int64(offset).littleEndian, Int64(length).littleEndian)
         let received = withUnsafeBytes(of: &request) { request in
             channel.call(request, to: home, replyTag: Tag.pageData,
-                         into: UnsafeMutableRawBufferPointer(start: destination, count: length))
+                         into: UnsafeMutableRawBufferPointer(start: destination, count: length), meanwhile: meanwhile)
         }
         if received != length {
             Fatal.stop("rank \(home) answered a fetch of \(length) bytes at \(offset) with \(received) bytes")
         }
+        return true
     }
 
     /// One request per `runsPerRequest` runs; the home answers each run with a message of its

@@ -6,6 +6,13 @@ protocol PageFetcher: AnyObject {
     /// when the bytes are there.
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer)
 
+    /// As `fetch(home:offset:length:into:)`, running `meanwhile` once while the bytes are on
+    /// their way (after the request went, before the wait): work that does not need them,
+    /// such as the mapping a fault makes for the page. Returns false, without running it,
+    /// where a fetch has no wait to fill (a copy from a mapped home, a flush that does all).
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool
+
     /// Copies every run of `runs` from `home` (each as `fetch` would), returning when all
     /// are there. Transports that can keep many in flight, or ask for all in one request, do.
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>)
@@ -25,6 +32,12 @@ struct FetchRun {
 }
 
 extension PageFetcher {
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool {
+        fetch(home: home, offset: offset, length: length, into: destination)
+        return false
+    }
+
     /// One fetch after another: where a fetch is a memcpy there is nothing to overlap.
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) {
         for run in runs { fetch(home: home, offset: run.offset, length: run.length, into: run.destination) }
@@ -114,6 +127,11 @@ final class PageTransport {
 
     func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
         fetcher.fetch(home: home, offset: offset, length: length, into: destination)
+    }
+
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool {
+        fetcher.fetch(home: home, offset: offset, length: length, into: destination, meanwhile: meanwhile)
     }
 
     func fetch(home: Int, runs: UnsafeBufferPointer<FetchRun>) { fetcher.fetch(home: home, runs: runs) }

@@ -55,8 +55,9 @@ final class UCXChannel: MessageChannel, @unchecked Sendable {
     // MARK: receiving
 
     func call(_ request: UnsafeRawBufferPointer, to destination: Int, replyTag: Int32,
-              into buffer: UnsafeMutableRawBufferPointer) -> Int {
+              into buffer: UnsafeMutableRawBufferPointer, meanwhile: () -> Void) -> Int {
         send([request], tag: Tag.request, to: destination)
+        meanwhile()
         return receive(tag: replyTag, from: destination, into: buffer)
     }
 

@@ -88,9 +88,14 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
         pageShift = store.pageShift
     }
 
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+        _ = fetch(home: home, offset: offset, length: length, into: destination, meanwhile: {})
+    }
+
     /// By get: the read notices go first, then the page; the fence makes the notices land
     /// before the read, in one wait. By request: the home sets them before it reads.
-    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer) {
+    func fetch(home: Int, offset: Int, length: Int, into destination: UnsafeMutableRawPointer,
+               meanwhile: () -> Void) -> Bool {
         if fetchesByRequest {
             cucx_fetch(node, Int32(home), destination, length, UInt64(offset))
             ThreadStatistics.current.pointee.rmaOperations &+= 1
@@ -100,7 +105,9 @@ final class UCXPages: PageFetcher, WholeWordSink, TransportPart {
             cucx_get(node, Int32(home), destination, length, UInt64(offset))
             ThreadStatistics.current.pointee.rmaOperations &+= 3
         }
+        meanwhile()
         wait(cucx_wait, "a page fetch")
+        return true
     }
 
     /// Every run in flight at once (the notices first, fenced, where the runs are gets),
