@@ -104,6 +104,17 @@ int cplatform_receive(int fd, void *buffer, size_t length, long *received) {
     return 0;
 }
 
+int cplatform_receive2(int fd, void *first, size_t first_length, void *second, size_t second_length,
+                       long *received) {
+    struct iovec parts[2] = {{.iov_base = first, .iov_len = first_length},
+                             {.iov_base = second, .iov_len = second_length}};
+    struct msghdr message = {.msg_iov = parts, .msg_iovlen = 2};
+    ssize_t result = recvmsg(fd, &message, MSG_DONTWAIT);
+    if (result < 0) return errno;
+    *received = (long)result;
+    return 0;
+}
+
 int cplatform_wait_fd(int fd, int for_writing, int timeout_ms, int *ready) {
     struct pollfd wait = {.fd = fd, .events = for_writing ? POLLOUT : POLLIN};
     int result = poll(&wait, 1, timeout_ms);

@@ -96,6 +96,44 @@ final class TCPLaneTests: XCTestCase {
         done.wait()
     }
 
+    /// `receiveReply`: a frame that is not the awaited reply is left whole for the usual
+    /// reads; the awaited reply is read with its payload straight into the caller's buffer
+    /// (a large one, arriving in parts); a shorter reply whose read took the start of the
+    /// next frame leaves that frame whole.
+    func testAnAwaitedReplyIsReadStraightIntoTheCallersBufferAndOthersAreLeftWhole() throws {
+        let page = pattern(200_000, seed: 3)
+        let short = pattern(100, seed: 4)
+        let other = pattern(5_000, seed: 6)
+        let destination = UnsafeMutableRawBufferPointer.allocate(byteCount: page.count, alignment: 8)
+        defer { destination.deallocate() }
+        let fd = receiver.fd
+        let wait = { () throws(TCPLane.Failure) in _ = poll_readable(fd) }
+        func awaitReply(_ tag: Int32) throws -> Int? {
+            while true {
+                XCTAssertTrue(receiver.readsRepliesDirectly)
+                _ = poll_readable(fd)
+                if let length = try receiver.receiveReply(tag: tag, into: destination, waiting: wait) { return length }
+                if !receiver.readsRepliesDirectly { return nil }  // something else came
+            }
+        }
+        sendInBackground([(Tag.diffAcknowledgement, [other])]).wait()
+        XCTAssertNil(try awaitReply(Tag.pageData), "an acknowledgement is not the page awaited")
+        let first = try nextFrame()
+        XCTAssertEqual(first.tag, Tag.diffAcknowledgement)
+        XCTAssertEqual(first.bytes, other, "a frame that was not the awaited reply is read whole the usual way")
+
+        let done = sendInBackground([(Tag.pageData, [page]), (Tag.pageData, [short]), (Tag.diffAcknowledgement, [other])])
+        XCTAssertEqual(try awaitReply(Tag.pageData), page.count)
+        XCTAssertEqual([UInt8](destination), page)
+        done.wait()  // the rest is in the socket now: the next read takes more than the short reply
+        XCTAssertEqual(try awaitReply(Tag.pageData), short.count)
+        XCTAssertEqual([UInt8](destination[0..<short.count]), short)
+        XCTAssertFalse(receiver.readsRepliesDirectly, "the next frame's start was kept in the lane's buffer")
+        let last = try nextFrame()
+        XCTAssertEqual(last.tag, Tag.diffAcknowledgement)
+        XCTAssertEqual(last.bytes, other, "the frame after the short reply is intact")
+    }
+
     func testACorruptHeaderIsMalformed() throws {
         sender.sendCorruptFrameForTesting()
         _ = poll_readable(receiver.fd)

@@ -113,6 +113,11 @@ int cplatform_sendv(int fd, const void *iov, int count, long *sent);
 /// recv with MSG_DONTWAIT, the bytes read into `received` (0 at the end of the stream).
 /// Returns 0 or errno (EAGAIN when nothing is there).
 int cplatform_receive(int fd, void *buffer, size_t length, long *received);
+/// recvmsg with MSG_DONTWAIT of at most `first_length` bytes into `first`, then
+/// `second_length` into `second`; the bytes read into `received` (0 at the end of the
+/// stream). Returns 0 or errno (EAGAIN when nothing is there).
+int cplatform_receive2(int fd, void *first, size_t first_length, void *second, size_t second_length,
+                       long *received);
 
 /// Waits for one descriptor to be readable or writable; `ready` is 1, or 0 when
 /// `timeout_ms` passed. Returns 0 or errno (EINTR included).

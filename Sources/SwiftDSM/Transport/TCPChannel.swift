@@ -111,8 +111,10 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
         return receive(tag: replyTag, from: destination, into: buffer)
     }
 
-    /// Straight from the lane's buffer into `buffer`, unless the reply came before, to a
-    /// thread waiting for another (then from where that thread kept it).
+    /// Straight from the socket into `buffer` when the reply is the lane's next frame
+    /// (`TCPLane.receiveReply`); else from the lane's buffer, or, if the reply came before,
+    /// to a thread waiting for another, from where that thread kept it. Bytes of `buffer`
+    /// past the reply may change.
     func receive(tag replyTag: Int32, from source: Int, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         let lane = asking[source]
         return receiving.withLock { stash -> Int in
@@ -121,6 +123,15 @@ final class TCPChannel: SealingChannel, @unchecked Sendable {
                 return copy(frame.bytes, from: lane, into: buffer)
             }
             while true {
+                if lane.readsRepliesDirectly {
+                    do throws(TCPLane.Failure) {
+                        try waitReadable(lane)
+                        let waiting = { () throws(TCPLane.Failure) in try self.waitReadable(lane) }
+                        if let length = try lane.receiveReply(tag: replyTag, into: buffer, waiting: waiting) { return length }
+                    } catch {
+                        failed(lane, error)
+                    }
+                }
                 let header = next(on: lane)
                 guard header.tag == replyTag else {
                     keep(take(on: lane), in: &stash, from: lane)

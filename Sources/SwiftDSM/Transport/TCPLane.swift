@@ -189,6 +189,68 @@ final class TCPLane: @unchecked Sendable {
         return Frame(header: header, payload: payload)
     }
 
+    /// Whether `receiveReply` can read the next frame: nothing is buffered, and no codec opens frames.
+    var readsRepliesDirectly: Bool { codec == nil && head == tail }
+
+    /// Reads the next frame with one `recvmsg`, its header into the lane's buffer and its
+    /// payload straight into `buffer`, if it is a reply of `tag` that fits: then finishes
+    /// it and returns its length (bytes of `buffer` past it may have changed). Otherwise
+    /// (another frame, a partial header, nothing yet) what was read ends up in the lane's
+    /// buffer as `fill` would leave it, and nil says to read on the usual way. Saves a
+    /// fetch the copy of its page out of the lane's buffer.
+    func receiveReply(tag: Int32, into buffer: UnsafeMutableRawBufferPointer,
+                      waiting wait: () throws(Failure) -> Void) throws(Failure) -> Int? {
+        let headerLength = FrameHeader.length
+        guard readsRepliesDirectly, buffer.count > 0, buffer.count <= capacity - headerLength else { return nil }
+        head = 0
+        tail = 0
+        var count = 0
+        while true {
+            let error = cplatform_receive2(fd, storage, headerLength, buffer.baseAddress, buffer.count, &count)
+            if error == 0 && count == 0 { throw .closed }
+            if error == 0 { break }
+            if error == EINTR { continue }
+            if error == EAGAIN || error == EWOULDBLOCK { return nil }
+            throw error == ECONNRESET ? .closed : .system(error)
+        }
+        let inBuffer = max(count - headerLength, 0)
+        tail = count - inBuffer
+        guard tail == headerLength, let header = try peekHeader(), header.tag == tag,
+              header.payloadLength <= buffer.count else {
+            // Not the awaited reply: its bytes go where `fill` would have put them.
+            memcpy(storage + tail, buffer.baseAddress!, inBuffer)
+            tail += inBuffer
+            return nil
+        }
+        // Bytes past the payload begin the next frame.
+        let extra = max(inBuffer - header.payloadLength, 0)
+        head = 0
+        tail = extra
+        memcpy(storage, buffer.baseAddress! + header.payloadLength, extra)
+        receiveSequence &+= 1
+        try receive(into: buffer.baseAddress!, holding: inBuffer - extra, until: header.payloadLength, waiting: wait)
+        ThreadStatistics.received(bytes: header.payloadLength)
+        return header.payloadLength
+    }
+
+    /// Reads from the socket into `buffer`, which holds `received` bytes, until it holds `length`.
+    private func receive(into buffer: UnsafeMutableRawPointer, holding received: Int, until length: Int,
+                         waiting wait: () throws(Failure) -> Void) throws(Failure) {
+        var received = received
+        while received < length {
+            var count = 0
+            let error = cplatform_receive(fd, buffer + received, length - received, &count)
+            if error == 0 && count > 0 {
+                received += count
+                continue
+            }
+            if error == 0 { throw .closed }
+            if error == EINTR { continue }
+            guard error == EAGAIN || error == EWOULDBLOCK else { throw error == ECONNRESET ? .closed : .system(error) }
+            try wait()
+        }
+    }
+
     /// Consumes the frame whose header `peekHeader` just returned, moving its payload into
     /// `buffer` (which must hold it): what is buffered is copied, the rest read straight in.
     func receivePayload(of header: FrameHeader, into buffer: UnsafeMutableRawPointer,
@@ -212,19 +274,7 @@ final class TCPLane: @unchecked Sendable {
         let buffered = min(tail - head, header.payloadLength)
         memcpy(buffer, storage + head, buffered)
         head += buffered
-        var received = buffered
-        while received < header.payloadLength {
-            var count = 0
-            let error = cplatform_receive(fd, buffer + received, header.payloadLength - received, &count)
-            if error == 0 && count > 0 {
-                received += count
-                continue
-            }
-            if error == 0 { throw .closed }
-            if error == EINTR { continue }
-            guard error == EAGAIN || error == EWOULDBLOCK else { throw error == ECONNRESET ? .closed : .system(error) }
-            try wait()
-        }
+        try receive(into: buffer, holding: buffered, until: header.payloadLength, waiting: wait)
         if head == tail { head = 0; tail = 0 }
         ThreadStatistics.received(bytes: header.payloadLength)
     }
