@@ -407,10 +407,7 @@ final class CoherenceEngine {
     }
 
     private func fetch(_ page: Int, count: Int, into destination: UnsafeMutableRawPointer) {
-        let start = monotonicNanoseconds()
-        transport.fetch(home: Int(table.home[page]), offset: page << pageShift, length: count << pageShift,
-                        into: destination)
-        countFetch(page, count: count, since: start)
+        _ = fetch(page, count: count, into: destination) {}
     }
 
     /// As `fetch(_:count:into:)`, running `meanwhile` while the bytes are on their way where
