@@ -252,11 +252,14 @@ final class CoherenceEngineTests: XCTestCase {
         XCTAssertEqual(homeWords[2 * perPage + 9], 4242, "the write in the window was lost")
     }
 
-    /// Where a fetch waits for its reply, a short run is mapped while the bytes are on their
-    /// way, inaccessible, and opened after: the page is `---s` in /proc/self/maps during the
-    /// fetch, then readable (a read) or writable with a twin (a write), with the home's data.
-    func testAShortRunIsMappedInaccessibleWhileItsBytesAreOnTheirWay() {
-        start(cachePages: 16, prefetchPages: 1)
+    /// Where a fetch waits for its reply, the run is mapped while the bytes are on their way,
+    /// inaccessible, and opened after: during the fetch /proc/self/maps shows the page as
+    /// the cache's file with no access, then it is readable (a read run, of any length) or
+    /// writable with a twin (a write run of fewer than 4 pages), with the home's data. A write
+    /// run of 4 is mapped after the fetch, pre-filled: during its fetch the page is still
+    /// where an uncached page lies (the page store's file, with no access).
+    func testARunIsMappedInaccessibleWhileItsBytesAreOnTheirWay() {
+        start(cachePages: 16, prefetchPages: 4)
         transport.waitsForReplies = true
         let maps = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 8)
         defer { maps.deallocate() }
@@ -272,30 +275,40 @@ final class CoherenceEngineTests: XCTestCase {
             }
             close(fd)
         }
-        func permissions(ofPage page: Int) -> String? {
+        /// The page's access and the file it maps ("cache", "store"), as the fetch saw them.
+        func mapping(ofPage page: Int) -> String? {
             let address = UInt(bitPattern: space.address(ofPage: page))
             let text = String(decoding: UnsafeRawBufferPointer(rebasing: maps[0..<mapsLength]), as: UTF8.self)
             for line in text.split(separator: "\n") {
                 let fields = line.split(separator: " ")
                 let range = fields[0].split(separator: "-").map { UInt($0, radix: 16)! }
-                if range[0] <= address && address < range[1] { return String(fields[1]) }
+                guard range[0] <= address && address < range[1] else { continue }
+                let file = line.contains("swiftdsm-cache") ? "cache" : line.contains("swiftdsm-pages") ? "store" : "other"
+                return "\(fields[1]) \(file)"
             }
             return nil
         }
         homeWords[3 * wordsPerPage + 5] = 42
-        homeWords[7 * wordsPerPage + 3] = 9
+        homeWords[6 * wordsPerPage + 1] = 43
+        homeWords[31 * wordsPerPage + 3] = 9
+        homeWords[20 * wordsPerPage + 3] = 10
         let protectionCalls = engine.statistics.protectionCalls
-        XCTAssertEqual(words[3 * wordsPerPage + 5], 42)
-        XCTAssertEqual(permissions(ofPage: 3), "---s", "mapped, inaccessible, during the fetch")
+        XCTAssertEqual(words[3 * wordsPerPage + 5], 42)  // a read run, pages 3..<7
+        XCTAssertEqual(mapping(ofPage: 3), "---s cache", "mapped, inaccessible, during the fetch")
         XCTAssertEqual(engine.statistics.protectionCalls, protectionCalls + 2, "the mapping, then its opening")
-        words[7 * wordsPerPage] = 5  // a write fault on an uncached page: fetched, twinned, opened writable
-        XCTAssertEqual(permissions(ofPage: 7), "---s")
-        XCTAssertEqual(words[7 * wordsPerPage + 3], 9)
+        XCTAssertEqual(words[6 * wordsPerPage + 1], 43, "the run's last page")
+        words[31 * wordsPerPage] = 5  // a write run of 1 (page 32 is homed here): twinned, opened writable
+        XCTAssertEqual(mapping(ofPage: 31), "---s cache")
+        XCTAssertEqual(words[31 * wordsPerPage + 3], 9)
+        words[20 * wordsPerPage] = 6  // a write run of 4, pages 20..<24
+        XCTAssertEqual(mapping(ofPage: 20), "---s store", "not mapped yet during the fetch")
+        XCTAssertEqual(words[20 * wordsPerPage + 3], 10)
         XCTAssertEqual(engine.statistics.readFaults, 1)
-        XCTAssertEqual(engine.statistics.writeFaults, 1)
+        XCTAssertEqual(engine.statistics.writeFaults, 2)
         _ = engine.endInterval(atBarrier: false)
-        XCTAssertEqual(homeWords[7 * wordsPerPage], 5, "the write reached its home (its twin was made)")
-        XCTAssertEqual(homeWords[7 * wordsPerPage + 3], 9)
+        XCTAssertEqual(homeWords[31 * wordsPerPage], 5, "the write reached its home (its twin was made)")
+        XCTAssertEqual(homeWords[31 * wordsPerPage + 3], 9)
+        XCTAssertEqual(homeWords[20 * wordsPerPage], 6)
         transport.inFlight = nil
     }
 
