@@ -285,18 +285,18 @@ final class CoherenceEngine {
     /// Where the transport waits for the bytes, the run is mapped meanwhile, inaccessible
     /// (another thread touching it waits in its own fault), and opened once they are there.
     /// Measured across 2 hosts: the mmap, 3.3-3.8 us, hides in a 17 us fetch; opening the
-    /// untouched mapping takes 1.1-1.3 us, where the mmap after the fetch took 4.0. Reads
-    /// need no pre-filling then: a read's minor fault maps the resident pages around it
-    /// (16 at a time), so opening and reading 16 pages took 5.2-5.6 us against 13-16 for a
-    /// pre-filled mmap. Writes fault page by page: a write run of 4 or more is mapped after
-    /// the fetch, pre-filled (`populate`), as where nothing is waited for.
+    /// untouched mapping takes 1.1-1.3 us, where the mmap after the fetch took 4.0.
+    /// A read run is never pre-filled: a read's minor fault maps the resident pages around
+    /// it (16 at a time), so reading 16 freshly opened pages took 5.2-5.6 us against 13-16
+    /// for a pre-filled mmap. Writes fault page by page: a write run of 4 or more is
+    /// pre-filled (`populate`), and so mapped after the fetch.
     private func fetchIntoNewSlots(_ page: Int, limit: Int, _ protection: Protection) -> Int {
         let wanted = run(from: page, in: .uncached, sameHome: true, limit: limit)
         let slots = takeSlots(wanted)
         let count = slots.count
-        let populate = count >= 4
+        let populate = protection == .readWrite && count >= 4
         var premapped = false
-        if protection == .read || !populate {
+        if !populate {
             premapped = fetch(page, count: count, into: cache.slotAddress(slots.lowerBound)) {
                 mapSlots(slots, at: page, .none, populate: false)
             }
