@@ -64,14 +64,6 @@ int cplatform_punch_hole(int fd, int64_t offset, int64_t length) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)length) == 0 ? 0 : errno;
 }
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-
-int cplatform_populate_read(void *address, size_t length) {
-    return madvise(address, length, MADV_POPULATE_READ) == 0 ? 0 : errno;
-}
-
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif

@@ -62,10 +62,6 @@ int cplatform_map_shared(size_t length, int fd, int64_t offset, void **address);
 /// Frees the file pages of [offset, offset+length) (fallocate PUNCH_HOLE | KEEP_SIZE). Returns 0 or errno.
 int cplatform_punch_hole(int fd, int64_t offset, int64_t length);
 
-/// Fills the page-table entries of [address, address+length) for reading
-/// (MADV_POPULATE_READ), so the accesses that follow take no minor faults. Returns 0 or errno.
-int cplatform_populate_read(void *address, size_t length);
-
 /// Allocates and maps the pages of [address, address+length) for writing
 /// (MADV_POPULATE_WRITE): one call instead of a fault per page. Returns 0 or errno.
 int cplatform_populate_write(void *address, size_t length);

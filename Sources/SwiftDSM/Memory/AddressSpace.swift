@@ -97,12 +97,6 @@ extension AddressSpace {
         if code != 0 { mappingFailure("mprotect", code) }
     }
 
-    /// Pre-fills page-table entries of a freshly opened run, instead of one minor fault per page.
-    /// Best effort: kernels before 5.14 lack it, and the accesses then fault in as usual.
-    func populateForReading(firstPage: Int, count: Int) {
-        _ = cplatform_populate_read(address(ofPage: firstPage), count << pageShift)
-    }
-
     func unmapToReserved(firstPage: Int, count: Int) {
         let code = cplatform_unmap_to_reserved(address(ofPage: firstPage), count << pageShift)
         if code != 0 { mappingFailure("mmap (unmap)", code) }
