@@ -75,6 +75,15 @@ final class CollectiveLinksTests: XCTestCase {
         }
     }
 
+    /// A frame shorter than the round's is refused once its header is in, not waited out.
+    func testAShorterFrameIsMalformedWithoutWaitingForMore() throws {
+        try send(pattern(50, seed: 7), from: zero, to: 1)
+        XCTAssertThrowsError(try receive(96, at: one, from: 0)) { error in
+            guard case CollectiveLinks.Failure.malformed(let problem) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(problem.contains("50 bytes where 96 were due"), problem)
+        }
+    }
+
     func testBytesThatAreNoFrameAreMalformed() {
         let garbage = pattern(8 + 64, seed: 6)
         XCTAssertEqual(garbage.withUnsafeBytes { write(zeroFD, $0.baseAddress, $0.count) }, garbage.count)

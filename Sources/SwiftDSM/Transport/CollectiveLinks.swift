@@ -28,12 +28,11 @@ final class CollectiveLinks: @unchecked Sendable {
     private let hosts: [String]
     /// Drives MPI's progress while a rank waits here (see `longestPollMilliseconds`).
     private let progressMPI: () -> Void
-    /// Header and payload of the frame being read.
-    private var incoming = UnsafeMutableRawPointer.allocate(byteCount: 1 << 12, alignment: 8)
-    private var incomingCapacity = 1 << 12
-    /// The frame being sent: its header, and the vectors of header and payload (reused: a
-    /// barrier allocates nothing).
+    /// The header of the frame being sent, and of the one being read (its payload goes
+    /// straight to the caller's buffer).
     private let header = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
+    private let incoming = UnsafeMutableRawPointer.allocate(byteCount: CollectiveLinks.headerBytes, alignment: 8)
+    /// The vectors of the frame being sent (reused: a barrier allocates nothing).
     private let vectors = UnsafeMutablePointer<iovec>.allocate(capacity: 2)
 
     private static let magic: UInt32 = 0x4B4C_4344  // "DCLK" in memory order
@@ -118,23 +117,25 @@ final class CollectiveLinks: @unchecked Sendable {
         }
     }
 
-    /// Reads `rank`'s next frame, which must hold `payload.count` bytes, into `payload`.
+    /// Reads `rank`'s next frame, which must hold `payload.count` bytes: its header into
+    /// `incoming`, its payload into `payload`.
     func receive(_ payload: UnsafeMutableRawBufferPointer, from rank: Int) throws(Failure) {
         let total = Self.headerBytes + payload.count
-        if incomingCapacity < total {
-            incoming.deallocate()
-            incoming = .allocate(byteCount: total, alignment: 8)
-            incomingCapacity = total
-        }
         var received = 0
         var backoff = Backoff().boundedInTime()
         var pollMilliseconds: Int32 = 1
         // Exactly this frame's bytes: the peer's next frame may already follow it.
         while received < total {
             var count = 0
-            let code = cplatform_receive(fds[rank], incoming + received, total - received, &count)
+            let code = received < Self.headerBytes
+                ? cplatform_receive2(fds[rank], incoming + received, Self.headerBytes - received,
+                                     payload.baseAddress, payload.count, &count)
+                : cplatform_receive(fds[rank], payload.baseAddress! + (received - Self.headerBytes), total - received, &count)
             if code == 0 && count == 0 { throw .lost(nil) }
             if code == 0 {
+                // The header is checked as soon as it is in: a shorter frame must not leave
+                // this rank waiting for bytes that will not come.
+                if received < Self.headerBytes && received + count >= Self.headerBytes { try checkHeader(payload.count) }
                 received += count
                 continue
             }
@@ -151,11 +152,14 @@ final class CollectiveLinks: @unchecked Sendable {
                 pollMilliseconds = min(pollMilliseconds * 2, Self.longestPollMilliseconds)
             }
         }
+    }
+
+    /// The header in `incoming` must be a frame of `expected` payload bytes.
+    private func checkHeader(_ expected: Int) throws(Failure) {
         let magic = UInt32(littleEndian: incoming.loadUnaligned(as: UInt32.self))
         let length = UInt32(littleEndian: incoming.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-        guard magic == Self.magic, Int(length) == payload.count else {
-            throw .malformed("magic \(String(magic, radix: 16)), \(length) bytes where \(payload.count) were due")
+        guard magic == Self.magic, Int(length) == expected else {
+            throw .malformed("magic \(String(magic, radix: 16)), \(length) bytes where \(expected) were due")
         }
-        if payload.count > 0 { payload.baseAddress!.copyMemory(from: incoming + Self.headerBytes, byteCount: payload.count) }
     }
 }

@@ -224,7 +224,6 @@ final class TCPLane: @unchecked Sendable {
         }
         // Bytes past the payload begin the next frame.
         let extra = max(inBuffer - header.payloadLength, 0)
-        head = 0
         tail = extra
         memcpy(storage, buffer.baseAddress! + header.payloadLength, extra)
         receiveSequence &+= 1
