@@ -55,7 +55,9 @@ final class MGLevel {
 /// the neighbour planes it needs. Going from the finest replicated level's parent down, each
 /// rank restricts its own slab into its planes of the coarse grid, publishes them in a
 /// gather slab, and after a barrier assembles the whole coarse grid; below that everything
-/// is private and computed redundantly. Norms go through Collectives.
+/// is private and computed redundantly. Norms go through Collectives. Where an operator is
+/// followed by resid, the two run in one sweep over the planes (MG streams its fine grid
+/// from memory, so each sweep saved is time saved), with NPB's arithmetic unchanged.
 final class MGBenchmark {
     let context: RunContext
     let parameters: MGParameters
@@ -75,6 +77,10 @@ final class MGBenchmark {
     var haloTurn = 0
     var gatherTurn = 0
     var exchanges = 0
+    /// Seconds in the halo and gather exchanges (publishing, barrier, pulling), and of them
+    /// in their barriers, for --progress.
+    var exchangeSeconds = 0.0
+    var barrierSeconds = 0.0
 
     init(_ context: RunContext) {
         self.context = context
@@ -127,21 +133,31 @@ final class MGBenchmark {
 
     /// comm3: all ghost layers of `array` at `level`.
     func comm3(_ array: UnsafeMutablePointer<Double>, _ level: MGLevel) {
+        periodicXY(array, level, planes: 1...(level.n3 - 2))
+        exchangeGhostPlanes(array, level)
+    }
+
+    /// The ghost planes of `array` (i3 = 0 and n3 - 1), from the neighbours' interior planes
+    /// (or this rank's own, periodically); their i1 and i2 ghosts must be set already.
+    func exchangeGhostPlanes(_ array: UnsafeMutablePointer<Double>, _ level: MGLevel) {
         let n3 = level.n3, plane = level.plane
-        periodicXY(array, level, planes: 1...(n3 - 2))
         let bytes = plane * 8
         if !level.distributed {
             memcpy(array, array + (n3 - 2) * plane, bytes)
             memcpy(array + (n3 - 1) * plane, array + plane, bytes)
             return
         }
+        let exchangeStart = wallSeconds()
+        defer { exchangeSeconds += wallSeconds() - exchangeStart }
         let board = halo!
         let mine = board.slab(rank, buffer: haloTurn)
         board.prepareWrite(mine, bytes: bytes)
         memcpy(mine, array + plane, bytes)
         board.prepareWrite(mine + halfSlab, bytes: bytes)
         memcpy(mine + halfSlab, array + (n3 - 2) * plane, bytes)
+        let barrierStart = wallSeconds()
         context.dsm.barrier()
+        barrierSeconds += wallSeconds() - barrierStart
         let lower = (rank - 1 + ranks) % ranks
         let upper = (rank + 1) % ranks
         readShared(context.dsm, array, board.slab(lower, buffer: haloTurn) + halfSlab, bytes)
@@ -152,53 +168,86 @@ final class MGBenchmark {
 
     // MARK: operators
 
+    /// r = v - A u, then r's ghosts.
     func resid(_ u: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
                _ r: UnsafeMutablePointer<Double>, _ level: MGLevel) {
-        let n1 = level.n1, n2 = level.n2, n3 = level.n3, plane = level.plane
-        let a0 = a.0, a2 = a.2, a3 = a.3
-        let u1 = scratch1, u2 = scratch2
-        for i3 in 1..<(n3 - 1) {
-            for i2 in 1..<(n2 - 1) {
-                let c = i2 * n1 + i3 * plane
-                let ym = u + (c - n1), yp = u + (c + n1), zm = u + (c - plane), zp = u + (c + plane)
-                let zmym = u + (c - plane - n1), zmyp = u + (c - plane + n1)
-                let zpym = u + (c + plane - n1), zpyp = u + (c + plane + n1)
-                for i1 in 0..<n1 {
-                    u1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
-                    u2[i1] = zmym[i1] + zmyp[i1] + zpym[i1] + zpyp[i1]
-                }
-                let uc = u + c, vc = v + c, rc = r + c
-                for i1 in 1..<(n1 - 1) {
-                    rc[i1] = vc[i1] - a0 * uc[i1] - a2 * (u2[i1] + u1[i1 - 1] + u1[i1 + 1])
-                        - a3 * (u2[i1 - 1] + u2[i1 + 1])
-                }
-            }
-        }
+        for i3 in 1..<(level.n3 - 1) { residPlane(u, v, r, level, i3) }
         comm3(r, level)
     }
 
-    func psinv(_ r: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>, _ level: MGLevel) {
-        let n1 = level.n1, n2 = level.n2, n3 = level.n3, plane = level.plane
-        let c0 = c.0, c1 = c.1, c2 = c.2
-        let r1 = scratch1, r2 = scratch2
-        for i3 in 1..<(n3 - 1) {
-            for i2 in 1..<(n2 - 1) {
-                let c = i2 * n1 + i3 * plane
-                let ym = r + (c - n1), yp = r + (c + n1), zm = r + (c - plane), zp = r + (c + plane)
-                let zmym = r + (c - plane - n1), zmyp = r + (c - plane + n1)
-                let zpym = r + (c + plane - n1), zpyp = r + (c + plane + n1)
-                for i1 in 0..<n1 {
-                    r1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
-                    r2[i1] = zmym[i1] + zpym[i1] + zmyp[i1] + zpyp[i1]
-                }
-                let uc = u + c, rc = r + c
-                for i1 in 1..<(n1 - 1) {
-                    uc[i1] = uc[i1] + c0 * rc[i1] + c1 * (rc[i1 - 1] + rc[i1 + 1] + r1[i1])
-                        + c2 * (r2[i1] + r1[i1 - 1] + r1[i1 + 1])
-                }
+    /// Plane i3 of resid; reads planes i3 - 1 ... i3 + 1 of u.
+    @inline(__always)
+    func residPlane(_ u: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
+                    _ r: UnsafeMutablePointer<Double>, _ level: MGLevel, _ i3: Int) {
+        let n1 = level.n1, n2 = level.n2, plane = level.plane
+        let a0 = a.0, a2 = a.2, a3 = a.3
+        let u1 = scratch1, u2 = scratch2
+        for i2 in 1..<(n2 - 1) {
+            let c = i2 * n1 + i3 * plane
+            let ym = u + (c - n1), yp = u + (c + n1), zm = u + (c - plane), zp = u + (c + plane)
+            let zmym = u + (c - plane - n1), zmyp = u + (c - plane + n1)
+            let zpym = u + (c + plane - n1), zpyp = u + (c + plane + n1)
+            for i1 in 0..<n1 {
+                u1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
+                u2[i1] = zmym[i1] + zmyp[i1] + zpym[i1] + zpyp[i1]
+            }
+            let uc = u + c, vc = v + c, rc = r + c
+            for i1 in 1..<(n1 - 1) {
+                rc[i1] = vc[i1] - a0 * uc[i1] - a2 * (u2[i1] + u1[i1 - 1] + u1[i1 + 1])
+                    - a3 * (u2[i1 - 1] + u2[i1 + 1])
             }
         }
+    }
+
+    /// u = u + S r, then u's ghosts.
+    func psinv(_ r: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>, _ level: MGLevel) {
+        for i3 in 1..<(level.n3 - 1) { psinvPlane(r, u, level, i3) }
         comm3(u, level)
+    }
+
+    /// Plane i3 of psinv; reads planes i3 - 1 ... i3 + 1 of r.
+    @inline(__always)
+    func psinvPlane(_ r: UnsafeMutablePointer<Double>, _ u: UnsafeMutablePointer<Double>, _ level: MGLevel, _ i3: Int) {
+        let n1 = level.n1, n2 = level.n2, plane = level.plane
+        let c0 = c.0, c1 = c.1, c2 = c.2
+        let r1 = scratch1, r2 = scratch2
+        for i2 in 1..<(n2 - 1) {
+            let c = i2 * n1 + i3 * plane
+            let ym = r + (c - n1), yp = r + (c + n1), zm = r + (c - plane), zp = r + (c + plane)
+            let zmym = r + (c - plane - n1), zmyp = r + (c - plane + n1)
+            let zpym = r + (c + plane - n1), zpyp = r + (c + plane + n1)
+            for i1 in 0..<n1 {
+                r1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
+                r2[i1] = zmym[i1] + zpym[i1] + zmyp[i1] + zpyp[i1]
+            }
+            let uc = u + c, rc = r + c
+            for i1 in 1..<(n1 - 1) {
+                uc[i1] = uc[i1] + c0 * rc[i1] + c1 * (rc[i1 - 1] + rc[i1 + 1] + r1[i1])
+                    + c2 * (r2[i1] + r1[i1 - 1] + r1[i1 + 1])
+            }
+        }
+    }
+
+    /// psinv(r, u) then resid(u, v, r) at the top level, in one sweep over the planes: plane
+    /// i3 - 1 of the residual is computed as soon as plane i3 of u is smoothed, while the
+    /// planes it reads are still in cache, instead of in a second sweep that reads u (and
+    /// r, to overwrite it) from memory again. The residual of the two outer planes waits for
+    /// u's ghost planes. The same operations in the same order on every point as the two
+    /// calls: the results are bit for bit theirs.
+    func smoothThenResidual() {
+        let level = levels[lt]
+        let u = level.u, r = level.r
+        let last = level.n3 - 2
+        for i3 in 1...last {
+            psinvPlane(r, u, level, i3)
+            periodicXY(u, level, planes: i3...i3)
+            // Plane i3 - 1 of r is no longer read by psinv (plane i3 + 1 reads i3 ... i3 + 2).
+            if i3 >= 3 { residPlane(u, v, r, level, i3 - 1) }
+        }
+        exchangeGhostPlanes(u, level)
+        residPlane(u, v, r, level, 1)
+        if last > 1 { residPlane(u, v, r, level, last) }
+        comm3(r, level)
     }
 
     /// Restriction of fine `r` (m1k x m2k planes) into coarse `s` interior planes 1...m3j-2.
@@ -232,39 +281,39 @@ final class MGBenchmark {
         }
     }
 
-    /// Prolongation: adds the interpolation of coarse `z` (mm1 x mm2 x mm3, ghosts included)
-    /// to fine `u` (n1 x n2 planes), ghost planes included.
-    func interp(_ z: UnsafeMutablePointer<Double>, _ mm1: Int, _ mm2: Int, _ mm3: Int,
-                _ u: UnsafeMutablePointer<Double>, _ n1: Int, _ n2: Int) {
+    /// Prolongation (NPB's interp) from coarse plane i3 of `z` (mm1 x mm2 planes, ghosts
+    /// included): adds its interpolation to fine planes 2 i3 and 2 i3 + 1 of `u` (n1 x n2
+    /// planes; ghost rows and planes included).
+    @inline(__always)
+    func interpPlanes(_ z: UnsafeMutablePointer<Double>, _ mm1: Int, _ mm2: Int, _ i3: Int,
+                      _ u: UnsafeMutablePointer<Double>, _ n1: Int, _ n2: Int) {
         let pz = mm1 * mm2, pu = n1 * n2
         let z1 = scratch1, z2 = scratch2, z3 = scratch3
-        for i3 in 0..<(mm3 - 1) {
-            for i2 in 0..<(mm2 - 1) {
-                let zc = z + (i2 * mm1 + i3 * pz)
-                let zy = zc + mm1, zz = zc + pz, zzy = zc + pz + mm1
-                for i1 in 0..<mm1 {
-                    z1[i1] = zy[i1] + zc[i1]
-                    z2[i1] = zz[i1] + zc[i1]
-                    z3[i1] = zzy[i1] + zz[i1] + z1[i1]
-                }
-                let u00 = u + ((2 * i2) * n1 + (2 * i3) * pu)
-                let u10 = u00 + n1, u01 = u00 + pu, u11 = u00 + n1 + pu
-                for i1 in 0..<(mm1 - 1) {
-                    u00[2 * i1] += zc[i1]
-                    u00[2 * i1 + 1] += 0.5 * (zc[i1 + 1] + zc[i1])
-                }
-                for i1 in 0..<(mm1 - 1) {
-                    u10[2 * i1] += 0.5 * z1[i1]
-                    u10[2 * i1 + 1] += 0.25 * (z1[i1] + z1[i1 + 1])
-                }
-                for i1 in 0..<(mm1 - 1) {
-                    u01[2 * i1] += 0.5 * z2[i1]
-                    u01[2 * i1 + 1] += 0.25 * (z2[i1] + z2[i1 + 1])
-                }
-                for i1 in 0..<(mm1 - 1) {
-                    u11[2 * i1] += 0.25 * z3[i1]
-                    u11[2 * i1 + 1] += 0.125 * (z3[i1] + z3[i1 + 1])
-                }
+        for i2 in 0..<(mm2 - 1) {
+            let zc = z + (i2 * mm1 + i3 * pz)
+            let zy = zc + mm1, zz = zc + pz, zzy = zc + pz + mm1
+            for i1 in 0..<mm1 {
+                z1[i1] = zy[i1] + zc[i1]
+                z2[i1] = zz[i1] + zc[i1]
+                z3[i1] = zzy[i1] + zz[i1] + z1[i1]
+            }
+            let u00 = u + ((2 * i2) * n1 + (2 * i3) * pu)
+            let u10 = u00 + n1, u01 = u00 + pu, u11 = u00 + n1 + pu
+            for i1 in 0..<(mm1 - 1) {
+                u00[2 * i1] += zc[i1]
+                u00[2 * i1 + 1] += 0.5 * (zc[i1 + 1] + zc[i1])
+            }
+            for i1 in 0..<(mm1 - 1) {
+                u10[2 * i1] += 0.5 * z1[i1]
+                u10[2 * i1 + 1] += 0.25 * (z1[i1] + z1[i1 + 1])
+            }
+            for i1 in 0..<(mm1 - 1) {
+                u01[2 * i1] += 0.5 * z2[i1]
+                u01[2 * i1 + 1] += 0.25 * (z2[i1] + z2[i1 + 1])
+            }
+            for i1 in 0..<(mm1 - 1) {
+                u11[2 * i1] += 0.25 * z3[i1]
+                u11[2 * i1 + 1] += 0.125 * (z3[i1] + z3[i1 + 1])
             }
         }
     }
@@ -283,11 +332,15 @@ final class MGBenchmark {
         rprj3(fine.r, fine.n1, fine.n2, coarse.r + (first - 1) * coarse.plane, coarse.n1, coarse.n2, mine + 2)
         periodicXY(coarse.r, coarse, planes: first...(first + mine - 1))
         let bytes = mine * coarse.plane * 8
+        let exchangeStart = wallSeconds()
+        defer { exchangeSeconds += wallSeconds() - exchangeStart }
         let board = gather!
         let slab = board.slab(rank, buffer: gatherTurn)
         board.prepareWrite(slab, bytes: bytes)
         memcpy(slab, coarse.r + first * coarse.plane, bytes)
+        let barrierStart = wallSeconds()
         context.dsm.barrier()
+        barrierSeconds += wallSeconds() - barrierStart
         for source in 0..<ranks where source != rank {
             let theirFirst = source * mine + 1
             readShared(context.dsm, coarse.r + theirFirst * coarse.plane, board.slab(source, buffer: gatherTurn), bytes)
@@ -298,19 +351,39 @@ final class MGBenchmark {
         memcpy(coarse.r + (n3 - 1) * plane, coarse.r + plane, plane * 8)
     }
 
-    /// u at level k += interpolation of u at level k-1.
-    func prolongate(_ k: Int) {
+    /// Where level k's prolongation reads the coarse u, and how many of its planes (ghosts
+    /// included): all of it, or under a distributed level the part over this rank's planes.
+    func prolongationSource(_ k: Int) -> (UnsafeMutablePointer<Double>, Int) {
         let fine = levels[k], coarse = levels[k - 1]
-        if coarse.distributed || !fine.distributed {
-            interp(coarse.u, coarse.n1, coarse.n2, coarse.n3, fine.u, fine.n1, fine.n2)
-        } else {
-            let offset = fine.z0 / 2
-            interp(coarse.u + offset * coarse.plane, coarse.n1, coarse.n2, fine.planes / 2 + 2,
-                   fine.u, fine.n1, fine.n2)
-        }
+        if coarse.distributed || !fine.distributed { return (coarse.u, coarse.n3) }
+        return (coarse.u + fine.z0 / 2 * coarse.plane, fine.planes / 2 + 2)
     }
 
-    func mg3P() {
+    /// prolongate(k) then resid(u, v, r) at level k, in one sweep: plane i3 of the residual
+    /// is computed as soon as the interpolation has finished planes i3 - 1 ... i3 + 1 of u,
+    /// while they are in cache. The same operations in the same order on every point.
+    func prolongateThenResidual(_ k: Int, _ v: UnsafeMutablePointer<Double>) {
+        let level = levels[k], coarse = levels[k - 1]
+        let (z, planes) = prolongationSource(k)
+        let last = level.n3 - 2
+        var residual = 1  // the next plane of r to compute
+        for i3 in 0..<(planes - 1) {
+            interpPlanes(z, coarse.n1, coarse.n2, i3, level.u, level.n1, level.n2)
+            // u is final up to plane 2 i3 + 1, so r can be up to plane 2 i3.
+            while residual <= min(2 * i3, last) {
+                residPlane(level.u, v, level.r, level, residual)
+                residual += 1
+            }
+        }
+        while residual <= last {
+            residPlane(level.u, v, level.r, level, residual)
+            residual += 1
+        }
+        comm3(level.r, level)
+    }
+
+    /// NPB's mg3P (one V-cycle), then the residual r = v - A u that follows it every time.
+    func vCycleThenResidual() {
         for k in stride(from: lt, through: 2, by: -1) { restrict(k) }
         let bottom = levels[1]
         bottom.u.update(repeating: 0, count: bottom.count)
@@ -319,15 +392,12 @@ final class MGBenchmark {
             for k in 2..<lt {
                 let level = levels[k]
                 level.u.update(repeating: 0, count: level.count)
-                prolongate(k)
-                resid(level.u, level.r, level.r, level)
+                prolongateThenResidual(k, level.r)
                 psinv(level.r, level.u, level)
             }
         }
-        let top = levels[lt]
-        prolongate(lt)
-        resid(top.u, v, top.r, top)
-        psinv(top.r, top.u, top)
+        prolongateThenResidual(lt, v)
+        smoothThenResidual()
     }
 
     /// (L2 norm, max norm) of the top-level residual.
@@ -472,8 +542,7 @@ func runMG(_ context: RunContext) {
     mg.zran3()
     mg.resid(top.u, mg.v, top.r, top)
     _ = mg.norm2u3()
-    mg.mg3P()
-    mg.resid(top.u, mg.v, top.r, top)
+    mg.vCycleThenResidual()
     top.u.update(repeating: 0, count: top.count)
     mg.zran3()
     let initTime = Collectives.allreduce(wallSeconds() - initStart, .max)
@@ -481,18 +550,22 @@ func runMG(_ context: RunContext) {
     context.say("")
 
     context.dsm.barrier()
+    (mg.exchanges, mg.exchangeSeconds, mg.barrierSeconds) = (0, 0, 0)
     let start = wallSeconds()
     mg.resid(top.u, mg.v, top.r, top)
     _ = mg.norm2u3()
     for it in 1...parameters.nit {
         if it == 1 || it == parameters.nit || it % 5 == 0 { context.say("  iter " + pad(String(it), 3)) }
         let t0 = wallSeconds()
-        mg.mg3P()
-        mg.resid(top.u, mg.v, top.r, top)
+        mg.vCycleThenResidual()
         context.note("MG iteration \(it): \(String(format: "%.4f", wallSeconds() - t0)) s")
     }
     let (rnm2, _) = mg.norm2u3()
     let elapsed = Collectives.allreduce(wallSeconds() - start, .max)
+    if context.progress {
+        err(String(format: "[npb] MG rank %d: %d exchanges %.4f s, of which barriers %.4f s (timed part)",
+                   context.rank, mg.exchanges, mg.exchangeSeconds, mg.barrierSeconds))
+    }
     guard context.isRoot else { return }
 
     out("")
