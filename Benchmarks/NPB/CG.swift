@@ -179,6 +179,8 @@ final class CGBenchmark {
     let pFull: UnsafeMutablePointer<Double>
     var board: SlabBoard
     var turn = 0
+    /// Seconds in the exchanges, in their barriers, and in the allreduces, for --progress.
+    var times = (exchanges: 0.0, barriers: 0.0, reductions: 0.0)
 
     init(_ context: RunContext) {
         self.context = context
@@ -213,10 +215,14 @@ final class CGBenchmark {
     /// Completes pFull: this rank's slice is already in place; the others come from the board.
     func exchange() {
         guard ranks > 1 else { return }
+        let start = wallSeconds()
+        defer { times.exchanges += wallSeconds() - start }
         let mine = board.slab(rank, buffer: turn)
         board.prepareWrite(mine, bytes: rows * 8)
         memcpy(mine, pFull + firstRow, rows * 8)
+        let barrierStart = wallSeconds()
         context.dsm.barrier()
+        times.barriers += wallSeconds() - barrierStart
         for source in 0..<ranks where source != rank {
             let range = rowRanges[source]
             let destination = UnsafeMutableRawPointer(pFull + range.lowerBound)
@@ -261,6 +267,14 @@ final class CGBenchmark {
         }
     }
 
+    /// The sum of `value` over all ranks (timed for --progress).
+    @inline(__always)
+    func sum(_ value: Double) -> Double {
+        let start = wallSeconds()
+        defer { times.reductions += wallSeconds() - start }
+        return Collectives.allreduce(value, .sum)
+    }
+
     func conjugateGradient() -> Double {
         let rows = self.rows
         let x = self.x, z = self.z, r = self.r, q = self.q
@@ -273,13 +287,13 @@ final class CGBenchmark {
             p[j] = x[j]
             rho += x[j] * x[j]
         }
-        rho = Collectives.allreduce(rho, .sum)
+        rho = sum(rho)
         for _ in 1...25 {
             exchange()
             multiply(into: q)
             var d = 0.0
             for j in 0..<rows { d += p[j] * q[j] }
-            d = Collectives.allreduce(d, .sum)
+            d = sum(d)
             let alpha = rho / d
             let rho0 = rho
             var rhoLocal = 0.0
@@ -288,7 +302,7 @@ final class CGBenchmark {
                 r[j] -= alpha * q[j]
                 rhoLocal += r[j] * r[j]
             }
-            rho = Collectives.allreduce(rhoLocal, .sum)
+            rho = sum(rhoLocal)
             let beta = rho / rho0
             for j in 0..<rows { p[j] = r[j] + beta * p[j] }
         }
@@ -301,7 +315,7 @@ final class CGBenchmark {
             let d = x[j] - r[j]
             sum += d * d
         }
-        return Collectives.allreduce(sum, .sum).squareRoot()
+        return self.sum(sum).squareRoot()
     }
 
     /// One outer iteration: returns (rnorm, zeta) and replaces x by z / ||z||.
@@ -344,6 +358,7 @@ func runCG(_ context: RunContext) {
     context.say(" Initialization time = " + pad(String(format: "%.3f", initTime), 15) + " seconds")
 
     context.dsm.barrier()
+    benchmark.times = (0, 0, 0)
     let start = wallSeconds()
     var zeta = 0.0
     for it in 1...parameters.niter {
@@ -353,6 +368,11 @@ func runCG(_ context: RunContext) {
         context.say("    " + pad(String(it), 5) + "      " + fortranE(rnorm, 21, 14) + pad(String(format: "%.13f", zeta), 20))
     }
     let elapsed = Collectives.allreduce(wallSeconds() - start, .max)
+    if context.progress {
+        let t = benchmark.times
+        err(String(format: "[npb] CG rank %d: exchanges %.4f s, of which barriers %.4f s; sums %.4f s (timed part)",
+                   context.rank, t.exchanges, t.barriers, t.reductions))
+    }
     guard context.isRoot else { return }
 
     out(" Benchmark completed ")
