@@ -151,6 +151,27 @@ func makeCGRows(n: Int, nonzer: Int, shift: Double, firstRow: Int, lastRow: Int)
     return result
 }
 
+/// A matrix's column indices in the narrowest width that holds its order: 2 bytes up to
+/// 65,536 columns (classes S, W and A), 4 beyond. The product streams the matrix, 12 bytes
+/// a nonzero with 4-byte indices and 10 with 2-byte ones; class A measured 8% faster at
+/// np 1 and 20% at np 2 with them (BENCHMARKS).
+enum ColumnIndices {
+    case narrow(UnsafeMutablePointer<UInt16>)
+    case wide(UnsafeMutablePointer<Int32>)
+
+    init(_ columns: [Int32], columnCount: Int) {
+        if columnCount <= Int(UInt16.max) + 1 {
+            let narrow = UnsafeMutablePointer<UInt16>.allocate(capacity: max(columns.count, 1))
+            for (i, column) in columns.enumerated() { narrow[i] = UInt16(column) }
+            self = .narrow(narrow)
+        } else {
+            let wide = UnsafeMutablePointer<Int32>.allocate(capacity: max(columns.count, 1))
+            wide.initialize(from: columns, count: columns.count)
+            self = .wide(wide)
+        }
+    }
+}
+
 /// CG: the inverse power method with 25 CG steps per outer iteration. Rows are split in
 /// contiguous blocks; every rank holds its rows of x, z, r, q and p, plus a private copy of
 /// the whole p (or z) for its matrix-vector product. The exchange that completes that copy
@@ -168,7 +189,7 @@ final class CGBenchmark {
     let rows: Int
     let matrix: CSRRows
     let rowStart: UnsafeMutablePointer<Int32>
-    let column: UnsafeMutablePointer<Int32>
+    let columns: ColumnIndices
     let value: UnsafeMutablePointer<Double>
 
     let x: UnsafeMutablePointer<Double>
@@ -198,10 +219,10 @@ final class CGBenchmark {
         matrix = makeCGRows(n: na, nonzer: parameters.nonzer, shift: parameters.shift,
                             firstRow: mine.lowerBound, lastRow: mine.upperBound)
         rowStart = .allocate(capacity: rows + 1)
-        column = .allocate(capacity: max(matrix.column.count, 1))
         value = .allocate(capacity: max(matrix.value.count, 1))
         for i in 0...rows { rowStart[i] = matrix.rowStart[i] }
-        for i in 0..<matrix.column.count { column[i] = matrix.column[i]; value[i] = matrix.value[i] }
+        for i in 0..<matrix.value.count { value[i] = matrix.value[i] }
+        columns = ColumnIndices(matrix.column, columnCount: na)
         x = .allocate(capacity: max(rows, 1))
         z = .allocate(capacity: max(rows, 1))
         r = .allocate(capacity: max(rows, 1))
@@ -245,7 +266,16 @@ final class CGBenchmark {
 
     @inline(__always)
     func multiply(rows: Range<Int>, into result: UnsafeMutablePointer<Double>) {
-        let rowStart = self.rowStart, column = self.column, value = self.value, p = self.pFull
+        switch columns {
+        case .narrow(let column): multiply(rows: rows, column, into: result)
+        case .wide(let column): multiply(rows: rows, column, into: result)
+        }
+    }
+
+    @inline(__always)
+    func multiply<Index: BinaryInteger>(rows: Range<Int>, _ column: UnsafeMutablePointer<Index>,
+                                        into result: UnsafeMutablePointer<Double>) {
+        let rowStart = self.rowStart, value = self.value, p = self.pFull
         // Four partial sums a row, as NPB's own unrolled variants of this loop: one running
         // sum is a chain of dependent adds, which bounds the loop, not its loads.
         for j in rows {
