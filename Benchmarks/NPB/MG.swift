@@ -168,6 +168,21 @@ final class MGBenchmark {
 
     // MARK: operators
 
+    /// The two partial sums of resid and psinv for the row at offset c of `a` (NPB's u1 and
+    /// u2, r1 and r2, in its order of additions): `edges[i1]` of the four neighbours across
+    /// a face in i2 and i3, `corners[i1]` of the four across an edge between i2 and i3.
+    @inline(__always)
+    func neighbourSums(_ a: UnsafeMutablePointer<Double>, _ c: Int, _ n1: Int, _ plane: Int,
+                       into edges: UnsafeMutablePointer<Double>, _ corners: UnsafeMutablePointer<Double>) {
+        let ym = a + (c - n1), yp = a + (c + n1), zm = a + (c - plane), zp = a + (c + plane)
+        let zmym = a + (c - plane - n1), zmyp = a + (c - plane + n1)
+        let zpym = a + (c + plane - n1), zpyp = a + (c + plane + n1)
+        for i1 in 0..<n1 {
+            edges[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
+            corners[i1] = zmym[i1] + zmyp[i1] + zpym[i1] + zpyp[i1]
+        }
+    }
+
     /// r = v - A u, then r's ghosts.
     func resid(_ u: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
                _ r: UnsafeMutablePointer<Double>, _ level: MGLevel) {
@@ -184,13 +199,7 @@ final class MGBenchmark {
         let u1 = scratch1, u2 = scratch2
         for i2 in 1..<(n2 - 1) {
             let c = i2 * n1 + i3 * plane
-            let ym = u + (c - n1), yp = u + (c + n1), zm = u + (c - plane), zp = u + (c + plane)
-            let zmym = u + (c - plane - n1), zmyp = u + (c - plane + n1)
-            let zpym = u + (c + plane - n1), zpyp = u + (c + plane + n1)
-            for i1 in 0..<n1 {
-                u1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
-                u2[i1] = zmym[i1] + zmyp[i1] + zpym[i1] + zpyp[i1]
-            }
+            neighbourSums(u, c, n1, plane, into: u1, u2)
             let uc = u + c, vc = v + c, rc = r + c
             for i1 in 1..<(n1 - 1) {
                 rc[i1] = vc[i1] - a0 * uc[i1] - a2 * (u2[i1] + u1[i1 - 1] + u1[i1 + 1])
@@ -213,13 +222,7 @@ final class MGBenchmark {
         let r1 = scratch1, r2 = scratch2
         for i2 in 1..<(n2 - 1) {
             let c = i2 * n1 + i3 * plane
-            let ym = r + (c - n1), yp = r + (c + n1), zm = r + (c - plane), zp = r + (c + plane)
-            let zmym = r + (c - plane - n1), zmyp = r + (c - plane + n1)
-            let zpym = r + (c + plane - n1), zpyp = r + (c + plane + n1)
-            for i1 in 0..<n1 {
-                r1[i1] = ym[i1] + yp[i1] + zm[i1] + zp[i1]
-                r2[i1] = zmym[i1] + zpym[i1] + zmyp[i1] + zpyp[i1]
-            }
+            neighbourSums(r, c, n1, plane, into: r1, r2)
             let uc = u + c, rc = r + c
             for i1 in 1..<(n1 - 1) {
                 uc[i1] = uc[i1] + c0 * rc[i1] + c1 * (rc[i1 - 1] + rc[i1 + 1] + r1[i1])
