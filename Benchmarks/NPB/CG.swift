@@ -299,7 +299,7 @@ final class CGBenchmark {
 
     /// The sum of `value` over all ranks (timed for --progress).
     @inline(__always)
-    func sum(_ value: Double) -> Double {
+    func sumOverRanks(_ value: Double) -> Double {
         let start = wallSeconds()
         defer { times.reductions += wallSeconds() - start }
         return Collectives.allreduce(value, .sum)
@@ -317,13 +317,13 @@ final class CGBenchmark {
             p[j] = x[j]
             rho += x[j] * x[j]
         }
-        rho = sum(rho)
+        rho = sumOverRanks(rho)
         for _ in 1...25 {
             exchange()
             multiply(into: q)
             var d = 0.0
             for j in 0..<rows { d += p[j] * q[j] }
-            d = sum(d)
+            d = sumOverRanks(d)
             let alpha = rho / d
             let rho0 = rho
             var rhoLocal = 0.0
@@ -332,7 +332,7 @@ final class CGBenchmark {
                 r[j] -= alpha * q[j]
                 rhoLocal += r[j] * r[j]
             }
-            rho = sum(rhoLocal)
+            rho = sumOverRanks(rhoLocal)
             let beta = rho / rho0
             for j in 0..<rows { p[j] = r[j] + beta * p[j] }
         }
@@ -345,7 +345,7 @@ final class CGBenchmark {
             let d = x[j] - r[j]
             sum += d * d
         }
-        return self.sum(sum).squareRoot()
+        return sumOverRanks(sum).squareRoot()
     }
 
     /// One outer iteration: returns (rnorm, zeta) and replaces x by z / ||z||.
